@@ -1,0 +1,1 @@
+//! AWS plumbing (filled in by the `wait` work).

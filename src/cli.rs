@@ -1,0 +1,208 @@
+//! Command-line definitions (clap) and the validation of raw flags into settings. Nothing runs here.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::exit;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ecsgate",
+    version,
+    about = "Wait for the real outcome of an Amazon ECS deployment: event-driven, with the reason when it fails.",
+    after_help = exit::TABLE
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Wait for a service's deployment to complete or fail (EventBridge → SQS, reconciled with the API).
+    #[command(after_help = exit::TABLE)]
+    Wait(WaitArgs),
+    /// Replay recorded ECS events (JSON Lines, a JSON array, or a CloudWatch Logs export) to a verdict.
+    #[command(after_help = exit::TABLE)]
+    Replay(ReplayArgs),
+    /// Delete leftover ecsgate EventBridge rules and SQS queues (found by tag and name prefix).
+    #[command(after_help = exit::TABLE)]
+    Gc(GcArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// A readable timeline and a verdict block.
+    Human,
+    /// JSON Lines: one object per timeline entry, the verdict last.
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
+    /// Print only the verdict.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Write a GitHub job summary, annotations and step outputs (default: on when GITHUB_ACTIONS=true).
+    #[arg(long)]
+    pub github: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// Cluster name or ARN.
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// Service name or ARN.
+    #[arg(long)]
+    pub service: Option<String>,
+    /// The deployment to judge (`ecs-svc/…`).
+    #[arg(long, value_parser = parse_deployment_id)]
+    pub deployment_id: Option<String>,
+    /// Fail after this many failed tasks of the deployment (catches services without a circuit breaker).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_task_failures: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// File to read, or `-` for standard input.
+    pub file: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AwsArgs {
+    /// AWS Region (default: from the environment or profile).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// AWS profile to use.
+    #[arg(long)]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WaitArgs {
+    /// Cluster name or ARN.
+    #[arg(long, default_value = "default")]
+    pub cluster: String,
+    /// Service name or ARN.
+    #[arg(long)]
+    pub service: String,
+    /// The deployment to judge (default: the service's PRIMARY deployment).
+    #[arg(long, value_parser = parse_deployment_id)]
+    pub deployment_id: Option<String>,
+    /// Fail after this many failed tasks of the deployment (catches services without a circuit breaker).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_task_failures: u32,
+    /// Give up after this long (e.g. 30m, 1h, 90s) and exit 3 with the last known state.
+    #[arg(long, default_value = "30m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Write every received event and API snapshot as JSON Lines (replayable with `ecsgate replay`).
+    #[arg(long)]
+    pub record: Option<std::path::PathBuf>,
+    /// Do not create a queue and rule: poll the ECS API only.
+    #[arg(long)]
+    pub poll: bool,
+    /// How often to reconcile with the ECS API while events flow.
+    #[arg(long, default_value = "20s", value_parser = parse_duration, hide = true)]
+    pub reconcile_interval: Duration,
+    /// How often to poll the ECS API when no event subscription exists.
+    #[arg(long, default_value = "5s", value_parser = parse_duration, hide = true)]
+    pub poll_interval: Duration,
+    /// Seconds of SQS long polling (AWS maximum: 20).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i32).range(0..=20), hide = true)]
+    pub wait_seconds: i32,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GcArgs {
+    /// Only delete resources created longer ago than this.
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub older_than: Duration,
+    /// List what would be deleted, delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+fn parse_deployment_id(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        return Err("must not be empty (expected ecs-svc/<digits>)".into());
+    }
+    Ok(s.trim().to_string())
+}
+
+/// `90`, `90s`, `15m`, `1h`, `1h30m`, `500ms`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("empty duration".into());
+    }
+    if let Ok(n) = s.parse::<u64>() {
+        return Ok(Duration::from_secs(n));
+    }
+    let mut total = Duration::ZERO;
+    let mut num = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let n: u64 = num.parse().map_err(|_| format!("invalid duration {s:?} (examples: 90s, 15m, 1h30m)"))?;
+        num.clear();
+        let unit = if c == 'm' && chars.peek() == Some(&'s') {
+            chars.next();
+            Duration::from_millis(n)
+        } else {
+            match c {
+                'h' => Duration::from_secs(n * 3600),
+                'm' => Duration::from_secs(n * 60),
+                's' => Duration::from_secs(n),
+                _ => {
+                    return Err(format!("invalid duration {s:?} (examples: 90s, 15m, 1h30m)"));
+                }
+            }
+        };
+        total += unit;
+    }
+    if !num.is_empty() {
+        return Err(format!("invalid duration {s:?}: a number needs a unit (s, m, h)"));
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_accept_the_forms_the_readme_shows() {
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("10x").is_err());
+        assert!(parse_duration("1h30").is_err());
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

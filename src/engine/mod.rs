@@ -1,0 +1,808 @@
+//! The pure engine: ECS events and API snapshots in, deployment state, timeline notes and a verdict out.
+//!
+//! Architecture invariant: nothing here imports tokio or an AWS SDK crate, and nothing here prints.
+//! `replay` and the live `wait` feed the very same [`Engine`], so a recorded deployment replays to the
+//! verdict it had live.
+//!
+//! The rules (../shared/ecs-events/SEMANTICS.md §a–d) in one place:
+//! - success: only SERVICE_DEPLOYMENT_COMPLETED or rolloutState COMPLETED of *our* deployment id;
+//! - failure: SERVICE_DEPLOYMENT_FAILED / rolloutState FAILED of our id; a rollback (an IN_PROGRESS whose
+//!   reason says "rolling back to deploymentId", our deployment replaced by an older one) even when the
+//!   FAILED event never came; or `max_task_failures` failed tasks started by our deployment;
+//! - superseded: a newer deployment that is not a rollback replaced ours;
+//! - monotonic: the first decision is final; later inputs only add to the timeline and the diagnosis.
+
+pub mod classify;
+pub mod diagnose;
+pub mod event;
+pub mod hints;
+pub mod infer;
+pub mod snapshot;
+pub mod time;
+pub mod verdict;
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+pub use event::{EcsEvent, TaskRecord};
+pub use hints::StopClass;
+pub use snapshot::{DeploymentSnapshot, ServiceSnapshot, TaskDefinitionInfo};
+pub use verdict::{Outcome, Verdict};
+
+use classify::classify_stop;
+use event::{DeploymentEvent, ServiceActionEvent};
+use time::format_rfc3339_millis;
+
+/// Which deployment of which service we judge. Names or ARNs are both accepted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Target {
+    pub cluster: Option<String>,
+    pub service: Option<String>,
+    pub deployment_id: Option<String>,
+}
+
+/// One input to the engine.
+#[derive(Debug, Clone)]
+pub enum Input {
+    Event(EcsEvent),
+    /// A DescribeServices result.
+    Service(ServiceSnapshot),
+    /// A DescribeTasks result: same rules as a task event.
+    Task(TaskRecord),
+    /// Essential flags and log settings, for the diagnosis.
+    TaskDefinition(TaskDefinitionInfo),
+}
+
+/// Where a note came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Event,
+    Api,
+}
+
+/// Whose deployment or task a note is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Ours,
+    Rollback,
+    Other,
+}
+
+/// A line of the timeline: what the reporters show and what `--output json` streams.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Note {
+    Deployment {
+        #[serde(serialize_with = "ser_ts")]
+        at: Option<i64>,
+        deployment_id: String,
+        state: String,
+        reason: Option<String>,
+        role: Role,
+        source: Source,
+    },
+    Task {
+        #[serde(serialize_with = "ser_ts")]
+        at: Option<i64>,
+        task_id: String,
+        task_arn: String,
+        started_by: Option<String>,
+        role: Role,
+        status: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        stop: Option<StopNote>,
+    },
+    Warning {
+        #[serde(serialize_with = "ser_ts")]
+        at: Option<i64>,
+        event_name: String,
+        reason: Option<String>,
+        hint: Option<String>,
+    },
+    Service {
+        #[serde(serialize_with = "ser_ts")]
+        at: Option<i64>,
+        event_name: String,
+    },
+    Counts {
+        running: i64,
+        pending: i64,
+        desired: i64,
+        failed_tasks: i64,
+    },
+    Decision {
+        outcome: Outcome,
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StopNote {
+    pub stop_code: Option<String>,
+    pub stopped_reason: Option<String>,
+    pub class: StopClass,
+    /// For a failure of our deployment: how many have failed so far, and the threshold.
+    pub counted: Option<(u32, u32)>,
+    /// `name exit N (reason)` of the containers that exited abnormally.
+    pub containers: Vec<String>,
+}
+
+fn ser_ts<S: serde::Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(ms) => s.serialize_str(&format_rfc3339_millis(*ms)),
+        None => s.serialize_none(),
+    }
+}
+
+/// What the progress display needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    pub rollout_state: Option<String>,
+    pub running: i64,
+    pub pending: i64,
+    pub desired: Option<i64>,
+    pub failed_tasks: u32,
+    pub max_task_failures: u32,
+}
+
+/// Counters of what the engine saw and set aside.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    pub inputs: u64,
+    pub duplicates: u64,
+    pub other_services: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+struct DeploymentInfo {
+    created_ms: Option<i64>,
+    status: Option<String>,
+    rollout_state: Option<String>,
+    is_rollback: bool,
+}
+
+/// What we keep per task: enough for the counts, the dedupe rule and the failure report.
+#[derive(Debug, Clone)]
+struct TaskState {
+    record: TaskRecord,
+    rank: u8,
+    /// Arrival order, to break ties among tasks with no stoppedAt.
+    seq: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Decision {
+    outcome: Outcome,
+    reason: String,
+    superseded_by: Option<String>,
+    rollback_to: Option<String>,
+    signal_exit: Option<u8>,
+}
+
+pub struct Engine {
+    target: Target,
+    max_task_failures: u32,
+    deployments: HashMap<String, DeploymentInfo>,
+    /// Deployment events already applied, keyed by (deployment id, eventName): they have no version.
+    seen_deployment_events: HashMap<(String, String), ()>,
+    seen_warnings: HashMap<(String, String), ()>,
+    counts: Option<(i64, i64, i64, i64)>,
+    tasks: HashMap<String, TaskState>,
+    failed: Vec<String>,
+    warnings: Vec<(String, Option<String>)>,
+    task_defs: HashMap<String, TaskDefinitionInfo>,
+    decision: Option<Decision>,
+    last_service_event: Option<String>,
+    seq: u64,
+    stats: Stats,
+    log_tail: Option<verdict::LogTail>,
+}
+
+/// "rolling back to deploymentId ecs-svc/123" → `ecs-svc/123` (also the docs' placeholder wording).
+pub fn rollback_target(reason: &str) -> Option<String> {
+    let i = reason.find("rolling back to deploymentId")?;
+    let rest = reason[i + "rolling back to deploymentId".len()..].trim_start();
+    let id: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
+    let id = id.trim_end_matches(['.', ',', ')']).to_string();
+    Some(id)
+}
+
+fn status_rank(s: Option<&str>) -> u8 {
+    match s {
+        Some("PROVISIONING") => 1,
+        Some("PENDING") => 2,
+        Some("ACTIVATING") => 3,
+        Some("RUNNING") => 4,
+        Some("DEACTIVATING") => 5,
+        Some("STOPPING") => 6,
+        Some("DEPROVISIONING") => 7,
+        Some("STOPPED") => 8,
+        Some("DELETED") => 9,
+        _ => 0,
+    }
+}
+
+/// Last path segment of an ARN, or the string itself when it is a plain name.
+pub fn arn_name(s: &str) -> &str {
+    if s.starts_with("arn:") { s.rsplit('/').next().unwrap_or(s) } else { s }
+}
+
+/// The cluster name inside a new-format service ARN (`service/<cluster>/<name>`).
+pub(crate) fn cluster_of_service_arn(arn: &str) -> Option<&str> {
+    let path = arn.split(':').nth(5)?;
+    let mut parts = path.split('/');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("service"), Some(cluster), Some(_)) => Some(cluster),
+        _ => None,
+    }
+}
+
+impl Engine {
+    pub fn new(target: Target, max_task_failures: u32) -> Self {
+        Engine {
+            target,
+            max_task_failures: max_task_failures.max(1),
+            deployments: HashMap::new(),
+            seen_deployment_events: HashMap::new(),
+            seen_warnings: HashMap::new(),
+            counts: None,
+            tasks: HashMap::new(),
+            failed: Vec::new(),
+            warnings: Vec::new(),
+            task_defs: HashMap::new(),
+            decision: None,
+            last_service_event: None,
+            seq: 0,
+            stats: Stats::default(),
+            log_tail: None,
+        }
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    pub fn is_decided(&self) -> bool {
+        self.decision.is_some()
+    }
+
+    /// Task ARNs the engine already holds as STOPPED: reconciliation describes only the others.
+    pub fn has_stopped_task(&self, arn: &str) -> bool {
+        self.tasks.get(arn).is_some_and(|t| t.record.is_stopped())
+    }
+
+    /// Feeds one input; timeline notes are appended to `out`.
+    pub fn apply(&mut self, input: Input, out: &mut Vec<Note>) {
+        self.stats.inputs += 1;
+        match input {
+            Input::Event(EcsEvent::Deployment(e)) => self.on_deployment_event(e, out),
+            Input::Event(EcsEvent::ServiceAction(e)) => self.on_service_action(e, out),
+            Input::Event(EcsEvent::Task(t)) => self.on_task(t, out),
+            Input::Task(t) => self.on_task(t, out),
+            Input::Service(s) => self.on_service_snapshot(s, out),
+            Input::TaskDefinition(td) => {
+                self.task_defs.insert(td.arn.clone(), td);
+            }
+        }
+    }
+
+    /// Ends the wait without a decision from ECS: timeout, end of stream, signal or error.
+    /// A decision already taken stands.
+    pub fn finish(&mut self, outcome: Outcome, reason: String, signal_exit: Option<u8>) {
+        if self.decision.is_none() {
+            self.decision = Some(Decision { outcome, reason, superseded_by: None, rollback_to: None, signal_exit });
+        }
+    }
+
+    /// Attach the culprit container's last log lines (fetched by the live gate).
+    pub fn set_log_tail(&mut self, tail: verdict::LogTail) {
+        self.log_tail = Some(tail);
+    }
+
+    pub fn progress(&self) -> Progress {
+        let ours = self.target.deployment_id.as_deref();
+        let (mut running, mut pending, mut seen) = (0, 0, false);
+        for t in self.tasks.values() {
+            if ours.is_some() && t.record.started_by.as_deref() == ours {
+                seen = true;
+                match t.rank {
+                    4 => running += 1,
+                    r if r < 4 => pending += 1,
+                    _ => {}
+                }
+            }
+        }
+        let (mut desired, mut rollout) = (None, None);
+        if let Some((r, p, d, _)) = self.counts {
+            desired = Some(d);
+            if !seen {
+                running = r;
+                pending = p;
+            }
+        }
+        if let Some(id) = ours
+            && let Some(info) = self.deployments.get(id)
+        {
+            rollout = info.rollout_state.clone();
+        }
+        Progress {
+            rollout_state: rollout,
+            running,
+            pending,
+            desired,
+            failed_tasks: self.failed.len() as u32,
+            max_task_failures: self.max_task_failures,
+        }
+    }
+
+    fn ours(&self) -> Option<&str> {
+        self.target.deployment_id.as_deref()
+    }
+
+    fn our_created(&self) -> Option<i64> {
+        self.ours().and_then(|id| self.deployments.get(id)).and_then(|d| d.created_ms)
+    }
+
+    /// Whether a deployment that appeared at `at` is newer than ours; unknown times count as newer,
+    /// because a stale event of an older deployment carries its (older) time.
+    fn is_newer(&self, at: Option<i64>) -> bool {
+        match (at, self.our_created()) {
+            (Some(a), Some(o)) => a > o,
+            _ => true,
+        }
+    }
+
+    fn decide(&mut self, outcome: Outcome, reason: String, out: &mut Vec<Note>) -> bool {
+        self.decide_full(outcome, reason, None, None, out)
+    }
+
+    fn decide_full(
+        &mut self,
+        outcome: Outcome,
+        reason: String,
+        rollback_to: Option<String>,
+        superseded_by: Option<String>,
+        out: &mut Vec<Note>,
+    ) -> bool {
+        if self.decision.is_some() {
+            return false;
+        }
+        out.push(Note::Decision { outcome, reason: reason.clone() });
+        self.decision = Some(Decision { outcome, reason, superseded_by, rollback_to, signal_exit: None });
+        true
+    }
+
+    fn service_matches(&self, service_arn: Option<&str>, cluster_arn: Option<&str>) -> bool {
+        if let Some(want) = &self.target.service {
+            let Some(arn) = service_arn else { return false };
+            if want.starts_with("arn:") {
+                if want != arn && arn_name(want) != arn_name(arn) {
+                    return false;
+                }
+            } else if arn_name(arn) != want {
+                return false;
+            }
+        }
+        if let Some(want) = &self.target.cluster {
+            let want = arn_name(want);
+            let have = cluster_arn.map(arn_name).or_else(|| service_arn.and_then(cluster_of_service_arn));
+            if let Some(have) = have
+                && have != want
+            {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn task_matches(&self, t: &TaskRecord) -> bool {
+        if let Some(want) = &self.target.service {
+            match t.group.as_deref().and_then(|g| g.strip_prefix("service:")) {
+                Some(name) if name == arn_name(want) => {}
+                _ => return false,
+            }
+        }
+        if let (Some(want), Some(have)) = (&self.target.cluster, &t.cluster_arn)
+            && arn_name(want) != arn_name(have)
+        {
+            return false;
+        }
+        true
+    }
+
+    fn role_of(&self, id: &str) -> Role {
+        if Some(id) == self.ours() {
+            Role::Ours
+        } else if self.deployments.get(id).is_some_and(|d| d.is_rollback) {
+            Role::Rollback
+        } else {
+            Role::Other
+        }
+    }
+
+    fn on_deployment_event(&mut self, e: DeploymentEvent, out: &mut Vec<Note>) {
+        if !self.service_matches(e.service_arn.as_deref(), e.cluster_arn.as_deref()) {
+            self.stats.other_services += 1;
+            return;
+        }
+        let Some(id) = e.deployment_id.clone() else {
+            return;
+        };
+        let key = (id.clone(), e.event_name.clone());
+        if self.seen_deployment_events.insert(key, ()).is_some() {
+            self.stats.duplicates += 1;
+            return;
+        }
+        let at = e.at_ms();
+        let reason = e.reason.clone().unwrap_or_default();
+        let state = e.event_name.trim_start_matches("SERVICE_DEPLOYMENT_").to_string();
+        let rollback_to = rollback_target(&reason);
+        let ours = self.ours().map(str::to_string);
+        let is_ours = ours.as_deref() == Some(id.as_str());
+        {
+            let info = self.deployments.entry(id.clone()).or_default();
+            if state == "IN_PROGRESS" && info.created_ms.is_none() {
+                info.created_ms = at;
+            }
+            info.rollout_state = Some(state.clone());
+            if rollback_to.is_some() && !is_ours {
+                info.is_rollback = true;
+            }
+        }
+        out.push(Note::Deployment {
+            at,
+            deployment_id: id.clone(),
+            state: state.clone(),
+            reason: e.reason.clone(),
+            role: self.role_of(&id),
+            source: Source::Event,
+        });
+        let Some(ours) = ours else { return };
+        match (state.as_str(), is_ours) {
+            ("COMPLETED", true) => {
+                self.decide(Outcome::Succeeded, format!("deployment {id} completed"), out);
+            }
+            ("FAILED", true) => {
+                let r = if reason.is_empty() { format!("deployment {id} failed") } else { reason };
+                self.decide(Outcome::Failed, r, out);
+            }
+            ("IN_PROGRESS", false) => {
+                if let Some(to) = rollback_to {
+                    // After our failure was decided, the rollback is still worth reporting.
+                    if let Some(d) = &mut self.decision
+                        && d.outcome == Outcome::Failed
+                        && d.rollback_to.is_none()
+                    {
+                        d.rollback_to = Some(to.clone());
+                    }
+                    // A rollback after ours was created means ours failed, FAILED event or not.
+                    if to != ours && self.is_newer(at) {
+                        self.decide_full(Outcome::Failed, format!("rolled back: {reason}"), Some(to), None, out);
+                    }
+                } else if self.is_newer(at) {
+                    self.decide_full(
+                        Outcome::Superseded,
+                        format!("superseded by deployment {id}"),
+                        None,
+                        Some(id),
+                        out,
+                    );
+                }
+            }
+            ("COMPLETED", false) => {
+                // An older deployment completing after ours began: ECS went back to it (a rollback that
+                // reuses the old id). Needs both times: a late duplicate from before ours proves nothing.
+                let older = self.deployments.get(&id).and_then(|d| d.created_ms);
+                if let (Some(o), Some(mine), Some(a)) = (older, self.our_created(), at)
+                    && o < mine
+                    && a > mine
+                {
+                    let reason = format!("rolled back: deployment {id} (older) completed instead of ours");
+                    self.decide_full(Outcome::Failed, reason, Some(id), None, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_service_action(&mut self, e: ServiceActionEvent, out: &mut Vec<Note>) {
+        if !self.service_matches(e.service_arn.as_deref(), e.cluster_arn.as_deref()) {
+            self.stats.other_services += 1;
+            return;
+        }
+        let at = e.created_at_ms.or(e.meta.time_ms);
+        match e.event_name.as_str() {
+            // Informational, and "reported periodically": shown once per run of repeats, never a verdict.
+            "SERVICE_STEADY_STATE"
+            | "TASKSET_STEADY_STATE"
+            | "CAPACITY_PROVIDER_STEADY_STATE"
+            | "SERVICE_DESIRED_COUNT_UPDATED"
+            | "TASKS_STOPPED" => {
+                if self.last_service_event.as_deref() != Some(e.event_name.as_str()) {
+                    self.last_service_event = Some(e.event_name.clone());
+                    out.push(Note::Service { at, event_name: e.event_name });
+                } else {
+                    self.stats.duplicates += 1;
+                }
+            }
+            _ => {
+                let key = (e.event_name.clone(), e.reason.clone().unwrap_or_default());
+                if self.seen_warnings.insert(key, ()).is_some() {
+                    self.stats.duplicates += 1;
+                    return;
+                }
+                self.last_service_event = None;
+                let hint = e.reason.as_deref().and_then(hints::match_text).map(hints::render).or_else(|| {
+                    (e.event_name == "SERVICE_TASK_START_IMPAIRED")
+                        .then(|| {
+                            hints::match_text("unable to consistently start tasks successfully").map(hints::render)
+                        })
+                        .flatten()
+                });
+                self.warnings.push((e.event_name.clone(), e.reason.clone()));
+                out.push(Note::Warning { at, event_name: e.event_name, reason: e.reason, hint });
+            }
+        }
+    }
+
+    fn on_task(&mut self, t: TaskRecord, out: &mut Vec<Note>) {
+        if !self.task_matches(&t) {
+            self.stats.other_services += 1;
+            return;
+        }
+        let rank = status_rank(t.last_status.as_deref());
+        let prev = self.tasks.get(&t.task_arn);
+        if let Some(p) = prev {
+            // Highest detail.version wins; duplicates carry the same version. Without versions on both
+            // sides (trimmed captures, some API answers) the lifecycle order decides.
+            let newer = match (p.record.version, t.version) {
+                (Some(a), Some(b)) => b > a,
+                _ => rank > p.rank,
+            };
+            if !newer || p.rank >= 8 && rank < 8 {
+                self.stats.duplicates += 1;
+                return;
+            }
+        }
+        let status_changed = prev.is_none_or(|p| p.rank != rank);
+        let newly_stopped = rank >= 8 && prev.is_none_or(|p| p.rank < 8);
+        self.seq += 1;
+        let ours = self.ours().is_some() && t.started_by.as_deref() == self.ours();
+        let role = if ours { Role::Ours } else { Role::Other };
+        if ours && self.deployments.get(self.ours().unwrap_or_default()).is_none_or(|d| d.created_ms.is_none()) {
+            // The first task of ours bounds our deployment's creation time from above.
+            if let Some(c) = t.created_at_ms {
+                let id = self.ours().unwrap_or_default().to_string();
+                let info = self.deployments.entry(id).or_default();
+                info.created_ms = Some(info.created_ms.map_or(c, |x| x.min(c)));
+            }
+        }
+        let mut stop = None;
+        if newly_stopped {
+            let class = classify_stop(t.stop_code.as_deref(), t.stopped_reason.as_deref());
+            let mut counted = None;
+            if ours && class == StopClass::Failure && !self.failed.contains(&t.task_arn) {
+                self.failed.push(t.task_arn.clone());
+                counted = Some((self.failed.len() as u32, self.max_task_failures));
+            }
+            stop = Some(StopNote {
+                stop_code: t.stop_code.clone(),
+                stopped_reason: t.stopped_reason.clone(),
+                class,
+                counted,
+                containers: t
+                    .containers
+                    .iter()
+                    .filter(|c| c.exit_code.is_some_and(|x| x != 0) || c.reason.is_some())
+                    .map(diagnose::describe_container)
+                    .collect(),
+            });
+        } else if t.stop_code.as_deref().is_some_and(|c| c == "SpotInterruption" || c == "TerminationNotice")
+            && prev.is_none_or(|p| p.record.stop_code != t.stop_code)
+        {
+            // A Spot notice arrives on a still-RUNNING task: worth a line before the stop.
+            out.push(Note::Warning {
+                at: t.updated_at_ms.or(t.meta.time_ms),
+                event_name: t.stop_code.clone().unwrap_or_default(),
+                reason: t.stopped_reason.clone(),
+                hint: hints::match_text(t.stopped_reason.as_deref().unwrap_or("")).map(hints::render),
+            });
+        }
+        if status_changed {
+            out.push(Note::Task {
+                at: t.stopped_at_ms.filter(|_| newly_stopped).or(t.updated_at_ms).or(t.meta.time_ms),
+                task_id: t.short_id().to_string(),
+                task_arn: t.task_arn.clone(),
+                started_by: t.started_by.clone(),
+                role,
+                status: t.last_status.clone().unwrap_or_else(|| "UNKNOWN".into()),
+                stop,
+            });
+        }
+        let seq = self.seq;
+        self.tasks.insert(t.task_arn.clone(), TaskState { record: t, rank, seq });
+        let n = self.failed.len() as u32;
+        if ours && newly_stopped && n >= self.max_task_failures && !self.is_decided() {
+            let id = self.ours().unwrap_or_default().to_string();
+            let first = self.first_failed_reason();
+            self.decide(
+                Outcome::Failed,
+                format!("{n} tasks of deployment {id} failed (threshold {}): {first}", self.max_task_failures),
+                out,
+            );
+        }
+    }
+
+    fn first_failed_reason(&self) -> String {
+        self.failed_records().first().and_then(|t| t.stopped_reason.clone()).unwrap_or_else(|| "tasks stopped".into())
+    }
+
+    /// Our counted failed tasks, first to stop first.
+    fn failed_records(&self) -> Vec<&TaskRecord> {
+        let mut v: Vec<&TaskState> = self.failed.iter().filter_map(|a| self.tasks.get(a)).collect();
+        v.sort_by_key(|t| (t.record.stopped_at_ms.unwrap_or(i64::MAX), t.seq));
+        v.into_iter().map(|t| &t.record).collect()
+    }
+
+    fn on_service_snapshot(&mut self, s: ServiceSnapshot, out: &mut Vec<Note>) {
+        if !self.service_matches(Some(&s.service_arn), s.cluster_arn.as_deref()) {
+            self.stats.other_services += 1;
+            return;
+        }
+        for d in &s.deployments {
+            let known = self.deployments.contains_key(&d.id);
+            let info = self.deployments.entry(d.id.clone()).or_default();
+            let changed = info.rollout_state != d.rollout_state || info.status.as_deref() != Some(d.status.as_str());
+            info.created_ms = d.created_at_ms.or(info.created_ms);
+            info.status = Some(d.status.clone());
+            info.rollout_state = d.rollout_state.clone().or(info.rollout_state.take());
+            if d.status == "PRIMARY" && d.rollout_state_reason.as_deref().and_then(rollback_target).is_some() {
+                info.is_rollback = Some(d.id.as_str()) != self.target.deployment_id.as_deref();
+            }
+            if changed || !known {
+                out.push(Note::Deployment {
+                    at: d.updated_at_ms.or(s.at_ms),
+                    deployment_id: d.id.clone(),
+                    state: format!("{} {}", d.status, d.rollout_state.as_deref().unwrap_or("-")),
+                    reason: d.rollout_state_reason.clone(),
+                    role: self.role_of(&d.id),
+                    source: Source::Api,
+                });
+            }
+        }
+        let Some(ours) = self.ours().map(str::to_string) else {
+            return;
+        };
+        let primary = s.deployments.iter().find(|d| d.status == "PRIMARY");
+        let mine = s.deployments.iter().find(|d| d.id == ours);
+        if let Some(m) = mine {
+            let c = (m.running_count, m.pending_count, m.desired_count, m.failed_tasks);
+            if self.counts != Some(c) {
+                self.counts = Some(c);
+                out.push(Note::Counts { running: c.0, pending: c.1, desired: c.2, failed_tasks: c.3 });
+            }
+        }
+        if self.is_decided() {
+            return;
+        }
+        let rolled_back = primary.and_then(|p| {
+            (p.id != ours).then(|| p.rollout_state_reason.as_deref().and_then(rollback_target)).flatten()
+        });
+        match mine {
+            Some(m) if m.rollout_state.as_deref() == Some("COMPLETED") => {
+                self.decide(Outcome::Succeeded, format!("deployment {ours} completed"), out);
+            }
+            Some(m) if m.rollout_state.as_deref() == Some("FAILED") => {
+                let r = m.rollout_state_reason.clone().unwrap_or_else(|| format!("deployment {ours} failed"));
+                self.decide_full(Outcome::Failed, r, rolled_back, None, out);
+            }
+            Some(m) if m.status == "PRIMARY" => {
+                // Services behind a Classic Load Balancer have no rolloutState: there, the only
+                // completion signal is the one the CLI waiter uses — sole deployment, all running.
+                if m.rollout_state.is_none()
+                    && s.deployments.len() == 1
+                    && m.running_count == m.desired_count
+                    && m.pending_count == 0
+                {
+                    self.decide(
+                        Outcome::Succeeded,
+                        format!(
+                            "deployment {ours} is the only one and all {} tasks run (no rolloutState)",
+                            m.desired_count
+                        ),
+                        out,
+                    );
+                }
+            }
+            _ => {
+                // Ours is ACTIVE/INACTIVE or gone: something replaced it.
+                let Some(p) = primary else { return };
+                if let Some(to) = rolled_back {
+                    let reason = format!("rolled back: {}", p.rollout_state_reason.as_deref().unwrap_or_default());
+                    self.decide_full(Outcome::Failed, reason, Some(to), None, out);
+                } else if self.is_newer(p.created_at_ms) {
+                    let reason = format!("superseded by deployment {}", p.id);
+                    self.decide_full(Outcome::Superseded, reason, None, Some(p.id.clone()), out);
+                } else {
+                    let reason = format!("rolled back: ECS made the older deployment {} primary again", p.id);
+                    self.decide_full(Outcome::Failed, reason, Some(p.id.clone()), None, out);
+                }
+            }
+        }
+    }
+
+    /// The verdict, once decided; built from the current state so that inputs arriving after the
+    /// decision (task definitions, late task details) still sharpen the diagnosis.
+    pub fn verdict(&self) -> Option<Verdict> {
+        let d = self.decision.as_ref()?;
+        let failed = self.failed_records();
+        let failed_tasks: Vec<verdict::FailedTask> = failed
+            .iter()
+            .map(|t| diagnose::failed_task(t, self.task_defs.get(t.task_definition_arn.as_deref().unwrap_or(""))))
+            .collect();
+        let (culprit, mut hint) = match (d.outcome, failed.first()) {
+            (Outcome::Succeeded | Outcome::Superseded, _) => (None, None),
+            (_, Some(first)) => {
+                let td = self.task_defs.get(first.task_definition_arn.as_deref().unwrap_or(""));
+                let c = diagnose::culprit(first, td);
+                let h = diagnose::hint_for(first, c.as_ref());
+                (c, h)
+            }
+            (_, None) => (None, None),
+        };
+        if hint.is_none() && matches!(d.outcome, Outcome::Failed | Outcome::TimedOut) {
+            // No failed task to explain it: the service-level warnings (placement, start impaired) or
+            // the rollout reason are the evidence.
+            hint = self
+                .warnings
+                .iter()
+                .rev()
+                .find_map(|(name, reason)| {
+                    reason.as_deref().and_then(hints::match_text).or_else(|| {
+                        (name == "SERVICE_TASK_START_IMPAIRED")
+                            .then(|| hints::match_text("unable to consistently start tasks successfully"))
+                            .flatten()
+                    })
+                })
+                .or_else(|| hints::match_text(&d.reason))
+                .map(hints::render);
+        }
+        let exit_code = d.signal_exit.unwrap_or_else(|| d.outcome.exit_code());
+        Some(Verdict {
+            kind: "verdict",
+            outcome: d.outcome,
+            exit_code,
+            cluster: self.target.cluster.clone(),
+            service: self.target.service.clone(),
+            deployment_id: self.target.deployment_id.clone(),
+            reason: Some(d.reason.clone()),
+            failed_tasks,
+            culprit,
+            hint,
+            rollback_to: d.rollback_to.clone(),
+            superseded_by: d.superseded_by.clone(),
+            warnings: self
+                .warnings
+                .iter()
+                .map(|(n, r)| verdict::WarningOut { event_name: n.clone(), reason: r.clone() })
+                .collect(),
+            progress: self.progress(),
+            log_tail: self.log_tail.clone(),
+        })
+    }
+
+    /// Essential flags and awslogs settings of the culprit's task definition, if known.
+    pub fn task_definition(&self, arn: &str) -> Option<&TaskDefinitionInfo> {
+        self.task_defs.get(arn)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,72 @@
+//! API snapshots the live gate feeds through the same rules as events (SEMANTICS.md §b: events are
+//! hints; re-read the truth). They are plain data, free of AWS SDK types, so `--record` can store them and
+//! `replay` can feed them back.
+
+use serde::{Deserialize, Serialize};
+
+/// One DescribeServices answer, reduced to what the verdict needs.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ServiceSnapshot {
+    pub service_arn: String,
+    #[serde(default)]
+    pub cluster_arn: Option<String>,
+    #[serde(default)]
+    pub service_name: Option<String>,
+    /// When the snapshot was taken (epoch ms).
+    #[serde(default)]
+    pub at_ms: Option<i64>,
+    #[serde(default)]
+    pub deployments: Vec<DeploymentSnapshot>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DeploymentSnapshot {
+    pub id: String,
+    /// PRIMARY, ACTIVE, INACTIVE.
+    pub status: String,
+    #[serde(default)]
+    pub task_definition: Option<String>,
+    /// IN_PROGRESS, COMPLETED, FAILED; absent for services behind a Classic Load Balancer.
+    #[serde(default)]
+    pub rollout_state: Option<String>,
+    #[serde(default)]
+    pub rollout_state_reason: Option<String>,
+    #[serde(default)]
+    pub desired_count: i64,
+    #[serde(default)]
+    pub pending_count: i64,
+    #[serde(default)]
+    pub running_count: i64,
+    #[serde(default)]
+    pub failed_tasks: i64,
+    #[serde(default)]
+    pub created_at_ms: Option<i64>,
+    #[serde(default)]
+    pub updated_at_ms: Option<i64>,
+}
+
+/// Essential flags and log settings of a task definition (DescribeTaskDefinition): the event never says
+/// which containers are essential, and only essential containers decide a task's fate.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TaskDefinitionInfo {
+    pub arn: String,
+    pub containers: Vec<ContainerDefinitionInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ContainerDefinitionInfo {
+    pub name: String,
+    pub essential: bool,
+    /// `awslogs` settings when the container logs to CloudWatch Logs.
+    #[serde(default)]
+    pub awslogs: Option<AwsLogsConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AwsLogsConfig {
+    pub group: String,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub stream_prefix: Option<String>,
+}

@@ -1,0 +1,641 @@
+//! Engine rules, exercised on the real event samples in tests/fixtures/events (SEMANTICS.md §a–d).
+//! The samples are adapted only where a rule needs it (our deployment id as `startedBy`, our service as
+//! `group`), never in shape.
+
+use serde_json::{Value, json};
+
+use super::event::{EcsEvent, parse_envelope};
+use super::snapshot::{ContainerDefinitionInfo, DeploymentSnapshot, ServiceSnapshot, TaskDefinitionInfo};
+use super::*;
+
+const OURS: &str = "ecs-svc/1111111111111111111";
+const OLD: &str = "ecs-svc/2222222222222222222";
+const NEWER: &str = "ecs-svc/3333333333333333333";
+const SERVICE_ARN: &str = "arn:aws:ecs:us-west-2:111122223333:service/default/servicetest";
+const CLUSTER_ARN: &str = "arn:aws:ecs:us-west-2:111122223333:cluster/default";
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/events/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).unwrap()
+}
+
+fn event(v: &Value) -> Input {
+    Input::Event(parse_envelope(v).expect("parses"))
+}
+
+fn engine() -> Engine {
+    Engine::new(
+        Target {
+            cluster: Some("default".into()),
+            service: Some("servicetest".into()),
+            deployment_id: Some(OURS.into()),
+        },
+        3,
+    )
+}
+
+fn feed(e: &mut Engine, inputs: impl IntoIterator<Item = Input>) -> Vec<Note> {
+    let mut out = Vec::new();
+    for i in inputs {
+        e.apply(i, &mut out);
+    }
+    out
+}
+
+/// A deployment event from the docs sample of that kind, with our ids and times.
+fn deployment(name: &str, id: &str, reason: &str, updated_at: &str) -> Input {
+    let file = match name {
+        "SERVICE_DEPLOYMENT_COMPLETED" => "deployment__completed-docs.json",
+        "SERVICE_DEPLOYMENT_FAILED" => "deployment__failed-circuit-breaker-docs.json",
+        _ => "deployment__in-progress-docs.json",
+    };
+    let mut v = fixture(file);
+    v["detail"]["deploymentId"] = json!(id);
+    v["detail"]["reason"] = json!(reason);
+    v["detail"]["updatedAt"] = json!(updated_at);
+    v["resources"] = json!([SERVICE_ARN]);
+    event(&v)
+}
+
+/// A task event from a real sample, moved into our service and given a deployment.
+fn task(file: &str, arn_suffix: &str, started_by: &str, version: i64) -> Value {
+    let mut v = fixture(file);
+    let arn = format!("arn:aws:ecs:us-west-2:111122223333:task/default/{arn_suffix}");
+    v["detail"]["taskArn"] = json!(arn);
+    v["detail"]["startedBy"] = json!(started_by);
+    v["detail"]["group"] = json!("service:servicetest");
+    v["detail"]["clusterArn"] = json!(CLUSTER_ARN);
+    v["detail"]["version"] = json!(version);
+    v
+}
+
+fn snapshot(deployments: Vec<DeploymentSnapshot>) -> Input {
+    Input::Service(ServiceSnapshot {
+        service_arn: SERVICE_ARN.into(),
+        cluster_arn: Some(CLUSTER_ARN.into()),
+        service_name: Some("servicetest".into()),
+        at_ms: None,
+        deployments,
+    })
+}
+
+fn dep(id: &str, status: &str, rollout: Option<&str>, reason: Option<&str>, created: i64) -> DeploymentSnapshot {
+    DeploymentSnapshot {
+        id: id.into(),
+        status: status.into(),
+        rollout_state: rollout.map(str::to_string),
+        rollout_state_reason: reason.map(str::to_string),
+        desired_count: 2,
+        created_at_ms: Some(created),
+        ..Default::default()
+    }
+}
+
+fn outcome(e: &Engine) -> Option<Outcome> {
+    e.verdict().map(|v| v.outcome)
+}
+
+// ---------------------------------------------------------------- parsing
+
+#[test]
+fn every_sample_parses_and_only_the_container_instance_event_is_set_aside() {
+    let dir = format!("{}/tests/fixtures/events", env!("CARGO_MANIFEST_DIR"));
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let parsed = parse_envelope(&v);
+        if name.starts_with("container_instance") {
+            assert!(matches!(parsed, Err(event::Skip::NotEcs(_))), "{name}");
+        } else {
+            let e = parsed.unwrap_or_else(|s| panic!("{name}: {s:?}"));
+            let kind = match e {
+                EcsEvent::Deployment(_) => "deployment",
+                EcsEvent::Task(_) => "task",
+                EcsEvent::ServiceAction(_) => "service_action",
+            };
+            assert!(name.starts_with(kind), "{name} parsed as {kind}");
+        }
+        n += 1;
+    }
+    assert_eq!(n, 33);
+}
+
+#[test]
+fn type_drift_in_real_events_is_absorbed() {
+    // 2025 sample: enableExecuteCommand "false", GuardDuty sidecar cpu "null".
+    let v = fixture("task__running-fargate-guardduty-sidecar-capacityprovider-2025.json");
+    let EcsEvent::Task(t) = parse_envelope(&v).unwrap() else { panic!() };
+    assert_eq!(t.last_status.as_deref(), Some("RUNNING"));
+    assert!(t.containers.iter().any(|c| c.name.starts_with("aws-guardduty-agent")));
+
+    // Numbers as strings, exitCode null or absent, no account, 9 fraction digits.
+    let mut v = fixture("task__stopped-essential-exit1-defra.json");
+    v.as_object_mut().unwrap().remove("account");
+    v["detail"]["version"] = json!("7");
+    v["detail"]["containers"][0]["exitCode"] = json!("1");
+    v["detail"]["containers"][1]["exitCode"] = Value::Null;
+    v["detail"]["containers"][2].as_object_mut().unwrap().remove("exitCode");
+    v["detail"]["stoppedAt"] = json!("2025-02-13T14:48:24.435123456Z");
+    let EcsEvent::Task(t) = parse_envelope(&v).unwrap() else { panic!() };
+    assert_eq!(t.version, Some(7));
+    assert_eq!(t.containers[0].exit_code, Some(1));
+    assert_eq!(t.containers[1].exit_code, None);
+    assert_eq!(t.containers[2].exit_code, None);
+    assert_eq!(t.stopped_at_ms.map(time::format_rfc3339_millis).as_deref(), Some("2025-02-13T14:48:24.435Z"));
+}
+
+#[test]
+fn unknown_stop_code_is_kept_as_text() {
+    let mut v = task("task__stopped-essential-exit1-defra.json", "t1", OURS, 7);
+    v["detail"]["stopCode"] = json!("SomethingNew");
+    let EcsEvent::Task(t) = parse_envelope(&v).unwrap() else { panic!() };
+    assert_eq!(t.stop_code.as_deref(), Some("SomethingNew"));
+}
+
+#[test]
+fn deployment_event_names_are_accepted_under_service_action_detail_type() {
+    let mut v = fixture("deployment__completed-real-id-2022.json");
+    v["detail-type"] = json!("ECS Service Action");
+    assert!(matches!(parse_envelope(&v), Ok(EcsEvent::Deployment(_))));
+}
+
+// ---------------------------------------------------------------- success
+
+#[test]
+fn completed_of_our_deployment_succeeds() {
+    let mut e = engine();
+    feed(&mut e, [deployment("SERVICE_DEPLOYMENT_COMPLETED", OURS, "done", "2024-01-01T00:10:00Z")]);
+    let v = e.verdict().unwrap();
+    assert_eq!((v.outcome, v.exit_code), (Outcome::Succeeded, 0));
+}
+
+#[test]
+fn completed_of_another_deployment_is_never_success() {
+    let mut e = engine();
+    feed(&mut e, [deployment("SERVICE_DEPLOYMENT_COMPLETED", OLD, "done", "2024-01-01T00:10:00Z")]);
+    assert_eq!(outcome(&e), None);
+}
+
+#[test]
+fn steady_state_is_not_success() {
+    let mut e = engine();
+    let mut v = fixture("service_action__steady-state-docs.json");
+    v["resources"] = json!([SERVICE_ARN]);
+    feed(&mut e, [event(&v), event(&v)]);
+    assert_eq!(outcome(&e), None);
+}
+
+#[test]
+fn rollout_completed_in_describe_services_succeeds() {
+    let mut e = engine();
+    feed(&mut e, [snapshot(vec![dep(OURS, "PRIMARY", Some("COMPLETED"), Some("ECS deployment completed."), 10)])]);
+    assert_eq!(outcome(&e), Some(Outcome::Succeeded));
+}
+
+#[test]
+fn service_without_rollout_state_succeeds_when_sole_and_all_running() {
+    let mut e = engine();
+    let mut d = dep(OURS, "PRIMARY", None, None, 10);
+    d.running_count = 1;
+    feed(&mut e, [snapshot(vec![d.clone(), dep(OLD, "ACTIVE", None, None, 5)])]);
+    assert_eq!(outcome(&e), None, "old deployment still draining");
+    d.running_count = 2;
+    feed(&mut e, [snapshot(vec![d])]);
+    assert_eq!(outcome(&e), Some(Outcome::Succeeded));
+}
+
+// ---------------------------------------------------------------- failure
+
+#[test]
+fn deployment_failed_event_fails_with_its_reason() {
+    let mut e = engine();
+    feed(
+        &mut e,
+        [deployment(
+            "SERVICE_DEPLOYMENT_FAILED",
+            OURS,
+            "ECS deployment circuit breaker: tasks failed to start.",
+            "2024-01-01T00:10:00Z",
+        )],
+    );
+    let v = e.verdict().unwrap();
+    assert_eq!((v.outcome, v.exit_code), (Outcome::Failed, 1));
+    assert_eq!(v.reason.as_deref(), Some("ECS deployment circuit breaker: tasks failed to start."));
+    assert!(v.hint.unwrap().contains("circuit breaker"));
+}
+
+#[test]
+fn rollback_without_failed_event_fails() {
+    let mut e = engine();
+    let reason = format!("ECS deployment circuit breaker: rolling back to deploymentId {OLD}.");
+    feed(
+        &mut e,
+        [
+            deployment("SERVICE_DEPLOYMENT_IN_PROGRESS", OURS, "in progress", "2024-01-01T00:00:00Z"),
+            deployment("SERVICE_DEPLOYMENT_IN_PROGRESS", NEWER, &reason, "2024-01-01T00:05:00Z"),
+            // The rollback completing must not turn the verdict into success.
+            deployment("SERVICE_DEPLOYMENT_COMPLETED", NEWER, "completed", "2024-01-01T00:07:00Z"),
+        ],
+    );
+    let v = e.verdict().unwrap();
+    assert_eq!(v.outcome, Outcome::Failed);
+    assert_eq!(v.rollback_to.as_deref(), Some(OLD));
+    assert!(v.reason.unwrap().starts_with("rolled back"));
+}
+
+#[test]
+fn rollback_reusing_the_old_id_is_a_failure_not_a_success() {
+    let mut e = engine();
+    let reason = format!("ECS deployment circuit breaker: rolling back to deploymentId {OLD}.");
+    feed(
+        &mut e,
+        [
+            deployment("SERVICE_DEPLOYMENT_IN_PROGRESS", OURS, "in progress", "2024-01-01T00:00:00Z"),
+            deployment("SERVICE_DEPLOYMENT_IN_PROGRESS", OLD, &reason, "2024-01-01T00:05:00Z"),
+            deployment("SERVICE_DEPLOYMENT_COMPLETED", OLD, "completed", "2024-01-01T00:07:00Z"),
+        ],
+    );
+    assert_eq!(outcome(&e), Some(Outcome::Failed));
+}
+
+#[test]
+fn older_deployment_completing_after_ours_began_means_rollback() {
+    let mut e = engine();
+    feed(
+        &mut e,
+        [
+            snapshot(vec![
+                dep(OURS, "PRIMARY", Some("IN_PROGRESS"), None, 1_000),
+                dep(OLD, "ACTIVE", Some("COMPLETED"), None, 500),
+            ]),
+            // A late duplicate from before ours: proves nothing.
+            deployment("SERVICE_DEPLOYMENT_COMPLETED", OLD, "completed", "1970-01-01T00:00:00.900Z"),
+        ],
+    );
+    assert_eq!(outcome(&e), None);
+    feed(&mut e, [deployment("SERVICE_DEPLOYMENT_IN_PROGRESS", OLD, "again", "1970-01-01T00:00:02Z")]);
+    let mut e2 = engine();
+    feed(
+        &mut e2,
+        [
+            snapshot(vec![
+                dep(OURS, "PRIMARY", Some("IN_PROGRESS"), None, 1_000),
+                dep(OLD, "ACTIVE", Some("COMPLETED"), None, 500),
+            ]),
+            deployment("SERVICE_DEPLOYMENT_COMPLETED", OLD, "completed", "1970-01-01T00:00:05Z"),
+        ],
+    );
+    assert_eq!(outcome(&e2), Some(Outcome::Failed));
+}
+
+#[test]
+fn describe_services_showing_ours_failed_and_a_rollback_primary_fails() {
+    let mut e = engine();
+    let reason = format!("ECS deployment circuit breaker: rolling back to deploymentId {OLD}.");
+    feed(
+        &mut e,
+        [snapshot(vec![
+            dep(NEWER, "PRIMARY", Some("IN_PROGRESS"), Some(&reason), 2_000),
+            dep(OURS, "ACTIVE", Some("FAILED"), Some("ECS deployment circuit breaker: tasks failed to start."), 1_000),
+        ])],
+    );
+    let v = e.verdict().unwrap();
+    assert_eq!(v.outcome, Outcome::Failed);
+    assert_eq!(v.reason.as_deref(), Some("ECS deployment circuit breaker: tasks failed to start."));
+    assert_eq!(v.rollback_to.as_deref(), Some(OLD));
+}
+
+#[test]
+fn ours_no_longer_primary_behind_a_rollback_primary_fails_even_without_failed_state() {
+    let mut e = engine();
+    let reason = format!("ECS deployment circuit breaker: rolling back to deploymentId {OLD}.");
+    feed(
+        &mut e,
+        [snapshot(vec![
+            dep(OLD, "PRIMARY", Some("IN_PROGRESS"), Some(&reason), 2_000),
+            dep(OURS, "ACTIVE", Some("IN_PROGRESS"), None, 1_000),
+        ])],
+    );
+    assert_eq!(outcome(&e), Some(Outcome::Failed));
+}
+
+#[test]
+fn a_newer_deployment_that_is_not_a_rollback_supersedes_ours() {
+    let mut e = engine();
+    feed(
+        &mut e,
+        [
+            snapshot(vec![dep(OURS, "PRIMARY", Some("IN_PROGRESS"), None, 1_000)]),
+            deployment("SERVICE_DEPLOYMENT_IN_PROGRESS", NEWER, "ECS deployment in progress.", "1970-01-01T00:00:05Z"),
+        ],
+    );
+    let v = e.verdict().unwrap();
+    assert_eq!((v.outcome, v.exit_code), (Outcome::Superseded, 4));
+    assert_eq!(v.superseded_by.as_deref(), Some(NEWER));
+}
+
+#[test]
+fn superseded_from_describe_services() {
+    let mut e = engine();
+    feed(
+        &mut e,
+        [snapshot(vec![
+            dep(NEWER, "PRIMARY", Some("IN_PROGRESS"), None, 2_000),
+            dep(OURS, "ACTIVE", Some("IN_PROGRESS"), None, 1_000),
+        ])],
+    );
+    assert_eq!(outcome(&e), Some(Outcome::Superseded));
+}
+
+#[test]
+fn an_old_deployments_late_in_progress_does_not_supersede() {
+    let mut e = engine();
+    feed(
+        &mut e,
+        [
+            snapshot(vec![dep(OURS, "PRIMARY", Some("IN_PROGRESS"), None, 10_000)]),
+            deployment("SERVICE_DEPLOYMENT_IN_PROGRESS", OLD, "ECS deployment in progress.", "1970-01-01T00:00:05Z"),
+        ],
+    );
+    assert_eq!(outcome(&e), None);
+}
+
+#[test]
+fn the_first_decision_is_final() {
+    let mut e = engine();
+    feed(
+        &mut e,
+        [
+            deployment("SERVICE_DEPLOYMENT_FAILED", OURS, "breaker", "2024-01-01T00:10:00Z"),
+            deployment("SERVICE_DEPLOYMENT_COMPLETED", OURS, "done", "2024-01-01T00:11:00Z"),
+            snapshot(vec![dep(OURS, "PRIMARY", Some("COMPLETED"), None, 1)]),
+        ],
+    );
+    assert_eq!(outcome(&e), Some(Outcome::Failed));
+}
+
+// ---------------------------------------------------------------- tasks
+
+#[test]
+fn crash_loop_without_a_breaker_fails_at_the_threshold() {
+    let mut e = engine();
+    let t = |s: &str| event(&task("task__stopped-essential-exit1-defra.json", s, OURS, 6));
+    feed(&mut e, [t("a"), t("b")]);
+    assert_eq!(outcome(&e), None, "two of three");
+    let notes = feed(&mut e, [t("c")]);
+    let v = e.verdict().unwrap();
+    assert_eq!(v.outcome, Outcome::Failed);
+    assert_eq!(v.failed_tasks.len(), 3);
+    assert!(v.reason.as_deref().unwrap().contains("3 tasks of deployment"), "{:?}", v.reason);
+    assert!(notes.iter().any(|n| matches!(n, Note::Decision { outcome: Outcome::Failed, .. })));
+    let c = v.culprit.unwrap();
+    assert_eq!(c.exit_code, Some(1));
+}
+
+#[test]
+fn duplicate_and_older_task_events_change_nothing() {
+    let mut e = engine();
+    let stopped = event(&task("task__stopped-essential-exit1-defra.json", "a", OURS, 6));
+    let mut running = task("task__running-fargate-multicontainer-defra.json", "a", OURS, 2);
+    running["detail"]["lastStatus"] = json!("RUNNING");
+    feed(&mut e, [stopped.clone(), stopped.clone(), event(&running), stopped]);
+    assert_eq!(e.progress().failed_tasks, 1);
+    assert_eq!(e.stats().duplicates, 3);
+    assert_eq!(outcome(&e), None);
+}
+
+#[test]
+fn the_same_task_seen_running_then_stopped_counts_once() {
+    let mut e = engine();
+    let running = event(&task("task__running-fargate-execcmd-arkime-2023.json", "a", OURS, 3));
+    let mut stopped = task("task__stopped-essential-exit1-defra.json", "a", OURS, 6);
+    stopped["detail"]["stoppedAt"] = json!("2025-02-13T14:48:24Z");
+    let notes = feed(&mut e, [running.clone(), event(&stopped), running]);
+    assert_eq!(e.progress().failed_tasks, 1);
+    let statuses: Vec<_> = notes
+        .iter()
+        .filter_map(|n| match n {
+            Note::Task { status, .. } => Some(status.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(statuses, ["RUNNING", "STOPPED"]);
+}
+
+#[test]
+fn benign_stops_are_reported_not_counted() {
+    let mut e = engine();
+    let files = [
+        "task__stopped-user-initiated-ec2-bridge-sdi-aws-samples.json",
+        "task__stopped-user-initiated-fargate-execcmd-2024.json",
+        "task__stopped-scaling-activity-scheduler-exit137-arkime-2023.json",
+    ];
+    let mut inputs: Vec<Input> =
+        files.iter().enumerate().map(|(i, f)| event(&task(f, &format!("t{i}"), OURS, 9))).collect();
+    let mut spot = task("task__spot-interruption-running-docs-snippet.json", "spot", OURS, 9);
+    spot["detail"]["lastStatus"] = json!("STOPPED");
+    inputs.push(event(&spot));
+    let notes = feed(&mut e, inputs);
+    assert_eq!(e.progress().failed_tasks, 0);
+    assert_eq!(outcome(&e), None);
+    let stops = notes.iter().filter(|n| matches!(n, Note::Task { stop: Some(_), .. })).count();
+    assert_eq!(stops, 4, "every stop is still on the timeline");
+}
+
+#[test]
+fn failed_tasks_of_other_deployments_are_not_counted() {
+    let mut e = engine();
+    let inputs: Vec<Input> =
+        (0..5).map(|i| event(&task("task__stopped-essential-exit1-defra.json", &format!("t{i}"), OLD, 6))).collect();
+    feed(&mut e, inputs);
+    assert_eq!(e.progress().failed_tasks, 0);
+    assert_eq!(outcome(&e), None);
+}
+
+#[test]
+fn tasks_of_other_services_are_ignored() {
+    let mut e = engine();
+    let inputs: Vec<Input> = (0..5)
+        .map(|i| {
+            let mut v = task("task__stopped-essential-exit1-defra.json", &format!("t{i}"), OURS, 6);
+            v["detail"]["group"] = json!("service:other");
+            event(&v)
+        })
+        .collect();
+    feed(&mut e, inputs);
+    assert_eq!(e.stats().other_services, 5);
+    assert_eq!(outcome(&e), None);
+}
+
+#[test]
+fn elb_health_check_kills_count_and_get_the_elb_hint() {
+    let mut e = engine();
+    let inputs: Vec<Input> = (0..3)
+        .map(|i| event(&task("task__stopped-elb-healthcheck-scheduler-fargate-2022.json", &format!("t{i}"), OURS, 6)))
+        .collect();
+    feed(&mut e, inputs);
+    let v = e.verdict().unwrap();
+    assert_eq!(v.outcome, Outcome::Failed);
+    assert!(v.hint.unwrap().contains("health-check path"));
+}
+
+#[test]
+fn sidecar_exiting_1_is_blamed_over_the_app_that_got_143() {
+    let mut e = engine();
+    let inputs: Vec<Input> = (0..3)
+        .map(|i| event(&task("task__stopped-essential-sidecar-exit1-main-143-defra.json", &format!("t{i}"), OURS, 7)))
+        .collect();
+    feed(&mut e, inputs);
+    let c = e.verdict().unwrap().culprit.unwrap();
+    assert_eq!(c.container.as_deref(), Some("forms-perf-test-timeout"));
+    assert_eq!(c.exit_code, Some(1));
+}
+
+#[test]
+fn essential_flags_from_the_task_definition_decide_the_culprit() {
+    let mut e = engine();
+    let v = task("task__stopped-essential-sidecar-exit1-main-143-defra.json", "t0", OURS, 7);
+    let td_arn = v["detail"]["taskDefinitionArn"].as_str().unwrap().to_string();
+    let containers = v["detail"]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let name = c["name"].as_str().unwrap().to_string();
+            ContainerDefinitionInfo { essential: name == "forms-perf-test", name, awslogs: None }
+        })
+        .collect();
+    feed(&mut e, [Input::TaskDefinition(TaskDefinitionInfo { arn: td_arn, containers })]);
+    feed(
+        &mut e,
+        (0..3).map(|i| {
+            event(&task("task__stopped-essential-sidecar-exit1-main-143-defra.json", &format!("t{i}"), OURS, 7))
+        }),
+    );
+    let v = e.verdict().unwrap();
+    assert_eq!(v.culprit.unwrap().container.as_deref(), Some("forms-perf-test"));
+    assert!(v.failed_tasks[0].containers.iter().any(|c| c.essential == Some(true)));
+}
+
+#[test]
+fn oom_is_diagnosed_from_the_container_reason_even_with_exit_1() {
+    let mut e = engine();
+    feed(
+        &mut e,
+        (0..3).map(|i| event(&task("task__stopped-essential-oom-reason-exit1-defra.json", &format!("t{i}"), OURS, 7))),
+    );
+    let v = e.verdict().unwrap();
+    let c = v.culprit.unwrap();
+    assert_eq!(c.reason.as_deref(), Some("OutOfMemoryError: Container killed due to memory usage"));
+    assert!(v.hint.unwrap().contains("memory limit"));
+}
+
+#[test]
+fn secrets_failure_gets_the_json_key_hint() {
+    let mut e = engine();
+    feed(
+        &mut e,
+        (0..3).map(|i| {
+            event(&task(
+                "task__stopped-taskfailedtostart-resourceinit-secret-json-key-defra.json",
+                &format!("t{i}"),
+                OURS,
+                7,
+            ))
+        }),
+    );
+    let v = e.verdict().unwrap();
+    assert_eq!(v.outcome, Outcome::Failed);
+    assert!(v.hint.unwrap().contains("valueFrom"), "secret json key hint");
+    assert_eq!(v.culprit.unwrap().exit_code, None);
+}
+
+#[test]
+fn a_threshold_of_one_fails_on_the_first_failed_task() {
+    let mut e =
+        Engine::new(Target { deployment_id: Some(OURS.into()), service: Some("servicetest".into()), cluster: None }, 1);
+    feed(&mut e, [event(&task("task__stopped-essential-exit0-success-defra.json", "a", OURS, 6))]);
+    assert_eq!(outcome(&e), Some(Outcome::Failed), "a service container exiting 0 is a failure");
+}
+
+#[test]
+fn failed_tasks_reconciled_from_describe_tasks_count_like_events() {
+    let mut e = engine();
+    let v = task("task__stopped-essential-exit1-defra.json", "a", OURS, 6);
+    let t = event::parse_task_detail(&v["detail"]).unwrap();
+    feed(&mut e, [Input::Task(t.clone()), Input::Task(t)]);
+    assert_eq!(e.progress().failed_tasks, 1);
+}
+
+// ---------------------------------------------------------------- warnings and finishing
+
+#[test]
+fn placement_failures_and_start_impaired_are_warnings_with_hints() {
+    let mut e = engine();
+    let mut inputs = Vec::new();
+    for f in [
+        "service_action__placement-failure-ec2-resource-cpu-docs.json",
+        "service_action__placement-failure-info-noreason-2023.json",
+        "service_action__task-start-impaired-docs.json",
+    ] {
+        let mut v = fixture(f);
+        v["resources"] = json!([SERVICE_ARN]);
+        v["detail"]["clusterArn"] = json!(CLUSTER_ARN);
+        inputs.push(event(&v));
+    }
+    let notes = feed(&mut e, inputs);
+    let warnings: Vec<_> = notes.iter().filter(|n| matches!(n, Note::Warning { .. })).collect();
+    assert_eq!(warnings.len(), 3);
+    assert!(matches!(warnings[0], Note::Warning { hint: Some(h), .. } if h.contains("CPU or memory")));
+    assert_eq!(outcome(&e), None, "warnings alone decide nothing");
+    e.finish(Outcome::TimedOut, "timed out".into(), None);
+    let v = e.verdict().unwrap();
+    assert_eq!((v.outcome, v.exit_code), (Outcome::TimedOut, 3));
+    assert!(v.hint.is_some(), "a timeout still explains what was seen");
+}
+
+#[test]
+fn interrupted_keeps_the_signal_exit_code() {
+    let mut e = engine();
+    e.finish(Outcome::Interrupted, "SIGTERM".into(), Some(143));
+    assert_eq!(e.verdict().unwrap().exit_code, 143);
+}
+
+#[test]
+fn rollback_target_is_read_from_both_wordings() {
+    assert_eq!(
+        rollback_target("ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/123."),
+        Some("ecs-svc/123".into())
+    );
+    assert_eq!(rollback_target("rolling back to deploymentId ecs-svc/9"), Some("ecs-svc/9".into()));
+    assert_eq!(rollback_target("ECS deployment ecs-svc/1 in progress."), None);
+}
+
+// ---------------------------------------------------------------- inference
+
+#[test]
+fn inference_picks_the_first_non_rollback_deployment() {
+    let reason = format!("ECS deployment circuit breaker: rolling back to deploymentId {OLD}.");
+    let inputs = vec![
+        deployment("SERVICE_DEPLOYMENT_IN_PROGRESS", NEWER, &reason, "2024-01-01T00:05:00Z"),
+        deployment("SERVICE_DEPLOYMENT_FAILED", OURS, "breaker", "2024-01-01T00:04:00Z"),
+        deployment("SERVICE_DEPLOYMENT_IN_PROGRESS", OURS, "in progress", "2024-01-01T00:00:00Z"),
+    ];
+    let t = infer::infer_target(&inputs, &Target::default());
+    assert_eq!(t.deployment_id.as_deref(), Some(OURS));
+    assert_eq!(t.service.as_deref(), Some("servicetest"));
+}
+
+#[test]
+fn inference_falls_back_to_the_most_common_started_by() {
+    let inputs = vec![
+        event(&task("task__stopped-essential-exit1-defra.json", "a", OLD, 6)),
+        event(&task("task__stopped-essential-exit1-defra.json", "b", OURS, 6)),
+        event(&task("task__stopped-essential-exit1-defra.json", "c", OURS, 6)),
+    ];
+    let t = infer::infer_target(&inputs, &Target::default());
+    assert_eq!(t.deployment_id.as_deref(), Some(OURS));
+    assert_eq!(t.service.as_deref(), Some("servicetest"));
+}

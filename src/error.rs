@@ -1,0 +1,35 @@
+//! The one error type that reaches `main`: a message for the user, an optional hint, and the documented
+//! exit code it maps to. Errors inside the AWS layer carry their context with anyhow; they become an
+//! [`AppError`] at the boundary where we know what the user should do about them.
+
+use crate::exit;
+
+#[derive(Debug)]
+pub struct AppError {
+    pub exit_code: u8,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl AppError {
+    pub fn usage(message: impl Into<String>) -> Self {
+        AppError { exit_code: exit::USAGE, message: message.into(), hint: None }
+    }
+
+    pub fn aws(message: impl Into<String>) -> Self {
+        AppError { exit_code: exit::AWS_ERROR, message: message.into(), hint: None }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for AppError {}

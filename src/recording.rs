@@ -1,0 +1,264 @@
+//! Reading event files for `replay`, and the `--record` line format that `wait` writes.
+//!
+//! Accepted input (detected, not flagged): JSON Lines of EventBridge envelopes; a JSON array of them;
+//! pretty-printed envelopes one after another; a CloudWatch Logs export whose records carry the event in
+//! `message` (as JSON objects with `message`, as `aws logs filter-log-events` output with `events`, or as
+//! text lines `<timestamp> <event JSON>`); SQS messages with the event in `Body`; and ecsgate's own record
+//! lines. Lines that are not JSON, or JSON that is not an ECS event, are skipped and counted: one bad line
+//! must not cost the verdict.
+
+use std::io::Write;
+
+use serde::Deserialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::engine::event::{Skip, parse_envelope, parse_envelope_str, parse_task_detail};
+use crate::engine::snapshot::{ServiceSnapshot, TaskDefinitionInfo};
+use crate::engine::verdict::LogTail;
+use crate::engine::{Input, Target, TaskRecord};
+
+/// Everything read from one file.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub inputs: Vec<Input>,
+    /// The `start` line of a recording: which deployment `wait` was judging.
+    pub start: Option<Target>,
+    pub log_tail: Option<LogTail>,
+    /// Pieces that were not JSON, or ECS-looking JSON that could not be read.
+    pub malformed: usize,
+    /// Valid JSON that is not an ECS event we consume (other sources, container-instance events, …).
+    pub not_ecs: usize,
+    /// How many JSON values were found at all (0 = "no JSON in this file").
+    pub json_values: usize,
+}
+
+pub fn parse_text(text: &str) -> Parsed {
+    let mut p = Parsed::default();
+    // Fast path: the whole text is a sequence of JSON values (JSON Lines, pretty-printed, an array).
+    let mut values = Vec::new();
+    let mut ok = true;
+    for v in serde_json::Deserializer::from_str(text).into_iter::<&RawValue>() {
+        match v {
+            Ok(v) => values.push(v),
+            Err(_) => {
+                ok = false;
+                break;
+            }
+        }
+    }
+    if ok {
+        p.json_values = values.len();
+        for v in values {
+            p.raw(v.get());
+        }
+        return p;
+    }
+    // Slow path: line by line, so one broken line costs only itself.
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if serde_json::from_str::<&RawValue>(line).is_ok() {
+            p.json_values += 1;
+            p.raw(line);
+        } else if let Some(i) = line.find('{')
+            && serde_json::from_str::<&RawValue>(&line[i..]).is_ok()
+        {
+            // CloudWatch Logs text export: "<timestamp> <event JSON>".
+            p.json_values += 1;
+            p.raw(&line[i..]);
+        } else {
+            p.malformed += 1;
+        }
+    }
+    p
+}
+
+impl Parsed {
+    fn raw(&mut self, s: &str) {
+        let t = s.trim_start();
+        if t.starts_with('[') {
+            match serde_json::from_str::<Vec<&RawValue>>(t) {
+                Ok(items) => items.into_iter().for_each(|i| self.raw(i.get())),
+                Err(_) => self.malformed += 1,
+            }
+            return;
+        }
+        if t.starts_with('{') {
+            match parse_envelope_str(t) {
+                Ok(e) => self.inputs.push(Input::Event(e)),
+                Err(Skip::NotEcs(_)) => self.not_ecs += 1,
+                Err(Skip::Malformed(_)) => self.malformed += 1,
+                Err(Skip::NotEnvelope) => match serde_json::from_str::<Value>(t) {
+                    Ok(v) => self.value(v),
+                    Err(_) => self.malformed += 1,
+                },
+            }
+            return;
+        }
+        if let Ok(Value::String(inner)) = serde_json::from_str::<Value>(t) {
+            // A JSON string holding an event (double-encoded exports).
+            self.raw_or_text(&inner);
+            return;
+        }
+        self.not_ecs += 1;
+    }
+
+    fn raw_or_text(&mut self, s: &str) {
+        match serde_json::from_str::<&RawValue>(s.trim()) {
+            Ok(v) => self.raw(v.get()),
+            Err(_) => match s.find('{') {
+                Some(i) if serde_json::from_str::<&RawValue>(s[i..].trim()).is_ok() => self.raw(s[i..].trim()),
+                _ => self.malformed += 1,
+            },
+        }
+    }
+
+    /// A JSON object that is not an envelope: a record line or a wrapper.
+    fn value(&mut self, v: Value) {
+        let Value::Object(mut o) = v else {
+            self.not_ecs += 1;
+            return;
+        };
+        if let Some(kind) = o.get("type").and_then(Value::as_str) {
+            let data = o.get("data").cloned().unwrap_or(Value::Null);
+            match kind {
+                "start" => {
+                    self.start = Some(Target {
+                        cluster: o.get("cluster").and_then(Value::as_str).map(str::to_string),
+                        service: o.get("service").and_then(Value::as_str).map(str::to_string),
+                        deployment_id: o.get("deployment_id").and_then(Value::as_str).map(str::to_string),
+                    });
+                    return;
+                }
+                "service_snapshot" => match ServiceSnapshot::deserialize(&data) {
+                    Ok(s) => return self.inputs.push(Input::Service(s)),
+                    Err(_) => return self.malformed += 1,
+                },
+                "task_snapshot" => match parse_task_detail(&data) {
+                    Ok(t) => return self.inputs.push(Input::Task(t)),
+                    Err(_) => return self.malformed += 1,
+                },
+                "task_definition" => match TaskDefinitionInfo::deserialize(&data) {
+                    Ok(t) => return self.inputs.push(Input::TaskDefinition(t)),
+                    Err(_) => return self.malformed += 1,
+                },
+                "log_tail" => {
+                    self.log_tail = LogTailIn::deserialize(&data).ok().map(Into::into);
+                    return;
+                }
+                // ecsgate's own JSON output (timeline notes, verdicts) is not input.
+                _ => {}
+            }
+        }
+        // Wrappers: CloudWatch Logs records (`message`), their API listings (`events`),
+        // SQS messages (`Body`, `Messages`).
+        for key in ["events", "Messages", "Records"] {
+            if let Some(Value::Array(items)) = o.remove(key) {
+                for i in items {
+                    self.wrapped(i);
+                }
+                return;
+            }
+        }
+        for key in ["message", "Message", "Body", "body"] {
+            if let Some(inner) = o.remove(key) {
+                self.wrapped(inner);
+                return;
+            }
+        }
+        self.not_ecs += 1;
+    }
+
+    fn wrapped(&mut self, v: Value) {
+        match v {
+            Value::String(s) => self.raw_or_text(&s),
+            other => self.wrapped_value(other),
+        }
+    }
+
+    fn wrapped_value(&mut self, v: Value) {
+        if v.get("detail-type").is_some() {
+            match parse_envelope(&v) {
+                Ok(e) => self.inputs.push(Input::Event(e)),
+                Err(Skip::NotEcs(_)) => self.not_ecs += 1,
+                Err(_) => self.malformed += 1,
+            }
+        } else {
+            self.value(v);
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct LogTailIn {
+    log_group: String,
+    log_stream: String,
+    #[serde(default)]
+    lines: Vec<String>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+impl From<LogTailIn> for LogTail {
+    fn from(l: LogTailIn) -> Self {
+        LogTail { log_group: l.log_group, log_stream: l.log_stream, lines: l.lines, note: l.note }
+    }
+}
+
+/// Writes `--record` lines. Events are written as received (the raw envelope), so a recording is also
+/// plain EventBridge JSON Lines for other tools; snapshots are wrapped as `{"type": …, "data": …}`.
+pub struct Recorder {
+    out: std::io::BufWriter<std::fs::File>,
+}
+
+impl Recorder {
+    pub fn create(path: &std::path::Path) -> std::io::Result<Self> {
+        Ok(Recorder { out: std::io::BufWriter::new(std::fs::File::create(path)?) })
+    }
+
+    pub fn start(&mut self, t: &Target) -> std::io::Result<()> {
+        let v = serde_json::json!({
+            "type": "start",
+            "cluster": t.cluster,
+            "service": t.service,
+            "deployment_id": t.deployment_id,
+            "ecsgate": env!("CARGO_PKG_VERSION"),
+            "at": crate::engine::time::format_rfc3339_millis(crate::engine::time::now_millis()),
+        });
+        self.line(&v.to_string())
+    }
+
+    pub fn event(&mut self, body: &str) -> std::io::Result<()> {
+        // Compact the body so one event stays one line.
+        match serde_json::from_str::<Value>(body) {
+            Ok(v) => self.line(&v.to_string()),
+            Err(_) => Ok(()),
+        }
+    }
+
+    pub fn service(&mut self, s: &ServiceSnapshot) -> std::io::Result<()> {
+        self.line(&serde_json::json!({"type": "service_snapshot", "data": s}).to_string())
+    }
+
+    pub fn task(&mut self, t: &TaskRecord) -> std::io::Result<()> {
+        self.line(&serde_json::json!({"type": "task_snapshot", "data": t.to_detail_json()}).to_string())
+    }
+
+    pub fn task_definition(&mut self, t: &TaskDefinitionInfo) -> std::io::Result<()> {
+        self.line(&serde_json::json!({"type": "task_definition", "data": t}).to_string())
+    }
+
+    pub fn log_tail(&mut self, t: &LogTail) -> std::io::Result<()> {
+        self.line(&serde_json::json!({"type": "log_tail", "data": t}).to_string())
+    }
+
+    fn line(&mut self, s: &str) -> std::io::Result<()> {
+        self.out.write_all(s.as_bytes())?;
+        self.out.write_all(b"\n")?;
+        // Flushed per line: a recording must survive a killed process (its reason to exist).
+        self.out.flush()
+    }
+}

@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""moto 5.2.5 plus a thin layer that plays ECS's part where moto does not (../shared/docs/EMULATOR.md).
+
+What the layer adds, in-process, around moto's own WSGI app:
+- UpdateService with a new task definition (or forceNewDeployment) creates a new PRIMARY deployment with a
+  fresh `ecs-svc/<19 digits>` id, IN_PROGRESS, and turns the previous PRIMARY into ACTIVE (moto only
+  rewrites the service in place).
+- POST /_ecsgate/deployment: set a deployment's status, rolloutState, reason and counts, or remove it.
+- POST /_ecsgate/task: create a task of a service's deployment with the lastStatus, stopCode, stoppedReason
+  and containers (exit codes, reasons) that a test's emitted events describe, so ListTasks(startedBy,
+  desiredStatus) and DescribeTasks agree with the events.
+- POST /_ecsgate/fault: make requests signed with one access key fail (a code and HTTP status, for a
+  number of requests or seconds): 500s, throttling, AccessDenied. Tests use their own key so faults never
+  leak into other tests running against the same server.
+- GET /_ecsgate/calls?key=AKID: API calls seen per service and action for that key (for the benchmark).
+Tasks never advance on DescribeTasks (moto's state manager is set to manual for ecs::task).
+Usage: server.py --port PORT   (binds 127.0.0.1 only)
+"""
+import argparse
+import json
+import random
+import re
+import threading
+import time
+from collections import Counter, defaultdict
+from datetime import datetime, timezone
+from urllib.parse import parse_qs
+
+from moto.backends import get_backend
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.moto_api import state_manager
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.ecs import models as ecs_models
+from werkzeug.serving import run_simple
+
+LOCK = threading.Lock()
+FAULTS = []  # dicts: key, service, action, code, status, until, remaining
+CALLS = defaultdict(Counter)
+
+
+def now():
+    return datetime.now(timezone.utc)
+
+
+def new_deployment_id():
+    return "ecs-svc/" + "".join(random.choice("0123456789") for _ in range(19))
+
+
+def ecs(region):
+    return get_backend("ecs")[DEFAULT_ACCOUNT_ID][region]
+
+
+# ---------------------------------------------------------------- UpdateService creates a deployment
+_orig_update_service = ecs_models.EC2ContainerServiceBackend.update_service
+
+
+def update_service(self, props):
+    new_td = props.get("task_definition")
+    force = props.pop("force_new_deployment", False)
+    service = _orig_update_service(self, props)
+    if (new_td or force) and service.deployment_controller.get("type", "ECS") == "ECS":
+        td = self.describe_task_definition(service.task_definition)
+        service.task_definition = td.arn
+        for d in service.deployments:
+            if d["status"] == "PRIMARY":
+                d["status"] = "ACTIVE"
+        dep_id = new_deployment_id()
+        service.deployments.insert(0, {
+            "id": dep_id, "status": "PRIMARY", "taskDefinition": td.arn,
+            "desiredCount": service.desired_count, "pendingCount": 0, "runningCount": 0, "failedTasks": 0,
+            "createdAt": now(), "updatedAt": now(), "launchType": service.launch_type,
+            "rolloutState": "IN_PROGRESS", "rolloutStateReason": f"ECS deployment {dep_id} in progress.",
+        })
+    return service
+
+
+ecs_models.EC2ContainerServiceBackend.update_service = update_service
+
+
+# ---------------------------------------------------------------- control endpoints
+def find_service(region, cluster, name):
+    b = ecs(region)
+    cluster = cluster.split("/")[-1]
+    svc = b.services.get(f"{cluster}:{name.split('/')[-1]}")
+    if svc is None:
+        raise KeyError(f"no service {cluster}/{name}")
+    return b, svc
+
+
+def ctl_deployment(body):
+    _, svc = find_service(body.get("region", "us-east-1"), body["cluster"], body["service"])
+    dep = next((d for d in svc.deployments if d["id"] == body["deployment_id"]), None)
+    if dep is None:
+        raise KeyError("no deployment " + body["deployment_id"])
+    if body.get("remove"):
+        svc.deployments.remove(dep)
+        return {"removed": dep["id"]}
+    fields = {"status": "status", "rollout_state": "rolloutState", "reason": "rolloutStateReason",
+              "running": "runningCount", "pending": "pendingCount", "failed": "failedTasks", "desired": "desiredCount"}
+    for k, f in fields.items():
+        if k in body:
+            dep[f] = body[k]
+    dep["updatedAt"] = now()
+    if body.get("new_primary"):
+        # A rollback or another deployment becoming PRIMARY (the given one stays as set above).
+        for d in svc.deployments:
+            if d["status"] == "PRIMARY" and d is not dep:
+                d["status"] = "ACTIVE"
+        new = dict(dep)
+        new.update({"id": body["new_primary"].get("id") or new_deployment_id(), "status": "PRIMARY",
+                    "rolloutState": "IN_PROGRESS", "createdAt": now(), "updatedAt": now(),
+                    "rolloutStateReason": body["new_primary"].get("reason", "in progress"),
+                    "runningCount": 0, "pendingCount": 0, "failedTasks": 0})
+        svc.deployments.insert(0, new)
+        return {"id": new["id"]}
+    return {"id": dep["id"]}
+
+
+class C:
+    """A container as moto's serializer reads it (attributes in both spellings)."""
+
+    def __init__(self, task_arn, spec):
+        self.name = spec["name"]
+        self.container_arn = f"{task_arn}/{spec['name']}"
+        self.task_arn = task_arn
+        self.last_status = spec.get("lastStatus", "STOPPED")
+        code = spec.get("exitCode")
+        self.exit_code = code
+        self.exitCode = code
+        self.reason = spec.get("reason")
+        self.image = spec.get("image", "example/app:latest")
+        self.network_interfaces = []
+        self.health_status = "UNKNOWN"
+        self.cpu = "0"
+
+
+def ctl_task(body):
+    region = body.get("region", "us-east-1")
+    b, svc = find_service(region, body["cluster"], body["service"])
+    tasks = b.run_task(body["cluster"], body.get("task_definition") or svc.task_definition, 1, None,
+                       body["started_by"], None, None, group=f"service:{svc.name}")
+    t = tasks[0]
+    t.status = body.get("lastStatus", "STOPPED")
+    t.desired_status = body.get("desiredStatus", "STOPPED" if t.status == "STOPPED" else "RUNNING")
+    t.stop_code = body.get("stopCode")
+    t.stopped_reason = body.get("stoppedReason", "")
+    t.version = body.get("version", 3)
+    if t.status == "STOPPED":
+        t.stopped_at = now()
+        t.stopping_at = now()
+    t.containers = [C(t.task_arn, c) for c in body.get("containers", [])]
+    return {"taskArn": t.task_arn}
+
+
+def ctl_fault(body):
+    f = dict(body)
+    f["until"] = time.time() + body["seconds"] if "seconds" in body else None
+    f["remaining"] = body.get("count")
+    with LOCK:
+        FAULTS.append(f)
+    return {"ok": True}
+
+
+def match_fault(key, service, action):
+    with LOCK:
+        for f in FAULTS:
+            if f["key"] != key or f.get("service", service) != service or f.get("action", action) != action:
+                continue
+            if f["until"] is not None and time.time() > f["until"]:
+                continue
+            if f["remaining"] is not None:
+                if f["remaining"] <= 0:
+                    continue
+                f["remaining"] -= 1
+            return f
+    return None
+
+
+AUTH = re.compile(r"Credential=([^/]+)/[^/]+/[^/]+/([^/]+)/")
+
+
+class Layer:
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_ecsgate/"):
+            return self.control(path, environ, start_response)
+        m = AUTH.search(environ.get("HTTP_AUTHORIZATION", ""))
+        key, service = (m.group(1), m.group(2)) if m else ("", "")
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        action = target.split(".")[-1] if target else parse_qs(environ.get("QUERY_STRING", "")).get("Action", [""])[0]
+        with LOCK:
+            CALLS[key][f"{service}.{action}"] += 1
+        f = match_fault(key, service, action)
+        if f:
+            code = f.get("code", "InternalFailure")
+            body = json.dumps({"__type": code, "message": f.get("message", f"injected {code}")}).encode()
+            status = {500: "500 Internal Server Error", 503: "503 Service Unavailable", 400: "400 Bad Request"}[f.get("status", 500)]
+            start_response(status, [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", code),
+                                    ("x-amzn-query-error", f"{code};Sender"), ("Content-Length", str(len(body)))])
+            return [body]
+        return self.app(environ, start_response)
+
+    def control(self, path, environ, start_response):
+        try:
+            if path == "/_ecsgate/calls":
+                key = parse_qs(environ.get("QUERY_STRING", "")).get("key", [""])[0]
+                with LOCK:
+                    out = dict(CALLS.get(key, {}))
+            else:
+                size = int(environ.get("CONTENT_LENGTH") or 0)
+                body = json.loads(environ["wsgi.input"].read(size) or b"{}")
+                handler = {"/_ecsgate/deployment": ctl_deployment, "/_ecsgate/task": ctl_task,
+                           "/_ecsgate/fault": ctl_fault}[path]
+                out = handler(body)
+            data = json.dumps(out, default=str).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        except Exception as e:  # a test's mistake: answer it plainly
+            data = json.dumps({"error": f"{type(e).__name__}: {e}"}).encode()
+            start_response("400 Bad Request", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, required=True)
+    a = p.parse_args()
+    state_manager.set_transition(model_name="ecs::task", transition={"progression": "manual", "times": 10**9})
+    app = Layer(DomainDispatcherApplication(create_backend_app))
+    run_simple("127.0.0.1", a.port, app, threaded=True, use_reloader=False, use_debugger=False)
+
+
+if __name__ == "__main__":
+    main()
