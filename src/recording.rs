@@ -10,6 +10,7 @@
 use std::io::Write;
 
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -35,48 +36,90 @@ pub struct Parsed {
 
 pub fn parse_text(text: &str) -> Parsed {
     let mut p = Parsed::default();
-    // Fast path: the whole text is a sequence of JSON values (JSON Lines, pretty-printed, an array).
-    let mut values = Vec::new();
-    let mut ok = true;
-    for v in serde_json::Deserializer::from_str(text).into_iter::<&RawValue>() {
-        match v {
-            Ok(v) => values.push(v),
-            Err(_) => {
-                ok = false;
-                break;
+    // JSON Lines (what `--record`, SQS dumps and log exports produce) is read line by line with one typed
+    // parse per line: the fast path. Anything else (pretty-printed envelopes, arrays) goes through a
+    // streaming reader, and falls back to lines if that fails, so one broken line costs only itself.
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty());
+    let line_mode = match first {
+        None => true,
+        Some(l) if l.starts_with('[') => false,
+        Some(l) if l.starts_with('{') => serde_json::from_str::<IgnoredAny>(l).is_ok(),
+        Some(_) => true,
+    };
+    if !line_mode {
+        let mut values = Vec::new();
+        let mut ok = true;
+        for v in serde_json::Deserializer::from_str(text).into_iter::<&RawValue>() {
+            match v {
+                Ok(v) => values.push(v),
+                Err(_) => {
+                    ok = false;
+                    break;
+                }
             }
         }
-    }
-    if ok {
-        p.json_values = values.len();
-        for v in values {
-            p.raw(v.get());
+        if ok {
+            p.json_values = values.len();
+            for v in values {
+                p.raw(v.get());
+            }
+            return p;
         }
-        return p;
     }
-    // Slow path: line by line, so one broken line costs only itself.
     for line in text.lines() {
         let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        if serde_json::from_str::<&RawValue>(line).is_ok() {
-            p.json_values += 1;
-            p.raw(line);
-        } else if let Some(i) = line.find('{')
-            && serde_json::from_str::<&RawValue>(&line[i..]).is_ok()
-        {
-            // CloudWatch Logs text export: "<timestamp> <event JSON>".
-            p.json_values += 1;
-            p.raw(&line[i..]);
-        } else {
-            p.malformed += 1;
+        if !line.is_empty() {
+            p.line(line);
         }
     }
     p
 }
 
 impl Parsed {
+    fn line(&mut self, line: &str) {
+        if line.starts_with('{') {
+            match parse_envelope_str(line) {
+                Ok(e) => {
+                    self.json_values += 1;
+                    self.inputs.push(Input::Event(e));
+                    return;
+                }
+                Err(Skip::NotEcs(_)) => {
+                    self.json_values += 1;
+                    self.not_ecs += 1;
+                    return;
+                }
+                Err(Skip::NotEnvelope) => {
+                    self.json_values += 1;
+                    match serde_json::from_str::<Value>(line) {
+                        Ok(v) => self.value(v),
+                        Err(_) => self.malformed += 1,
+                    }
+                    return;
+                }
+                Err(Skip::Malformed(_)) => {
+                    if serde_json::from_str::<IgnoredAny>(line).is_ok() {
+                        self.json_values += 1;
+                        self.malformed += 1;
+                        return;
+                    }
+                }
+            }
+        }
+        if serde_json::from_str::<&RawValue>(line).is_ok() {
+            self.json_values += 1;
+            self.raw(line);
+        } else if let Some(i) = line.find('{')
+            && serde_json::from_str::<&RawValue>(&line[i..]).is_ok()
+        {
+            // CloudWatch Logs text export: "<timestamp> <event JSON>".
+            self.json_values += 1;
+            self.raw(&line[i..]);
+        } else {
+            self.malformed += 1;
+        }
+    }
+
     fn raw(&mut self, s: &str) {
         let t = s.trim_start();
         if t.starts_with('[') {

@@ -1,0 +1,115 @@
+//! Helpers shared by the integration tests: running the real binary, and building events from the real
+//! samples in tests/fixtures/events (only identity fields are changed).
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn last_json(&self) -> Value {
+        let line = self.stdout.lines().rev().find(|l| !l.trim().is_empty()).expect("some output");
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {line}"))
+    }
+}
+
+pub fn ecsgate(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+    cmd.args(args).stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.env_remove("GITHUB_ACTIONS").env("NO_COLOR", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn ecsgate");
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+pub fn fixture(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/events/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).unwrap()
+}
+
+pub struct Ids<'a> {
+    pub region: &'a str,
+    pub account: &'a str,
+    pub cluster: &'a str,
+    pub service: &'a str,
+}
+
+impl Ids<'_> {
+    pub fn cluster_arn(&self) -> String {
+        format!("arn:aws:ecs:{}:{}:cluster/{}", self.region, self.account, self.cluster)
+    }
+    pub fn service_arn(&self) -> String {
+        format!("arn:aws:ecs:{}:{}:service/{}/{}", self.region, self.account, self.cluster, self.service)
+    }
+    pub fn task_arn(&self, id: &str) -> String {
+        format!("arn:aws:ecs:{}:{}:task/{}/{id}", self.region, self.account, self.cluster)
+    }
+}
+
+pub const IDS: Ids = Ids { region: "us-east-1", account: "123456789012", cluster: "shop", service: "api" };
+
+/// A deployment event (docs sample of its kind) for `ids`.
+pub fn deployment_event(ids: &Ids, name: &str, id: &str, reason: &str, updated_at: &str) -> Value {
+    let file = match name {
+        "SERVICE_DEPLOYMENT_COMPLETED" => "deployment__completed-real-id-2022.json",
+        "SERVICE_DEPLOYMENT_FAILED" => "deployment__failed-circuit-breaker-docs.json",
+        _ => "deployment__in-progress-docs.json",
+    };
+    let mut v = fixture(file);
+    v["id"] = json!(format!("{name}-{id}-{updated_at}"));
+    v["region"] = json!(ids.region);
+    v["account"] = json!(ids.account);
+    v["resources"] = json!([ids.service_arn()]);
+    v["detail"]["eventName"] = json!(name);
+    v["detail"]["deploymentId"] = json!(id);
+    v["detail"]["reason"] = json!(reason);
+    v["detail"]["updatedAt"] = json!(updated_at);
+    v["detail"]["clusterArn"] = json!(ids.cluster_arn());
+    v
+}
+
+/// A task event from a real sample, placed in `ids`' service and started by `started_by`.
+pub fn task_event(ids: &Ids, sample: &str, task_id: &str, started_by: &str, version: i64) -> Value {
+    let mut v = fixture(sample);
+    let arn = ids.task_arn(task_id);
+    v["id"] = json!(format!("task-{task_id}-{version}"));
+    v["region"] = json!(ids.region);
+    v["account"] = json!(ids.account);
+    v["resources"] = json!([arn]);
+    let d = &mut v["detail"];
+    d["taskArn"] = json!(arn);
+    d["clusterArn"] = json!(ids.cluster_arn());
+    d["group"] = json!(format!("service:{}", ids.service));
+    d["startedBy"] = json!(started_by);
+    d["version"] = json!(version);
+    v
+}
+
+pub fn service_action(ids: &Ids, sample: &str) -> Value {
+    let mut v = fixture(sample);
+    v["resources"] = json!([ids.service_arn()]);
+    v["detail"]["clusterArn"] = json!(ids.cluster_arn());
+    v
+}
+
+pub fn jsonl(events: &[Value]) -> String {
+    events.iter().map(|e| e.to_string() + "\n").collect()
+}

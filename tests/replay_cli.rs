@@ -1,0 +1,244 @@
+//! `ecsgate replay` end to end: the real binary, real-shaped events, asserted on exit codes and on what
+//! the user sees.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+const NEW: &str = "ecs-svc/2757582648257641111";
+const OLD: &str = "ecs-svc/4231880795355584839";
+const RB: &str = "ecs-svc/8646900195280463695";
+
+fn replay(input: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["replay", "-"];
+    args.extend_from_slice(extra);
+    ecsgate(&args, Some(input), &[])
+}
+
+fn in_progress() -> Value {
+    deployment_event(&IDS, "SERVICE_DEPLOYMENT_IN_PROGRESS", NEW, &format!("ECS deployment {NEW} in progress."), "2025-02-13T14:00:00.100Z")
+}
+
+fn stopped(sample: &str, id: &str, mutate: impl Fn(&mut Value)) -> Value {
+    let mut v = task_event(&IDS, sample, id, NEW, 7);
+    mutate(&mut v);
+    v
+}
+
+#[test]
+fn bundled_success_example_exits_0() {
+    let r = ecsgate(&["replay", concat!(env!("CARGO_MANIFEST_DIR"), "/examples/success.jsonl")], None, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("verdict: SUCCEEDED  deployment ecs-svc/2757582648257641111 of service api (cluster shop)"));
+    assert!(r.stdout.contains("Scaling activity initiated by"), "old tasks' stops are on the timeline");
+    assert!(r.stdout.contains("— benign"));
+}
+
+#[test]
+fn breaker_failure_with_rollback_exits_1_and_names_the_rollback() {
+    let reason = format!("ECS deployment circuit breaker: rolling back to deploymentId {OLD}.");
+    let events = [
+        in_progress(),
+        deployment_event(&IDS, "SERVICE_DEPLOYMENT_FAILED", NEW, "ECS deployment circuit breaker: tasks failed to start.", "2025-02-13T14:05:00Z"),
+        deployment_event(&IDS, "SERVICE_DEPLOYMENT_IN_PROGRESS", RB, &reason, "2025-02-13T14:05:01Z"),
+        deployment_event(&IDS, "SERVICE_DEPLOYMENT_COMPLETED", RB, "ECS deployment completed.", "2025-02-13T14:07:00Z"),
+    ];
+    let r = replay(&jsonl(&events), &[]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("verdict: FAILED"));
+    assert!(r.stdout.contains("reason:   ECS deployment circuit breaker: tasks failed to start."));
+    assert!(r.stdout.contains(&format!("rollback: ECS rolled back to {OLD}")));
+    assert!(r.stdout.contains("(rollback) COMPLETED"), "the rollback's outcome is reported");
+}
+
+#[test]
+fn bundled_breaker_example_blames_oom() {
+    let r = ecsgate(&["replay", concat!(env!("CARGO_MANIFEST_DIR"), "/examples/breaker-rollback.jsonl"), "--output", "json"], None, &[]);
+    assert_eq!(r.code, 1);
+    let v = r.last_json();
+    assert_eq!(v["type"], "verdict");
+    assert_eq!(v["outcome"], "failed");
+    assert_eq!(v["culprit"]["container"], "forms-perf-test");
+    assert_eq!(v["culprit"]["reason"], "OutOfMemoryError: Container killed due to memory usage");
+    assert_eq!(v["rollback_to"], OLD);
+    // Every line before the verdict is a timeline object.
+    for line in r.stdout.lines().rev().skip(1) {
+        let n: Value = serde_json::from_str(line).unwrap();
+        assert!(["deployment", "task", "warning", "service", "counts", "decision"].contains(&n["type"].as_str().unwrap()));
+    }
+}
+
+#[test]
+fn crash_loop_without_breaker_fails_on_the_own_threshold() {
+    let r = ecsgate(&["replay", concat!(env!("CARGO_MANIFEST_DIR"), "/examples/crash-loop-no-breaker.jsonl")], None, &[]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("reason:   3 tasks of deployment ecs-svc/2757582648257641111 failed (threshold 3)"));
+    assert!(r.stdout.contains("culprit:  container forms-perf-test-timeout, exit code 1"), "{}", r.stdout);
+    assert!(r.stdout.contains("hint:     forms-perf-test-timeout exited 1"));
+}
+
+#[test]
+fn max_task_failures_flag_moves_the_threshold() {
+    let events: Vec<Value> = std::iter::once(in_progress())
+        .chain((0..3).map(|i| stopped("task__stopped-essential-exit1-defra.json", &format!("t{i}"), |_| {})))
+        .collect();
+    let r = replay(&jsonl(&events), &["--max-task-failures", "4"]);
+    assert_eq!(r.code, 3, "3 failures under a threshold of 4 is no verdict");
+    assert!(r.stdout.contains("TIMED OUT"));
+    assert!(r.stdout.contains("the event stream ended with no verdict"));
+}
+
+#[test]
+fn oom_failure_shows_container_reason_and_memory_hint() {
+    let events: Vec<Value> = std::iter::once(in_progress())
+        .chain((0..3).map(|i| stopped("task__stopped-essential-oom-reason-exit1-defra.json", &format!("t{i}"), |_| {})))
+        .collect();
+    let r = replay(&jsonl(&events), &[]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("OutOfMemoryError: Container killed due to memory usage"));
+    assert!(r.stdout.contains("hint:     The container hit its hard memory limit"));
+}
+
+#[test]
+fn image_pull_failure_gets_the_not_found_hint() {
+    let pull = "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref 123456789012.dkr.ecr.us-east-1.amazonaws.com/api:v9: not found";
+    let events: Vec<Value> = std::iter::once(in_progress())
+        .chain((0..3).map(|i| {
+            stopped("task__stopped-taskfailedtostart-resourceinit-secret-json-key-defra.json", &format!("t{i}"), |v| {
+                v["detail"]["stoppedReason"] = json!(pull);
+            })
+        }))
+        .collect();
+    let r = replay(&jsonl(&events), &["--output", "json"]);
+    assert_eq!(r.code, 1);
+    let v = r.last_json();
+    assert_eq!(v["failed_tasks"][0]["stop_code"], "TaskFailedToStart");
+    assert!(v["hint"].as_str().unwrap().contains("image or tag does not exist"), "{}", v["hint"]);
+    assert_eq!(v["culprit"]["exit_code"], Value::Null);
+}
+
+#[test]
+fn secrets_failure_gets_the_json_key_hint() {
+    let events: Vec<Value> = std::iter::once(in_progress())
+        .chain((0..3).map(|i| stopped("task__stopped-taskfailedtostart-resourceinit-secret-json-key-defra.json", &format!("t{i}"), |_| {})))
+        .collect();
+    let r = replay(&jsonl(&events), &[]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("3 × TaskFailedToStart: ResourceInitializationError"));
+    assert!(r.stdout.contains("valueFrom"), "{}", r.stdout);
+}
+
+#[test]
+fn elb_health_check_kills_fail_with_the_elb_hint() {
+    let events: Vec<Value> = std::iter::once(in_progress())
+        .chain((0..3).map(|i| stopped("task__stopped-elb-healthcheck-scheduler-fargate-2022.json", &format!("t{i}"), |_| {})))
+        .collect();
+    let r = replay(&jsonl(&events), &[]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("Task failed ELB health checks in (target-group"));
+    assert!(r.stdout.contains("health-check path and port"));
+}
+
+#[test]
+fn benign_stops_and_other_deployments_do_not_fail_the_gate() {
+    let mut events = vec![in_progress()];
+    events.push(stopped("task__stopped-user-initiated-fargate-execcmd-2024.json", "u1", |_| {}));
+    events.push(stopped("task__stopped-scaling-activity-scheduler-exit137-arkime-2023.json", "s1", |_| {}));
+    for i in 0..4 {
+        events.push(task_event(&IDS, "task__stopped-essential-exit1-defra.json", &format!("old{i}"), OLD, 7));
+    }
+    events.push(deployment_event(&IDS, "SERVICE_DEPLOYMENT_COMPLETED", NEW, "done", "2025-02-13T14:09:00Z"));
+    let r = replay(&jsonl(&events), &[]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+}
+
+#[test]
+fn no_verdict_exits_3_with_the_last_state() {
+    let r = replay(&jsonl(&[in_progress()]), &[]);
+    assert_eq!(r.code, 3);
+    assert!(r.stdout.contains("verdict: TIMED OUT"));
+    assert!(r.stdout.contains("last state:"));
+}
+
+#[test]
+fn superseded_exits_4() {
+    let events = [
+        in_progress(),
+        deployment_event(&IDS, "SERVICE_DEPLOYMENT_IN_PROGRESS", RB, "ECS deployment in progress.", "2025-02-13T14:03:00Z"),
+    ];
+    let r = replay(&jsonl(&events), &["--deployment-id", NEW]);
+    assert_eq!(r.code, 4);
+    assert!(r.stdout.contains(&format!("replaced by: {RB}")));
+}
+
+#[test]
+fn malformed_lines_and_foreign_events_are_skipped_and_counted_once() {
+    let mut text = String::new();
+    text.push_str(&in_progress().to_string());
+    text.push_str("\n{not json at all\n");
+    text.push_str(&fixture("container_instance__docs-agent-connected-active.json").to_string());
+    text.push('\n');
+    text.push_str(r#"{"source":"aws.s3","detail-type":"Object Created","detail":{}}"#);
+    text.push('\n');
+    text.push_str(&deployment_event(&IDS, "SERVICE_DEPLOYMENT_COMPLETED", NEW, "done", "2025-02-13T14:09:00Z").to_string());
+    text.push('\n');
+    let r = replay(&text, &[]);
+    assert_eq!(r.code, 0, "verdict unaffected: {}", r.stdout);
+    let warnings: Vec<_> = r.stderr.lines().filter(|l| l.starts_with("warning:")).collect();
+    assert_eq!(warnings, ["warning: standard input: skipped 1 malformed and 2 non-ECS entries"]);
+}
+
+#[test]
+fn unreadable_file_exits_2_with_one_line_naming_it() {
+    let r = ecsgate(&["replay", "/nonexistent/events.jsonl"], None, &[]);
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(r.stderr.starts_with("error: cannot read /nonexistent/events.jsonl"));
+    assert!(r.stdout.is_empty());
+}
+
+#[test]
+fn a_file_with_no_json_exits_2() {
+    let dir = std::env::temp_dir().join(format!("ecsgate-nojson-{}", std::process::id()));
+    std::fs::write(&dir, "hello\nthis is not json\n").unwrap();
+    let r = ecsgate(&["replay", dir.to_str().unwrap()], None, &[]);
+    std::fs::remove_file(&dir).ok();
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("no JSON found"), "{}", r.stderr);
+}
+
+#[test]
+fn bad_flags_exit_2() {
+    let r = ecsgate(&["replay", "-", "--max-task-failures", "0"], Some(""), &[]);
+    assert_eq!(r.code, 2);
+    let r = ecsgate(&["replay", "-", "--output", "yaml"], Some(""), &[]);
+    assert_eq!(r.code, 2);
+}
+
+#[test]
+fn json_array_and_cloudwatch_logs_exports_are_read() {
+    let events = [in_progress(), deployment_event(&IDS, "SERVICE_DEPLOYMENT_COMPLETED", NEW, "done", "2025-02-13T14:09:00Z")];
+    let array = serde_json::to_string_pretty(&json!(events)).unwrap();
+    assert_eq!(replay(&array, &[]).code, 0);
+
+    // `aws logs filter-log-events` output: the event is a string in `message`.
+    let cw = json!({"events": events.iter().map(|e| json!({"timestamp": 1, "message": e.to_string(), "logStreamName": "s"})).collect::<Vec<_>>()});
+    assert_eq!(replay(&cw.to_string(), &[]).code, 0);
+
+    // A CloudWatch Logs text export: "<timestamp> <event>".
+    let text: String = events.iter().map(|e| format!("2025-02-13T14:00:00.000Z {e}\n")).collect();
+    assert_eq!(replay(&text, &[]).code, 0);
+
+    // Pretty-printed envelopes one after another (the samples' own format).
+    let pretty: String = events.iter().map(|e| serde_json::to_string_pretty(e).unwrap() + "\n").collect();
+    assert_eq!(replay(&pretty, &[]).code, 0);
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let r = ecsgate(&["replay", "--help"], None, &[]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("Exit codes:"));
+    assert!(r.stdout.contains("4    superseded by another deployment"));
+}
