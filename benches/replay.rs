@@ -5,6 +5,7 @@
 //! events of another service, locally reordered), the same tasks with twice the transitions (events ×2),
 //! and twice the tasks. The ratios against the base show what memory grows with. A counting allocator
 //! measures bytes; nothing here is a pass/fail timing test.
+#![allow(clippy::print_stdout)] // a benchmark prints its figures
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -41,7 +42,10 @@ const STATUSES: [&str; 8] =
     ["PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING", "DEPROVISIONING", "STOPPED"];
 
 fn sample() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/events/task__stopped-scaling-activity-scheduler-exit137-arkime-2023.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/events/task__stopped-scaling-activity-scheduler-exit137-arkime-2023.json"
+    );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -136,5 +140,8 @@ fn main() {
     let base = run("2,000 tasks × 8 transitions (base)", 2_000, 8, None);
     run("2,000 tasks × 16 transitions", 2_000, 16, Some(base));
     run("4,000 tasks × 8 transitions", 4_000, 8, Some(base));
-    println!("process peak heap: {:.1} MB (includes the input text and parsed events held by replay)", PEAK.load(Relaxed) as f64 / 1e6);
+    println!(
+        "process peak heap: {:.1} MB (includes the input text and parsed events held by replay)",
+        PEAK.load(Relaxed) as f64 / 1e6
+    );
 }

@@ -17,7 +17,13 @@ fn replay(input: &str, extra: &[&str]) -> Run {
 }
 
 fn in_progress() -> Value {
-    deployment_event(&IDS, "SERVICE_DEPLOYMENT_IN_PROGRESS", NEW, &format!("ECS deployment {NEW} in progress."), "2025-02-13T14:00:00.100Z")
+    deployment_event(
+        &IDS,
+        "SERVICE_DEPLOYMENT_IN_PROGRESS",
+        NEW,
+        &format!("ECS deployment {NEW} in progress."),
+        "2025-02-13T14:00:00.100Z",
+    )
 }
 
 fn stopped(sample: &str, id: &str, mutate: impl Fn(&mut Value)) -> Value {
@@ -30,7 +36,9 @@ fn stopped(sample: &str, id: &str, mutate: impl Fn(&mut Value)) -> Value {
 fn bundled_success_example_exits_0() {
     let r = ecsgate(&["replay", concat!(env!("CARGO_MANIFEST_DIR"), "/examples/success.jsonl")], None, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("verdict: SUCCEEDED  deployment ecs-svc/2757582648257641111 of service api (cluster shop)"));
+    assert!(
+        r.stdout.contains("verdict: SUCCEEDED  deployment ecs-svc/2757582648257641111 of service api (cluster shop)")
+    );
     assert!(r.stdout.contains("Scaling activity initiated by"), "old tasks' stops are on the timeline");
     assert!(r.stdout.contains("— benign"));
 }
@@ -40,7 +48,13 @@ fn breaker_failure_with_rollback_exits_1_and_names_the_rollback() {
     let reason = format!("ECS deployment circuit breaker: rolling back to deploymentId {OLD}.");
     let events = [
         in_progress(),
-        deployment_event(&IDS, "SERVICE_DEPLOYMENT_FAILED", NEW, "ECS deployment circuit breaker: tasks failed to start.", "2025-02-13T14:05:00Z"),
+        deployment_event(
+            &IDS,
+            "SERVICE_DEPLOYMENT_FAILED",
+            NEW,
+            "ECS deployment circuit breaker: tasks failed to start.",
+            "2025-02-13T14:05:00Z",
+        ),
         deployment_event(&IDS, "SERVICE_DEPLOYMENT_IN_PROGRESS", RB, &reason, "2025-02-13T14:05:01Z"),
         deployment_event(&IDS, "SERVICE_DEPLOYMENT_COMPLETED", RB, "ECS deployment completed.", "2025-02-13T14:07:00Z"),
     ];
@@ -54,7 +68,11 @@ fn breaker_failure_with_rollback_exits_1_and_names_the_rollback() {
 
 #[test]
 fn bundled_breaker_example_blames_oom() {
-    let r = ecsgate(&["replay", concat!(env!("CARGO_MANIFEST_DIR"), "/examples/breaker-rollback.jsonl"), "--output", "json"], None, &[]);
+    let r = ecsgate(
+        &["replay", concat!(env!("CARGO_MANIFEST_DIR"), "/examples/breaker-rollback.jsonl"), "--output", "json"],
+        None,
+        &[],
+    );
     assert_eq!(r.code, 1);
     let v = r.last_json();
     assert_eq!(v["type"], "verdict");
@@ -65,13 +83,16 @@ fn bundled_breaker_example_blames_oom() {
     // Every line before the verdict is a timeline object.
     for line in r.stdout.lines().rev().skip(1) {
         let n: Value = serde_json::from_str(line).unwrap();
-        assert!(["deployment", "task", "warning", "service", "counts", "decision"].contains(&n["type"].as_str().unwrap()));
+        assert!(
+            ["deployment", "task", "warning", "service", "counts", "decision"].contains(&n["type"].as_str().unwrap())
+        );
     }
 }
 
 #[test]
 fn crash_loop_without_breaker_fails_on_the_own_threshold() {
-    let r = ecsgate(&["replay", concat!(env!("CARGO_MANIFEST_DIR"), "/examples/crash-loop-no-breaker.jsonl")], None, &[]);
+    let r =
+        ecsgate(&["replay", concat!(env!("CARGO_MANIFEST_DIR"), "/examples/crash-loop-no-breaker.jsonl")], None, &[]);
     assert_eq!(r.code, 1);
     assert!(r.stdout.contains("reason:   3 tasks of deployment ecs-svc/2757582648257641111 failed (threshold 3)"));
     assert!(r.stdout.contains("culprit:  container forms-perf-test-timeout, exit code 1"), "{}", r.stdout);
@@ -121,7 +142,9 @@ fn image_pull_failure_gets_the_not_found_hint() {
 #[test]
 fn secrets_failure_gets_the_json_key_hint() {
     let events: Vec<Value> = std::iter::once(in_progress())
-        .chain((0..3).map(|i| stopped("task__stopped-taskfailedtostart-resourceinit-secret-json-key-defra.json", &format!("t{i}"), |_| {})))
+        .chain((0..3).map(|i| {
+            stopped("task__stopped-taskfailedtostart-resourceinit-secret-json-key-defra.json", &format!("t{i}"), |_| {})
+        }))
         .collect();
     let r = replay(&jsonl(&events), &[]);
     assert_eq!(r.code, 1);
@@ -131,9 +154,12 @@ fn secrets_failure_gets_the_json_key_hint() {
 
 #[test]
 fn elb_health_check_kills_fail_with_the_elb_hint() {
-    let events: Vec<Value> = std::iter::once(in_progress())
-        .chain((0..3).map(|i| stopped("task__stopped-elb-healthcheck-scheduler-fargate-2022.json", &format!("t{i}"), |_| {})))
-        .collect();
+    let events: Vec<Value> =
+        std::iter::once(in_progress())
+            .chain((0..3).map(|i| {
+                stopped("task__stopped-elb-healthcheck-scheduler-fargate-2022.json", &format!("t{i}"), |_| {})
+            }))
+            .collect();
     let r = replay(&jsonl(&events), &[]);
     assert_eq!(r.code, 1);
     assert!(r.stdout.contains("Task failed ELB health checks in (target-group"));
@@ -165,7 +191,13 @@ fn no_verdict_exits_3_with_the_last_state() {
 fn superseded_exits_4() {
     let events = [
         in_progress(),
-        deployment_event(&IDS, "SERVICE_DEPLOYMENT_IN_PROGRESS", RB, "ECS deployment in progress.", "2025-02-13T14:03:00Z"),
+        deployment_event(
+            &IDS,
+            "SERVICE_DEPLOYMENT_IN_PROGRESS",
+            RB,
+            "ECS deployment in progress.",
+            "2025-02-13T14:03:00Z",
+        ),
     ];
     let r = replay(&jsonl(&events), &["--deployment-id", NEW]);
     assert_eq!(r.code, 4);
@@ -181,7 +213,9 @@ fn malformed_lines_and_foreign_events_are_skipped_and_counted_once() {
     text.push('\n');
     text.push_str(r#"{"source":"aws.s3","detail-type":"Object Created","detail":{}}"#);
     text.push('\n');
-    text.push_str(&deployment_event(&IDS, "SERVICE_DEPLOYMENT_COMPLETED", NEW, "done", "2025-02-13T14:09:00Z").to_string());
+    text.push_str(
+        &deployment_event(&IDS, "SERVICE_DEPLOYMENT_COMPLETED", NEW, "done", "2025-02-13T14:09:00Z").to_string(),
+    );
     text.push('\n');
     let r = replay(&text, &[]);
     assert_eq!(r.code, 0, "verdict unaffected: {}", r.stdout);
@@ -218,7 +252,8 @@ fn bad_flags_exit_2() {
 
 #[test]
 fn json_array_and_cloudwatch_logs_exports_are_read() {
-    let events = [in_progress(), deployment_event(&IDS, "SERVICE_DEPLOYMENT_COMPLETED", NEW, "done", "2025-02-13T14:09:00Z")];
+    let events =
+        [in_progress(), deployment_event(&IDS, "SERVICE_DEPLOYMENT_COMPLETED", NEW, "done", "2025-02-13T14:09:00Z")];
     let array = serde_json::to_string_pretty(&json!(events)).unwrap();
     assert_eq!(replay(&array, &[]).code, 0);
 

@@ -1,1 +1,147 @@
-//! AWS plumbing (filled in by the `wait` work).
+//! AWS plumbing: SDK calls only. Everything here turns SDK types into the engine's plain types
+//! ([`crate::engine::ServiceSnapshot`], [`crate::engine::TaskRecord`], …) at the boundary, so the engine
+//! never sees an SDK type (architecture invariant), and every error becomes an [`ErrInfo`] with its code.
+
+pub mod ecs;
+pub mod gc;
+pub mod logs;
+pub mod subscription;
+
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+use crate::error::AppError;
+
+/// The SDK clients of one run, sharing one configuration.
+#[derive(Clone)]
+pub struct Clients {
+    pub ecs: aws_sdk_ecs::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub events: aws_sdk_eventbridge::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+}
+
+/// Loads the default credential chain (env, profile, SSO, web identity, container and instance roles).
+/// `AWS_ENDPOINT_URL` (and the per-service variants) are honoured by aws-config itself.
+pub async fn load(region: Option<String>, profile: Option<String>) -> Result<Clients, AppError> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
+        TimeoutConfig::builder()
+            .connect_timeout(Duration::from_millis(3100))
+            // Must exceed the 20 s SQS long poll.
+            .operation_attempt_timeout(Duration::from_secs(30))
+            .build(),
+    );
+    if let Some(r) = region {
+        loader = loader.region(aws_config::Region::new(r));
+    }
+    if let Some(p) = profile {
+        loader = loader.profile_name(p);
+    }
+    let conf = loader.load().await;
+    if conf.region().is_none() {
+        return Err(AppError::usage("no AWS Region configured")
+            .with_hint("pass --region, or set AWS_REGION (or a region in your AWS profile)"));
+    }
+    Ok(Clients {
+        ecs: aws_sdk_ecs::Client::new(&conf),
+        sqs: aws_sdk_sqs::Client::new(&conf),
+        events: aws_sdk_eventbridge::Client::new(&conf),
+        logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
+    })
+}
+
+/// What kind of failure an AWS call had, as far as the gate's decisions go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    AccessDenied,
+    NotFound,
+    Throttled,
+    /// Network trouble, timeouts, 5xx: worth retrying.
+    Transient,
+    Credentials,
+    Other,
+}
+
+#[derive(Debug, Clone)]
+pub struct ErrInfo {
+    pub kind: Kind,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for ErrInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.code {
+            Some(c) => write!(f, "{c}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+pub fn err_info<E, R>(e: &SdkError<E, R>) -> ErrInfo
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let full = DisplayErrorContext(e).to_string();
+    let code = e.code().map(str::to_string);
+    let message = e.message().map(str::to_string).unwrap_or_else(|| full.clone());
+    let kind = match (e, code.as_deref()) {
+        (_, Some(c))
+            if c.contains("AccessDenied")
+                || c.contains("Unauthorized")
+                || c == "AuthorizationError"
+                || c.contains("NotAuthorized") =>
+        {
+            Kind::AccessDenied
+        }
+        (_, Some(c))
+            if c.contains("NotFound")
+                || c.contains("NonExistentQueue")
+                || c.contains("QueueDoesNotExist")
+                || c == "ClusterNotFoundException" =>
+        {
+            Kind::NotFound
+        }
+        (_, Some(c)) if c.contains("Throttl") || c.contains("TooManyRequests") || c == "RequestLimitExceeded" => {
+            Kind::Throttled
+        }
+        (_, Some(c))
+            if c.contains("InternalError")
+                || c.contains("InternalFailure")
+                || c.contains("ServiceUnavailable")
+                || c == "ServerException" =>
+        {
+            Kind::Transient
+        }
+        (SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_), _)
+            if !full.to_lowercase().contains("credential") =>
+        {
+            Kind::Transient
+        }
+        _ if full.to_lowercase().contains("credential") => Kind::Credentials,
+        _ => Kind::Other,
+    };
+    ErrInfo { kind, code, message }
+}
+
+/// Account, region and partition from any ARN (`arn:PARTITION:SERVICE:REGION:ACCOUNT:…`).
+pub fn arn_parts(arn: &str) -> Option<(&str, &str, &str)> {
+    let mut it = arn.split(':');
+    let (_, partition, _, region, account) = (it.next()?, it.next()?, it.next()?, it.next()?, it.next()?);
+    Some((partition, region, account))
+}
+
+/// Turns an SDK error on a call the gate cannot do without into the user's error.
+pub fn fatal(op: &str, permission: &str, e: ErrInfo) -> AppError {
+    match e.kind {
+        Kind::AccessDenied => AppError::aws(format!("not authorized to call {permission}: {e}"))
+            .with_hint(format!("grant {permission} to the role ecsgate runs as (README: IAM policy)")),
+        Kind::Credentials => AppError::aws(format!("no AWS credentials found ({op}): {}", e.message))
+            .with_hint("configure credentials: environment variables, --profile, SSO, or a role (e.g. aws-actions/configure-aws-credentials)"),
+        _ => AppError::aws(format!("{op} failed: {e}")),
+    }
+}

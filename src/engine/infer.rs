@@ -73,8 +73,14 @@ pub fn infer_target(inputs: &[Input], given: &Target) -> Target {
         }
     }
     if t.deployment_id.is_none() {
-        // (started_by, service, count, first index, cluster)
-        let mut counts: Vec<(String, Option<String>, usize, usize, Option<String>)> = Vec::new();
+        struct Seen {
+            started_by: String,
+            service: Option<String>,
+            count: usize,
+            first: usize,
+            cluster: Option<String>,
+        }
+        let mut counts: Vec<Seen> = Vec::new();
         for (i, x) in inputs.iter().enumerate() {
             let task = match x {
                 Input::Event(EcsEvent::Task(t)) | Input::Task(t) => t,
@@ -87,24 +93,24 @@ pub fn infer_target(inputs: &[Input], given: &Target) -> Target {
             let Some(sb) = task.started_by.as_deref().filter(|s| s.starts_with("ecs-svc/")) else {
                 continue;
             };
-            match counts.iter_mut().find(|c| c.0 == sb) {
-                Some(c) => c.2 += 1,
-                None => counts.push((
-                    sb.to_string(),
-                    svc,
-                    1,
-                    i,
-                    task.cluster_arn.as_deref().map(|c| arn_name(c).to_string()),
-                )),
+            match counts.iter_mut().find(|c| c.started_by == sb) {
+                Some(c) => c.count += 1,
+                None => counts.push(Seen {
+                    started_by: sb.to_string(),
+                    service: svc,
+                    count: 1,
+                    first: i,
+                    cluster: task.cluster_arn.as_deref().map(|c| arn_name(c).to_string()),
+                }),
             }
         }
-        if let Some(best) = counts.iter().max_by_key(|c| (c.2, std::cmp::Reverse(c.3))) {
-            t.deployment_id = Some(best.0.clone());
+        if let Some(best) = counts.iter().max_by_key(|c| (c.count, std::cmp::Reverse(c.first))) {
+            t.deployment_id = Some(best.started_by.clone());
             if t.service.is_none() {
-                t.service = best.1.clone();
+                t.service = best.service.clone();
             }
             if t.cluster.is_none() {
-                t.cluster = best.4.clone();
+                t.cluster = best.cluster.clone();
             }
         }
     }

@@ -1,0 +1,168 @@
+//! ECS reads: DescribeServices, ListTasks, DescribeTasks, DescribeTaskDefinition.
+
+use aws_sdk_ecs::primitives::DateTime;
+use aws_sdk_ecs::types::{DesiredStatus, LogDriver};
+
+use super::{Clients, ErrInfo, err_info};
+use crate::engine::TaskRecord;
+use crate::engine::event::{ContainerRecord, Meta};
+use crate::engine::snapshot::{
+    AwsLogsConfig, ContainerDefinitionInfo, DeploymentSnapshot, ServiceSnapshot, TaskDefinitionInfo,
+};
+use crate::engine::time::now_millis;
+
+fn ms(d: Option<&DateTime>) -> Option<i64> {
+    d.and_then(|d| d.to_millis().ok())
+}
+
+/// Why DescribeServices gave no usable service.
+pub enum DescribeError {
+    ClusterNotFound,
+    ServiceNotFound(String),
+    Aws(ErrInfo),
+}
+
+pub async fn describe_service(
+    c: &Clients,
+    cluster: &str,
+    service: &str,
+) -> Result<(ServiceSnapshot, String), DescribeError> {
+    let out = c.ecs.describe_services().cluster(cluster).services(service).send().await.map_err(|e| {
+        let info = err_info(&e);
+        if info.code.as_deref() == Some("ClusterNotFoundException") {
+            DescribeError::ClusterNotFound
+        } else {
+            DescribeError::Aws(info)
+        }
+    })?;
+    let Some(s) = out.services().first() else {
+        let reason = out.failures().first().and_then(|f| f.reason()).unwrap_or("MISSING").to_string();
+        return Err(DescribeError::ServiceNotFound(reason));
+    };
+    let status = s.status().unwrap_or("ACTIVE").to_string();
+    Ok((service_snapshot(s), status))
+}
+
+pub fn service_snapshot(s: &aws_sdk_ecs::types::Service) -> ServiceSnapshot {
+    ServiceSnapshot {
+        service_arn: s.service_arn().unwrap_or_default().to_string(),
+        cluster_arn: s.cluster_arn().map(str::to_string),
+        service_name: s.service_name().map(str::to_string),
+        at_ms: Some(now_millis()),
+        deployments: s
+            .deployments()
+            .iter()
+            .map(|d| DeploymentSnapshot {
+                id: d.id().unwrap_or_default().to_string(),
+                status: d.status().unwrap_or_default().to_string(),
+                task_definition: d.task_definition().map(str::to_string),
+                rollout_state: d.rollout_state().map(|r| r.as_str().to_string()),
+                rollout_state_reason: d.rollout_state_reason().map(str::to_string),
+                desired_count: i64::from(d.desired_count()),
+                pending_count: i64::from(d.pending_count()),
+                running_count: i64::from(d.running_count()),
+                failed_tasks: i64::from(d.failed_tasks()),
+                created_at_ms: ms(d.created_at()),
+                updated_at_ms: ms(d.updated_at()),
+            })
+            .collect(),
+    }
+}
+
+/// Stopped tasks started by a deployment (ListTasks keeps them about an hour).
+pub async fn list_stopped_tasks(c: &Clients, cluster: &str, started_by: &str) -> Result<Vec<String>, ErrInfo> {
+    let mut arns = Vec::new();
+    let mut token = None;
+    loop {
+        let out = c
+            .ecs
+            .list_tasks()
+            .cluster(cluster)
+            .started_by(started_by)
+            .desired_status(DesiredStatus::Stopped)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| err_info(&e))?;
+        arns.extend(out.task_arns().iter().cloned());
+        token = out.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(arns);
+        }
+    }
+}
+
+pub async fn describe_tasks(c: &Clients, cluster: &str, arns: &[String]) -> Result<Vec<TaskRecord>, ErrInfo> {
+    let mut out = Vec::new();
+    for chunk in arns.chunks(100) {
+        let res = c
+            .ecs
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| err_info(&e))?;
+        out.extend(res.tasks().iter().map(task_record));
+    }
+    Ok(out)
+}
+
+fn task_record(t: &aws_sdk_ecs::types::Task) -> TaskRecord {
+    TaskRecord {
+        meta: Meta::default(),
+        task_arn: t.task_arn().unwrap_or_default().to_string(),
+        cluster_arn: t.cluster_arn().map(str::to_string),
+        group: t.group().map(str::to_string),
+        last_status: t.last_status().map(str::to_string),
+        desired_status: t.desired_status().map(str::to_string),
+        stop_code: t.stop_code().map(|c| c.as_str().to_string()).filter(|c| !c.is_empty()),
+        stopped_reason: t.stopped_reason().map(str::to_string).filter(|r| !r.is_empty()),
+        started_by: t.started_by().map(str::to_string),
+        task_definition_arn: t.task_definition_arn().map(str::to_string),
+        // 0 means "not reported" (the emulator): let the lifecycle order decide then.
+        version: Some(t.version()).filter(|v| *v > 0),
+        containers: t
+            .containers()
+            .iter()
+            .map(|c| ContainerRecord {
+                name: c.name().unwrap_or_default().to_string(),
+                last_status: c.last_status().map(str::to_string),
+                exit_code: c.exit_code().map(i64::from),
+                reason: c.reason().map(str::to_string),
+                image: c.image().map(str::to_string),
+            })
+            .collect(),
+        created_at_ms: ms(t.created_at()),
+        started_at_ms: ms(t.started_at()),
+        stopping_at_ms: ms(t.stopping_at()),
+        stopped_at_ms: ms(t.stopped_at()),
+        updated_at_ms: None,
+    }
+}
+
+pub async fn describe_task_definition(c: &Clients, arn: &str) -> Result<TaskDefinitionInfo, ErrInfo> {
+    let out = c.ecs.describe_task_definition().task_definition(arn).send().await.map_err(|e| err_info(&e))?;
+    let td = out.task_definition();
+    Ok(TaskDefinitionInfo {
+        arn: td.and_then(|t| t.task_definition_arn()).unwrap_or(arn).to_string(),
+        containers: td
+            .map(|t| t.container_definitions())
+            .unwrap_or_default()
+            .iter()
+            .map(|c| ContainerDefinitionInfo {
+                name: c.name().unwrap_or_default().to_string(),
+                // The API default: a container is essential unless it says otherwise.
+                essential: c.essential().unwrap_or(true),
+                awslogs: c.log_configuration().filter(|l| *l.log_driver() == LogDriver::Awslogs).and_then(|l| {
+                    let o = l.options()?;
+                    Some(AwsLogsConfig {
+                        group: o.get("awslogs-group")?.clone(),
+                        region: o.get("awslogs-region").cloned(),
+                        stream_prefix: o.get("awslogs-stream-prefix").cloned(),
+                    })
+                }),
+            })
+            .collect(),
+    })
+}

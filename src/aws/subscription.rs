@@ -1,0 +1,224 @@
+//! The temporary event subscription: an SQS queue and an EventBridge rule on the default bus that
+//! delivers this service's ECS events to it. Created per run, tagged so orphans can be found, and deleted
+//! on every exit path by [`Teardown`].
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_eventbridge::types::{RuleState, Tag, Target};
+use aws_sdk_sqs::types::QueueAttributeName;
+
+use super::{Clients, ErrInfo, Kind, arn_parts, err_info};
+use crate::engine::time::{format_rfc3339_millis, now_millis};
+
+pub const PREFIX: &str = "ecsgate-";
+pub const TARGET_ID: &str = "ecsgate";
+pub const TAG_CREATOR: &str = "creator";
+pub const TAG_SERVICE: &str = "ecsgate:service";
+pub const TAG_CREATED: &str = "ecsgate:created-at";
+
+pub struct Plan {
+    pub name: String,
+    pub queue_arn: String,
+    pub rule_arn: String,
+    pub pattern: String,
+    pub policy: String,
+    pub tags: Vec<(String, String)>,
+}
+
+/// Names, ARNs, pattern and policy, all derivable before any call: the queue policy needs the rule's
+/// ARN and the target needs the queue's, so computing them lets the queue and the rule be created
+/// concurrently.
+pub fn plan(service_arn: &str, cluster_arn: &str, service_name: &str, deployment_id: &str) -> Plan {
+    let (partition, region, account) = arn_parts(service_arn).unwrap_or(("aws", "us-east-1", "000000000000"));
+    let suffix: String = (0..12).map(|_| fastrand::alphanumeric().to_ascii_lowercase()).collect();
+    let name = format!("{PREFIX}{suffix}");
+    let queue_arn = format!("arn:{partition}:sqs:{region}:{account}:{name}");
+    let rule_arn = format!("arn:{partition}:events:{region}:{account}:rule/{name}");
+    Plan {
+        pattern: event_pattern(service_arn, cluster_arn, service_name),
+        policy: serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "EcsgateRuleOnly",
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}}
+            }]
+        })
+        .to_string(),
+        tags: vec![
+            (TAG_CREATOR.into(), "ecsgate".into()),
+            (TAG_SERVICE.into(), service_arn.into()),
+            (TAG_CREATED.into(), format_rfc3339_millis(now_millis())),
+            ("ecsgate:deployment".into(), deployment_id.into()),
+        ],
+        name,
+        queue_arn,
+        rule_arn,
+    }
+}
+
+/// Deployment and service-action events by service ARN (verbatim: old short ARNs exist); task events by
+/// cluster ARN and `group` (they carry no service ARN). Not by startedBy: tasks of the old deployment
+/// matter for the timeline, and filtering stays in the engine.
+pub fn event_pattern(service_arn: &str, cluster_arn: &str, service_name: &str) -> String {
+    serde_json::json!({
+        "source": ["aws.ecs"],
+        "$or": [
+            {"detail-type": ["ECS Deployment State Change", "ECS Service Action"], "resources": [service_arn]},
+            {"detail-type": ["ECS Task State Change"], "detail": {"clusterArn": [cluster_arn], "group": [format!("service:{service_name}")]}}
+        ]
+    })
+    .to_string()
+}
+
+pub struct Subscription {
+    pub queue_url: String,
+    pub rule_name: String,
+}
+
+/// What was asked for, registered *before* each create call: teardown deletes by name, so a resource
+/// whose create answer was lost (error after success, interruption) is still deleted.
+#[derive(Default, Debug, Clone)]
+pub struct Teardown {
+    pub rule: Option<String>,
+    pub target_added: bool,
+    pub queue_name: Option<String>,
+    pub queue_url: Option<String>,
+}
+
+pub async fn create(c: &Clients, p: &Plan, td: &mut Teardown) -> Result<Subscription, (&'static str, ErrInfo)> {
+    td.rule = Some(p.name.clone());
+    td.queue_name = Some(p.name.clone());
+    let attrs: HashMap<QueueAttributeName, String> = [
+        (QueueAttributeName::SqsManagedSseEnabled, "true".to_string()),
+        (QueueAttributeName::MessageRetentionPeriod, "3600".to_string()),
+        (QueueAttributeName::VisibilityTimeout, "60".to_string()),
+        (QueueAttributeName::Policy, p.policy.clone()),
+    ]
+    .into_iter()
+    .collect();
+    let queue = c
+        .sqs
+        .create_queue()
+        .queue_name(&p.name)
+        .set_attributes(Some(attrs))
+        .set_tags(Some(p.tags.iter().cloned().collect()))
+        .send();
+    let tags: Vec<Tag> = p.tags.iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
+    let rule = c
+        .events
+        .put_rule()
+        .name(&p.name)
+        .event_pattern(&p.pattern)
+        .state(RuleState::Enabled)
+        .description("ecsgate: temporary, deleted when the wait ends (ecsgate gc deletes leftovers)")
+        .set_tags(Some(tags))
+        .send();
+    let (queue, rule) = tokio::join!(queue, rule);
+    let queue_url = queue.map_err(|e| ("sqs:CreateQueue", err_info(&e)))?.queue_url().unwrap_or_default().to_string();
+    td.queue_url = Some(queue_url.clone());
+    rule.map_err(|e| ("events:PutRule", err_info(&e)))?;
+    td.target_added = true;
+    let target = Target::builder()
+        .id(TARGET_ID)
+        .arn(&p.queue_arn)
+        .build()
+        .map_err(|e| ("events:PutTargets", ErrInfo { kind: Kind::Other, code: None, message: e.to_string() }))?;
+    let out = c
+        .events
+        .put_targets()
+        .rule(&p.name)
+        .targets(target)
+        .send()
+        .await
+        .map_err(|e| ("events:PutTargets", err_info(&e)))?;
+    if out.failed_entry_count() > 0 {
+        let msg = out.failed_entries().first().and_then(|f| f.error_message()).unwrap_or("target rejected").to_string();
+        return Err(("events:PutTargets", ErrInfo { kind: Kind::Other, code: None, message: msg }));
+    }
+    Ok(Subscription { queue_url, rule_name: p.name.clone() })
+}
+
+/// What teardown could not delete, with the commands that delete it.
+#[derive(Debug, Default)]
+pub struct Leftovers(pub Vec<String>);
+
+impl Teardown {
+    pub fn is_empty(&self) -> bool {
+        self.rule.is_none() && self.queue_name.is_none()
+    }
+
+    /// Deletes what was created; `hurry` (a second signal) means one attempt each, no back-off.
+    pub async fn run(&self, c: &Clients, hurry: bool) -> Leftovers {
+        let attempts = if hurry { 1 } else { 4 };
+        let rule = async {
+            let Some(name) = &self.rule else { return None };
+            let ok = retry(attempts, || async {
+                if self.target_added {
+                    match c.events.remove_targets().rule(name).ids(TARGET_ID).send().await {
+                        Ok(_) => {}
+                        Err(e) if err_info(&e).kind == Kind::NotFound => return Ok(()),
+                        Err(e) => return Err(err_info(&e)),
+                    }
+                }
+                match c.events.delete_rule().name(name).send().await {
+                    Ok(_) => Ok(()),
+                    Err(e) if err_info(&e).kind == Kind::NotFound => Ok(()),
+                    Err(e) => Err(err_info(&e)),
+                }
+            })
+            .await;
+            ok.err().map(|e| {
+                format!(
+                    "EventBridge rule {name} ({e}); delete it with: aws events remove-targets --rule {name} --ids {TARGET_ID} && aws events delete-rule --name {name}"
+                )
+            })
+        };
+        let queue = async {
+            let name = self.queue_name.as_ref()?;
+            let ok = retry(attempts, || async {
+                let url = match &self.queue_url {
+                    Some(u) => u.clone(),
+                    None => match c.sqs.get_queue_url().queue_name(name).send().await {
+                        Ok(o) => o.queue_url().unwrap_or_default().to_string(),
+                        Err(e) if err_info(&e).kind == Kind::NotFound => return Ok(()),
+                        Err(e) => return Err(err_info(&e)),
+                    },
+                };
+                match c.sqs.delete_queue().queue_url(&url).send().await {
+                    Ok(_) => Ok(()),
+                    Err(e) if err_info(&e).kind == Kind::NotFound => Ok(()),
+                    Err(e) => Err(err_info(&e)),
+                }
+            })
+            .await;
+            ok.err().map(|e| format!("SQS queue {name} ({e}); delete it with: aws sqs delete-queue --queue-url $(aws sqs get-queue-url --queue-name {name} --query QueueUrl --output text)"))
+        };
+        let (r, q) = tokio::join!(rule, queue);
+        Leftovers(r.into_iter().chain(q).collect())
+    }
+}
+
+async fn retry<F, Fut>(attempts: u32, mut f: F) -> Result<(), ErrInfo>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), ErrInfo>>,
+{
+    let mut delay = Duration::from_millis(200);
+    let mut last = None;
+    for i in 0..attempts {
+        match f().await {
+            Ok(()) => return Ok(()),
+            Err(e) => last = Some(e),
+        }
+        if i + 1 < attempts {
+            tokio::time::sleep(delay).await;
+            delay *= 2;
+        }
+    }
+    Err(last.expect("at least one attempt"))
+}
