@@ -24,9 +24,6 @@ use crate::exit;
 use crate::recording::Recorder;
 use crate::report::{Reporter, format_elapsed, format_progress};
 
-/// How long the API may keep failing before the gate gives up with exit 5.
-const API_ERROR_BUDGET: Duration = Duration::from_secs(60);
-
 pub fn run(args: WaitArgs) -> u8 {
     let mut reporter = Reporter::new(args.output.output, args.output.quiet, true, args.output.github);
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
@@ -154,6 +151,8 @@ struct Live<'a> {
     task_defs: HashMap<String, Option<TaskDefinitionInfo>>,
     /// Since when the API has been failing without a success in between.
     failing_since: Option<Instant>,
+    /// How long that may last (`--api-error-budget`).
+    error_budget: Duration,
     started: Instant,
 }
 
@@ -183,13 +182,13 @@ impl Live<'_> {
         }
     }
 
-    /// A transient API failure is tolerated until it has lasted [`API_ERROR_BUDGET`].
+    /// A transient API failure is tolerated until it has lasted `--api-error-budget`.
     fn api_error(&mut self, op: &str, permission: &str, e: ErrInfo) -> Result<(), AppError> {
         if matches!(e.kind, Kind::AccessDenied | Kind::Credentials) {
             return Err(fatal(op, permission, e));
         }
         let since = *self.failing_since.get_or_insert_with(Instant::now);
-        if since.elapsed() >= API_ERROR_BUDGET {
+        if since.elapsed() >= self.error_budget {
             return Err(AppError::aws(format!("{op} kept failing for {}: {e}", format_elapsed(since.elapsed())))
                 .with_hint("AWS is failing or throttling; retry the wait later (the deployment itself goes on)"));
         }
@@ -321,6 +320,7 @@ async fn wait(args: &WaitArgs, reporter: &mut Reporter) -> Result<u8, AppError> 
         notes: Vec::new(),
         task_defs: HashMap::new(),
         failing_since: None,
+        error_budget: args.api_error_budget,
         started,
     };
     live.record(|r| r.service(&snap));

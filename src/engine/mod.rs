@@ -496,18 +496,9 @@ impl Engine {
                     );
                 }
             }
-            ("COMPLETED", false) => {
-                // An older deployment completing after ours began: ECS went back to it (a rollback that
-                // reuses the old id). Needs both times: a late duplicate from before ours proves nothing.
-                let older = self.deployments.get(&id).and_then(|d| d.created_ms);
-                if let (Some(o), Some(mine), Some(a)) = (older, self.our_created(), at)
-                    && o < mine
-                    && a > mine
-                {
-                    let reason = format!("rolled back: deployment {id} (older) completed instead of ours");
-                    self.decide_full(Outcome::Failed, reason, Some(id), None, out);
-                }
-            }
+            // COMPLETED of another id is never our success, and not our failure either: a late event of
+            // the previous deployment looks the same as a rollback that reused its id. DescribeServices
+            // (ours no longer PRIMARY) settles it at the next reconcile.
             _ => {}
         }
     }

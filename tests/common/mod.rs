@@ -2,6 +2,8 @@
 //! samples in tests/fixtures/events (only identity fields are changed).
 #![allow(dead_code)]
 
+pub mod emulator;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 

@@ -137,9 +137,12 @@ class C:
 def ctl_task(body):
     region = body.get("region", "us-east-1")
     b, svc = find_service(region, body["cluster"], body["service"])
-    tasks = b.run_task(body["cluster"], body.get("task_definition") or svc.task_definition, 1, None,
-                       body["started_by"], None, None, group=f"service:{svc.name}")
-    t = tasks[0]
+    cluster = b._get_cluster(body["cluster"])
+    td = b.describe_task_definition(body.get("task_definition") or svc.task_definition)
+    # Constructed directly: moto's RunTask wants container instances, which a Fargate service has none of.
+    t = ecs_models.Task(cluster, td, None, None, b, group=f"service:{svc.name}", started_by=body["started_by"],
+                        launch_type="FARGATE")
+    b.tasks.setdefault(cluster.name, {})[t.task_arn] = t
     t.status = body.get("lastStatus", "STOPPED")
     t.desired_status = body.get("desiredStatus", "STOPPED" if t.status == "STOPPED" else "RUNNING")
     t.stop_code = body.get("stopCode")

@@ -1,0 +1,349 @@
+//! The emulator harness: moto 5.2.5 plus our ECS layer (tests/emulator/server.py), started by
+//! scripts/test.sh, found through ECSGATE_EMULATOR. Each test signs with its own access key (so injected
+//! faults stay its own) and uses its own cluster.
+
+use std::io::{Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::BehaviorVersion;
+use aws_sdk_ecs::config::Credentials;
+use serde_json::{Value, json};
+
+pub struct Emu {
+    pub endpoint: String,
+    pub key: String,
+    pub cfg: aws_config::SdkConfig,
+}
+
+/// The emulator, or `None` (test skipped) when not run by scripts/test.sh. CI sets
+/// ECSGATE_REQUIRE_EMULATOR so a missing emulator fails instead of skipping.
+pub async fn emulator(test: &str) -> Option<Emu> {
+    let Ok(endpoint) = std::env::var("ECSGATE_EMULATOR") else {
+        if std::env::var_os("ECSGATE_REQUIRE_EMULATOR").is_some() {
+            panic!("ECSGATE_EMULATOR is not set");
+        }
+        eprintln!("skipped {test}: no emulator (run scripts/test.sh)");
+        return None;
+    };
+    let key = format!("AKID{}", test.replace('_', "").to_uppercase());
+    let cfg = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(&endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(&key, "secret", None, None, "test"))
+        .load()
+        .await;
+    Some(Emu { endpoint, key, cfg })
+}
+
+pub struct Svc {
+    pub cluster: String,
+    pub service_arn: String,
+    pub cluster_arn: String,
+    pub deployment: String,
+    pub old_deployment: String,
+    pub task_definition: String,
+}
+
+impl Emu {
+    pub fn ecs(&self) -> aws_sdk_ecs::Client {
+        aws_sdk_ecs::Client::new(&self.cfg)
+    }
+    pub fn events(&self) -> aws_sdk_eventbridge::Client {
+        aws_sdk_eventbridge::Client::new(&self.cfg)
+    }
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.cfg)
+    }
+    pub fn logs(&self) -> aws_sdk_cloudwatchlogs::Client {
+        aws_sdk_cloudwatchlogs::Client::new(&self.cfg)
+    }
+
+    /// A cluster with service `api` (2 tasks) and a deployment in progress: UpdateService with a new
+    /// task definition, as a pipeline does right before `ecsgate wait`.
+    pub async fn service(&self, cluster: &str) -> Svc {
+        use aws_sdk_ecs::types::{ContainerDefinition, LogConfiguration, LogDriver};
+        let ecs = self.ecs();
+        ecs.create_cluster().cluster_name(cluster).send().await.unwrap();
+        let container = |image: &str| {
+            ContainerDefinition::builder()
+                .name("app")
+                .image(image)
+                .memory(128)
+                .essential(true)
+                .log_configuration(
+                    LogConfiguration::builder()
+                        .log_driver(LogDriver::Awslogs)
+                        .options("awslogs-group", format!("/ecs/{cluster}"))
+                        .options("awslogs-region", "us-east-1")
+                        .options("awslogs-stream-prefix", "ecs")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        };
+        let td1 = ecs
+            .register_task_definition()
+            .family(cluster)
+            .container_definitions(container("app:1"))
+            .send()
+            .await
+            .unwrap();
+        let td1 = td1.task_definition().unwrap().task_definition_arn().unwrap().to_string();
+        let created = ecs
+            .create_service()
+            .cluster(cluster)
+            .service_name("api")
+            .task_definition(&td1)
+            .desired_count(2)
+            .send()
+            .await
+            .unwrap();
+        let service_arn = created.service().unwrap().service_arn().unwrap().to_string();
+        let cluster_arn = created.service().unwrap().cluster_arn().unwrap().to_string();
+        let old_deployment = created.service().unwrap().deployments()[0].id().unwrap().to_string();
+        let td2 = ecs
+            .register_task_definition()
+            .family(cluster)
+            .container_definitions(container("app:2"))
+            .send()
+            .await
+            .unwrap();
+        let td2 = td2.task_definition().unwrap().task_definition_arn().unwrap().to_string();
+        let updated = ecs.update_service().cluster(cluster).service("api").task_definition(&td2).send().await.unwrap();
+        let deployment = updated
+            .service()
+            .unwrap()
+            .deployments()
+            .iter()
+            .find(|d| d.status() == Some("PRIMARY"))
+            .unwrap()
+            .id()
+            .unwrap()
+            .to_string();
+        assert_ne!(deployment, old_deployment, "the emulator layer creates a new deployment on UpdateService");
+        Svc { cluster: cluster.into(), service_arn, cluster_arn, deployment, old_deployment, task_definition: td2 }
+    }
+
+    /// POST to the emulator layer's control API.
+    pub fn ctl(&self, path: &str, body: Value) -> Value {
+        let addr = self.endpoint.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        let body = body.to_string();
+        write!(s, "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        let (head, body) = resp.split_once("\r\n\r\n").unwrap();
+        let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        assert!(head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"), "{path}: {head} {v}");
+        v
+    }
+
+    pub fn get(&self, path: &str) -> Value {
+        let addr = self.endpoint.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        serde_json::from_str(resp.split_once("\r\n\r\n").unwrap().1).unwrap()
+    }
+
+    pub fn fault(&self, body: Value) {
+        let mut b = body;
+        b["key"] = json!(self.key);
+        self.ctl("/_ecsgate/fault", b);
+    }
+
+    /// A stopped task of `deployment`, consistent with the event the test emits for it.
+    pub fn stopped_task(
+        &self,
+        svc: &Svc,
+        deployment: &str,
+        stop_code: &str,
+        reason: &str,
+        exit_code: Option<i64>,
+        container_reason: Option<&str>,
+    ) -> String {
+        let mut c = json!({"name": "app", "lastStatus": "STOPPED"});
+        if let Some(x) = exit_code {
+            c["exitCode"] = json!(x);
+        }
+        if let Some(r) = container_reason {
+            c["reason"] = json!(r);
+        }
+        let v = self.ctl(
+            "/_ecsgate/task",
+            json!({"cluster": svc.cluster, "service": "api", "started_by": deployment, "task_definition": svc.task_definition,
+                   "lastStatus": "STOPPED", "stopCode": stop_code, "stoppedReason": reason, "containers": [c]}),
+        );
+        v["taskArn"].as_str().unwrap().to_string()
+    }
+
+    pub async fn put_event(&self, detail_type: &str, resources: Vec<String>, detail: Value) {
+        use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+        let e = PutEventsRequestEntry::builder()
+            .source("aws.ecs")
+            .detail_type(detail_type)
+            .set_resources(Some(resources))
+            .detail(detail.to_string())
+            .build();
+        let out = self.events().put_events().entries(e).send().await.unwrap();
+        assert_eq!(out.failed_entry_count(), 0);
+    }
+
+    pub async fn deployment_event(&self, svc: &Svc, name: &str, id: &str, reason: &str) {
+        let detail = json!({"eventType": if name.ends_with("FAILED") {"ERROR"} else {"INFO"}, "eventName": name, "deploymentId": id,
+            "updatedAt": now_rfc3339(), "reason": reason, "clusterArn": svc.cluster_arn});
+        self.put_event("ECS Deployment State Change", vec![svc.service_arn.clone()], detail).await;
+    }
+
+    /// A task event shaped like the real DEFRA/arkime samples, for a task the emulator also knows.
+    pub async fn task_event(
+        &self,
+        svc: &Svc,
+        task_arn: &str,
+        started_by: &str,
+        status: &str,
+        version: i64,
+        stop: Option<(&str, &str, Option<i64>, Option<&str>)>,
+    ) {
+        let mut d = crate::common::fixture("task__stopped-essential-exit1-defra.json")["detail"].clone();
+        d["taskArn"] = json!(task_arn);
+        d["clusterArn"] = json!(svc.cluster_arn);
+        d["group"] = json!("service:api");
+        d["startedBy"] = json!(started_by);
+        d["lastStatus"] = json!(status);
+        d["version"] = json!(version);
+        d["taskDefinitionArn"] = json!(svc.task_definition);
+        let mut c = json!({"name": "app", "lastStatus": status, "image": "app:2"});
+        match stop {
+            Some((code, reason, exit, creason)) => {
+                d["stopCode"] = json!(code);
+                d["stoppedReason"] = json!(reason);
+                d["stoppedAt"] = json!(now_rfc3339());
+                if let Some(x) = exit {
+                    c["exitCode"] = json!(x);
+                }
+                if let Some(r) = creason {
+                    c["reason"] = json!(r);
+                }
+            }
+            None => {
+                for k in ["stopCode", "stoppedReason", "stoppedAt", "stoppingAt", "executionStoppedAt"] {
+                    d.as_object_mut().unwrap().remove(k);
+                }
+                d["desiredStatus"] = json!("RUNNING");
+            }
+        }
+        d["containers"] = json!([c]);
+        self.put_event("ECS Task State Change", vec![task_arn.to_string()], d).await;
+    }
+
+    /// `ecsgate wait` as a child process against the emulator.
+    pub fn spawn_wait(&self, svc: &Svc, extra: &[&str]) -> Child {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+        cmd.args([
+            "wait",
+            "--cluster",
+            &svc.cluster,
+            "--service",
+            "api",
+            "--reconcile-interval",
+            "1s",
+            "--poll-interval",
+            "500ms",
+            "--wait-seconds",
+            "2",
+        ]);
+        cmd.args(extra);
+        self.env(&mut cmd);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+        cmd.spawn().unwrap()
+    }
+
+    pub fn env(&self, cmd: &mut Command) {
+        cmd.env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", &self.key)
+            .env("AWS_SECRET_ACCESS_KEY", "secret")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("NO_COLOR", "1")
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("AWS_PROFILE");
+    }
+
+    /// Waits until ecsgate's rule for this service exists (so events emitted from now on are delivered).
+    pub async fn wait_for_rule(&self, svc: &Svc) -> String {
+        let start = Instant::now();
+        loop {
+            if let Some(r) = self.rules_for(svc).await.into_iter().next() {
+                return r;
+            }
+            assert!(start.elapsed() < Duration::from_secs(20), "ecsgate never created its rule");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn rules_for(&self, svc: &Svc) -> Vec<String> {
+        let ev = self.events();
+        let mut out = Vec::new();
+        let rules = ev.list_rules().name_prefix("ecsgate-").send().await.unwrap();
+        for r in rules.rules() {
+            let tags = ev.list_tags_for_resource().resource_arn(r.arn().unwrap()).send().await;
+            let Ok(tags) = tags else { continue };
+            if tags.tags().iter().any(|t| t.key() == "ecsgate:service" && t.value() == svc.service_arn) {
+                out.push(r.name().unwrap().to_string());
+            }
+        }
+        out
+    }
+
+    pub async fn queues_for(&self, svc: &Svc) -> Vec<String> {
+        let sqs = self.sqs();
+        let mut out = Vec::new();
+        let q = sqs.list_queues().queue_name_prefix("ecsgate-").send().await.unwrap();
+        for url in q.queue_urls() {
+            let Ok(tags) = sqs.list_queue_tags().queue_url(url).send().await else { continue };
+            if tags.tags().and_then(|t| t.get("ecsgate:service")) == Some(&svc.service_arn) {
+                out.push(url.clone());
+            }
+        }
+        out
+    }
+
+    pub async fn assert_nothing_left(&self, svc: &Svc) {
+        assert_eq!(self.rules_for(svc).await, Vec::<String>::new(), "an ecsgate rule was left behind");
+        assert_eq!(self.queues_for(svc).await, Vec::<String>::new(), "an ecsgate queue was left behind");
+    }
+}
+
+pub fn now_rfc3339() -> String {
+    ecsgate::engine::time::format_rfc3339_millis(ecsgate::engine::time::now_millis())
+}
+
+pub struct Done {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+/// Waits for the child (at most `limit`), returning its exit code and output.
+pub async fn finish(child: Child, limit: Duration) -> Done {
+    let start = Instant::now();
+    let h = tokio::task::spawn_blocking(move || child.wait_with_output());
+    let out = tokio::time::timeout(limit, h).await.expect("ecsgate did not exit in time").unwrap().unwrap();
+    Done {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: start.elapsed(),
+    }
+}
+
+pub fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill").args([&format!("-{sig}"), &child.id().to_string()]).status().unwrap();
+    assert!(ok.success());
+}

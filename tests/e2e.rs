@@ -1,0 +1,417 @@
+//! `ecsgate wait` end to end: the real binary and the real SDK against the emulator (moto 5.2.5 and our
+//! ECS layer). Every test creates its own cluster and service, starts a deployment, runs the gate, plays
+//! ECS's part (events via PutEvents, tasks and deployment states via the layer), and asserts the exit
+//! code, what the user sees, and that no ecsgate rule or queue is left.
+
+mod common;
+
+use std::time::Duration;
+
+use common::emulator::*;
+use serde_json::json;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+macro_rules! emu {
+    ($name:expr) => {
+        match emulator($name).await {
+            Some(e) => e,
+            None => return,
+        }
+    };
+}
+
+#[tokio::test]
+async fn success_when_our_deployment_completes() {
+    let emu = emu!("e2e_success");
+    let svc = emu.service("e2e-success").await;
+    let child = emu.spawn_wait(&svc, &[]);
+    emu.wait_for_rule(&svc).await;
+    emu.deployment_event(&svc, "SERVICE_DEPLOYMENT_IN_PROGRESS", &svc.deployment, "in progress").await;
+    // The old deployment's COMPLETED (or anyone else's) must not end the wait.
+    emu.deployment_event(&svc, "SERVICE_DEPLOYMENT_COMPLETED", &svc.old_deployment, "old completed").await;
+    let task = emu.ctl("/_ecsgate/task", json!({"cluster": svc.cluster, "service": "api", "started_by": svc.deployment, "lastStatus": "RUNNING", "containers": [{"name":"app","lastStatus":"RUNNING"}]}))["taskArn"].as_str().unwrap().to_string();
+    emu.task_event(&svc, &task, &svc.deployment, "RUNNING", 2, None).await;
+    emu.deployment_event(&svc, "SERVICE_DEPLOYMENT_COMPLETED", &svc.deployment, "ECS deployment completed.").await;
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    assert!(
+        d.stdout.contains(&format!(
+            "verdict: SUCCEEDED  deployment {} of service api (cluster e2e-success)",
+            svc.deployment
+        ))
+    );
+    assert!(d.stdout.contains("RUNNING"), "task transitions are streamed: {}", d.stdout);
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn circuit_breaker_failure_then_rollback_exits_1() {
+    let emu = emu!("e2e_breaker");
+    let svc = emu.service("e2e-breaker").await;
+    let child = emu.spawn_wait(&svc, &[]);
+    emu.wait_for_rule(&svc).await;
+    emu.deployment_event(
+        &svc,
+        "SERVICE_DEPLOYMENT_FAILED",
+        &svc.deployment,
+        "ECS deployment circuit breaker: tasks failed to start.",
+    )
+    .await;
+    emu.deployment_event(
+        &svc,
+        "SERVICE_DEPLOYMENT_IN_PROGRESS",
+        "ecs-svc/9999999999999999999",
+        &format!("ECS deployment circuit breaker: rolling back to deploymentId {}.", svc.old_deployment),
+    )
+    .await;
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
+    assert!(d.stdout.contains("verdict: FAILED"));
+    assert!(d.stdout.contains("reason:   ECS deployment circuit breaker: tasks failed to start."));
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn crash_loop_without_breaker_fails_with_culprit_exit_code_and_log_tail() {
+    let emu = emu!("e2e_crashloop");
+    let svc = emu.service("e2e-crashloop").await;
+    // The app's log lines, where awslogs would have put them.
+    let logs = emu.logs();
+    logs.create_log_group().log_group_name("/ecs/e2e-crashloop").send().await.unwrap();
+    let child = emu.spawn_wait(&svc, &[]);
+    emu.wait_for_rule(&svc).await;
+    for i in 0..3 {
+        let arn = emu.stopped_task(
+            &svc,
+            &svc.deployment,
+            "EssentialContainerExited",
+            "Essential container in task exited",
+            Some(1),
+            None,
+        );
+        let id = arn.rsplit('/').next().unwrap().to_string();
+        let stream = format!("ecs/app/{id}");
+        logs.create_log_stream().log_group_name("/ecs/e2e-crashloop").log_stream_name(&stream).send().await.unwrap();
+        let ev = aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+            .timestamp(ecsgate::engine::time::now_millis())
+            .message(format!("panic: DATABASE_URL is not set (attempt {i})"))
+            .build()
+            .unwrap();
+        logs.put_log_events()
+            .log_group_name("/ecs/e2e-crashloop")
+            .log_stream_name(&stream)
+            .log_events(ev)
+            .send()
+            .await
+            .unwrap();
+        emu.task_event(
+            &svc,
+            &arn,
+            &svc.deployment,
+            "STOPPED",
+            5,
+            Some(("EssentialContainerExited", "Essential container in task exited", Some(1), None)),
+        )
+        .await;
+    }
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
+    assert!(d.stdout.contains("failed (threshold 3)"), "{}", d.stdout);
+    assert!(d.stdout.contains("culprit:  container app, exit code 1"));
+    assert!(d.stdout.contains("hint:     app exited 1: Generic application error."));
+    assert!(d.stdout.contains("| panic: DATABASE_URL is not set"), "log tail: {}", d.stdout);
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn failure_before_ecsgate_started_is_found_by_reconciliation() {
+    let emu = emu!("e2e_before");
+    let svc = emu.service("e2e-before").await;
+    let pull = "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref 1.dkr.ecr.us-east-1.amazonaws.com/app:2: not found";
+    for _ in 0..3 {
+        emu.stopped_task(&svc, &svc.deployment, "TaskFailedToStart", pull, None, None);
+    }
+    // A benign stop of an old task is not counted.
+    emu.stopped_task(
+        &svc,
+        &svc.old_deployment,
+        "ServiceSchedulerInitiated",
+        "Scaling activity initiated by (deployment x)",
+        Some(137),
+        None,
+    );
+    let d = finish(emu.spawn_wait(&svc, &["--output", "json"]), LIMIT).await;
+    assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
+    let v: serde_json::Value = serde_json::from_str(d.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(v["outcome"], "failed");
+    assert_eq!(v["failed_tasks"].as_array().unwrap().len(), 3);
+    assert!(v["hint"].as_str().unwrap().contains("image or tag does not exist"), "{v}");
+    emu.assert_nothing_left(&svc).await;
+}
+
+async fn interrupted(name: &str, sig: &str, code: i32) {
+    let emu = emu!(name);
+    let svc = emu.service(&name.replace('_', "-")).await;
+    let child = emu.spawn_wait(&svc, &[]);
+    emu.wait_for_rule(&svc).await;
+    signal(&child, sig);
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, code, "{}\n{}", d.stdout, d.stderr);
+    assert!(d.stdout.contains("verdict: INTERRUPTED"), "{}", d.stdout);
+    assert!(d.stderr.contains(&format!("SIG{sig}; cleaning up")));
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn sigint_cleans_up_and_exits_130() {
+    interrupted("e2e_sigint", "INT", 130).await;
+}
+
+#[tokio::test]
+async fn sigterm_cleans_up_and_exits_143() {
+    interrupted("e2e_sigterm", "TERM", 143).await;
+}
+
+#[tokio::test]
+async fn timeout_exits_3_with_the_last_known_state() {
+    let emu = emu!("e2e_timeout");
+    let svc = emu.service("e2e-timeout").await;
+    let d = finish(emu.spawn_wait(&svc, &["--timeout", "2s"]), LIMIT).await;
+    assert_eq!(d.code, 3, "{}\n{}", d.stdout, d.stderr);
+    assert!(d.stdout.contains("verdict: TIMED OUT"));
+    assert!(d.stdout.contains("timed out after 2s; last state: IN_PROGRESS"), "{}", d.stdout);
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn unknown_service_or_cluster_exits_2_with_one_line() {
+    let emu = emu!("e2e_unknown");
+    let svc = emu.service("e2e-unknown").await;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+    cmd.args(["wait", "--cluster", "e2e-unknown", "--service", "nope"]);
+    emu.env(&mut cmd);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("error: service nope not found in cluster e2e-unknown"), "{err}");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+    cmd.args(["wait", "--cluster", "no-such-cluster", "--service", "api"]);
+    emu.env(&mut cmd);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: cluster no-such-cluster not found"));
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn queue_deleted_mid_wait_falls_back_to_polling() {
+    let emu = emu!("e2e_queuegone");
+    let svc = emu.service("e2e-queuegone").await;
+    let child = emu.spawn_wait(&svc, &[]);
+    emu.wait_for_rule(&svc).await;
+    for url in emu.queues_for(&svc).await {
+        emu.sqs().delete_queue().queue_url(url).send().await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    emu.ctl("/_ecsgate/deployment", json!({"cluster": svc.cluster, "service": "api", "deployment_id": svc.deployment, "rollout_state": "COMPLETED", "reason": "completed"}));
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    assert!(d.stderr.contains("the event queue is gone"), "{}", d.stderr);
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn api_errors_for_a_while_still_reach_the_right_verdict() {
+    let emu = emu!("e2e_flaky");
+    let svc = emu.service("e2e-flaky").await;
+    let child = emu.spawn_wait(&svc, &[]);
+    emu.wait_for_rule(&svc).await;
+    emu.fault(
+        json!({"service": "sqs", "action": "ReceiveMessage", "code": "InternalError", "status": 500, "seconds": 3}),
+    );
+    emu.fault(json!({"service": "ecs", "action": "DescribeServices", "code": "ThrottlingException", "status": 400, "count": 6}));
+    emu.deployment_event(
+        &svc,
+        "SERVICE_DEPLOYMENT_FAILED",
+        &svc.deployment,
+        "ECS deployment circuit breaker: tasks failed to start.",
+    )
+    .await;
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn api_failing_past_the_budget_exits_5_with_nothing_left() {
+    let emu = emu!("e2e_apidown");
+    let svc = emu.service("e2e-apidown").await;
+    let child = emu.spawn_wait(&svc, &["--api-error-budget", "2s"]);
+    emu.wait_for_rule(&svc).await;
+    emu.fault(json!({"service": "ecs", "code": "InternalError", "status": 500, "seconds": 120}));
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 5, "{}\n{}", d.stdout, d.stderr);
+    assert!(d.stderr.contains("kept failing"), "{}", d.stderr);
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn access_denied_on_setup_falls_back_to_polling() {
+    let emu = emu!("e2e_denied");
+    let svc = emu.service("e2e-denied").await;
+    emu.fault(
+        json!({"service": "sqs", "action": "CreateQueue", "code": "AccessDenied", "status": 400, "seconds": 120}),
+    );
+    let child = emu.spawn_wait(&svc, &[]);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let reason = format!("ECS deployment circuit breaker: rolling back to deploymentId {}.", svc.old_deployment);
+    emu.ctl(
+        "/_ecsgate/deployment",
+        json!({"cluster": svc.cluster, "service": "api", "deployment_id": svc.deployment, "rollout_state": "FAILED",
+               "reason": "ECS deployment circuit breaker: tasks failed to start.", "new_primary": {"reason": reason}}),
+    );
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
+    assert!(d.stderr.contains("not authorized to call sqs:CreateQueue"), "{}", d.stderr);
+    assert!(d.stderr.contains("falling back to polling"));
+    assert!(d.stdout.contains(&format!("rollback: ECS rolled back to {}", svc.old_deployment)), "{}", d.stdout);
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn access_denied_on_an_ecs_read_exits_5_naming_the_permission() {
+    let emu = emu!("e2e_ecsdenied");
+    let svc = emu.service("e2e-ecsdenied").await;
+    emu.fault(json!({"service": "ecs", "action": "DescribeServices", "code": "AccessDeniedException", "status": 400, "seconds": 120}));
+    let d = finish(emu.spawn_wait(&svc, &[]), LIMIT).await;
+    assert_eq!(d.code, 5, "{}", d.stderr);
+    assert!(d.stderr.contains("not authorized to call ecs:DescribeServices"), "{}", d.stderr);
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn no_credentials_exits_5() {
+    let emu = emu!("e2e_nocreds");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+    cmd.args(["wait", "--service", "api"]);
+    emu.env(&mut cmd);
+    cmd.env_remove("AWS_ACCESS_KEY_ID").env_remove("AWS_SECRET_ACCESS_KEY");
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no AWS credentials"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn superseded_by_a_newer_deployment_exits_4() {
+    let emu = emu!("e2e_superseded");
+    let svc = emu.service("e2e-superseded").await;
+    let child = emu.spawn_wait(&svc, &[]);
+    emu.wait_for_rule(&svc).await;
+    let newer = emu
+        .ecs()
+        .update_service()
+        .cluster(&svc.cluster)
+        .service("api")
+        .force_new_deployment(true)
+        .send()
+        .await
+        .unwrap();
+    let newer = newer
+        .service()
+        .unwrap()
+        .deployments()
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"))
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string();
+    emu.deployment_event(&svc, "SERVICE_DEPLOYMENT_IN_PROGRESS", &newer, "in progress").await;
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 4, "{}\n{}", d.stdout, d.stderr);
+    assert!(d.stdout.contains(&format!("replaced by: {newer}")));
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn already_completed_deployment_needs_no_subscription() {
+    let emu = emu!("e2e_already");
+    let svc = emu.service("e2e-already").await;
+    emu.ctl("/_ecsgate/deployment", json!({"cluster": svc.cluster, "service": "api", "deployment_id": svc.deployment, "rollout_state": "COMPLETED"}));
+    let d = finish(emu.spawn_wait(&svc, &[]), LIMIT).await;
+    assert_eq!(d.code, 0, "{}", d.stderr);
+    let calls = emu.get(&format!("/_ecsgate/calls?key={}", emu.key));
+    assert!(calls.get("sqs.CreateQueue").is_none(), "{calls}");
+}
+
+#[tokio::test]
+async fn recording_replays_to_the_same_verdict() {
+    let emu = emu!("e2e_record");
+    let svc = emu.service("e2e-record").await;
+    let file = std::env::temp_dir().join(format!("ecsgate-record-{}.jsonl", std::process::id()));
+    let child = emu.spawn_wait(&svc, &["--record", file.to_str().unwrap()]);
+    emu.wait_for_rule(&svc).await;
+    for _ in 0..3 {
+        let arn = emu.stopped_task(
+            &svc,
+            &svc.deployment,
+            "EssentialContainerExited",
+            "Essential container in task exited",
+            Some(137),
+            Some("OutOfMemoryError: Container killed due to memory usage"),
+        );
+        emu.task_event(
+            &svc,
+            &arn,
+            &svc.deployment,
+            "STOPPED",
+            5,
+            Some((
+                "EssentialContainerExited",
+                "Essential container in task exited",
+                Some(137),
+                Some("OutOfMemoryError: Container killed due to memory usage"),
+            )),
+        )
+        .await;
+    }
+    let live = finish(child, LIMIT).await;
+    assert_eq!(live.code, 1, "{}", live.stderr);
+    let r = common::ecsgate(&["replay", file.to_str().unwrap(), "--output", "json"], None, &[]);
+    std::fs::remove_file(&file).ok();
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let v = r.last_json();
+    assert_eq!(v["deployment_id"], svc.deployment.as_str());
+    assert_eq!(v["culprit"]["reason"], "OutOfMemoryError: Container killed due to memory usage");
+    assert_eq!(v["failed_tasks"][0]["containers"][0]["essential"], true, "the task definition was recorded too");
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn gc_deletes_what_a_killed_ecsgate_left() {
+    let emu = emu!("e2e_gc");
+    let svc = emu.service("e2e-gc").await;
+    let child = emu.spawn_wait(&svc, &[]);
+    emu.wait_for_rule(&svc).await;
+    signal(&child, "KILL");
+    let _ = finish(child, LIMIT).await;
+    assert_eq!(emu.rules_for(&svc).await.len(), 1, "SIGKILL cannot clean up: that is what gc is for");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+    cmd.args(["gc", "--older-than", "0s", "--dry-run"]);
+    emu.env(&mut cmd);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("would delete rule ecsgate-"));
+    assert_eq!(emu.rules_for(&svc).await.len(), 1, "dry run deletes nothing");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+    cmd.args(["gc", "--older-than", "0s"]);
+    emu.env(&mut cmd);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    emu.assert_nothing_left(&svc).await;
+}
