@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests: running the real binary, and building events from the real
 //! samples in tests/fixtures/events (only identity fields are changed).
-#![allow(dead_code)]
+#![allow(dead_code, clippy::print_stderr)]
 
 pub mod emulator;
 
