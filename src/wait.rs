@@ -26,6 +26,12 @@ use crate::report::{Reporter, format_elapsed, format_progress};
 
 pub fn run(args: WaitArgs) -> u8 {
     let mut reporter = Reporter::new(args.output.output, args.output.quiet, true, args.output.github);
+    block_on(&mut reporter, async |r| wait(&args, r).await)
+}
+
+/// Runs an async command on a single-threaded runtime (I/O-bound; one thread is plenty) and maps its
+/// error to the user's message and exit code.
+fn block_on(reporter: &mut Reporter, f: impl AsyncFnOnce(&mut Reporter) -> Result<u8, AppError>) -> u8 {
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -33,13 +39,15 @@ pub fn run(args: WaitArgs) -> u8 {
             return exit::AWS_ERROR;
         }
     };
-    match rt.block_on(wait(&args, &mut reporter)) {
-        Ok(code) => code,
-        Err(e) => {
-            reporter.error(&e);
-            e.exit_code
+    rt.block_on(async {
+        match f(reporter).await {
+            Ok(code) => code,
+            Err(e) => {
+                reporter.error(&e);
+                e.exit_code
+            }
         }
-    }
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -334,6 +342,7 @@ async fn wait(args: &WaitArgs, reporter: &mut Reporter) -> Result<u8, AppError> 
     // Already decided by the API (COMPLETED or FAILED): nothing to subscribe to.
     let mut teardown = Teardown::default();
     let mut receiver = None;
+    let setup_started = Instant::now();
     if !live.engine.is_decided() && !args.poll {
         let plan = subscription::plan(&service_arn, &cluster_arn, &service_name, &deployment_id);
         match subscription::create(&clients, &plan, &mut teardown).await {
@@ -358,7 +367,9 @@ async fn wait(args: &WaitArgs, reporter: &mut Reporter) -> Result<u8, AppError> 
         }
     }
 
+    let setup = setup_started.elapsed();
     let result = wait_loop(&mut live, &mut sigs, &mut receiver, deadline, args, &service_name, &deployment_id).await;
+    let teardown_started = Instant::now();
     if let Some(q) = receiver.take() {
         q.task.abort();
     }
@@ -379,6 +390,15 @@ async fn wait(args: &WaitArgs, reporter: &mut Reporter) -> Result<u8, AppError> 
     let (left, tail) = tokio::join!(td, logs);
     if hurried {
         live.reporter.info("ecsgate: second signal; teardown hurried");
+    }
+    if std::env::var_os("ECSGATE_TIMINGS").is_some() {
+        // For benches/latency.rs: phases as the process itself saw them.
+        live.reporter.info(&format!(
+            "timing: setup_ms={} teardown_ms={} total_ms={}",
+            setup.as_millis(),
+            teardown_started.elapsed().as_millis(),
+            started.elapsed().as_millis()
+        ));
     }
     if let Some(t) = tail {
         let t2 = t.clone();
@@ -491,20 +511,7 @@ fn delete_batch(c: &Clients, url: String, handles: Vec<String>) {
 
 pub fn run_gc(args: GcArgs) -> u8 {
     let mut reporter = Reporter::new(crate::cli::OutputFormat::Human, false, false, false);
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            reporter.error(&AppError::aws(format!("cannot start the async runtime: {e}")));
-            return exit::AWS_ERROR;
-        }
-    };
-    match rt.block_on(gc(&args, &mut reporter)) {
-        Ok(code) => code,
-        Err(e) => {
-            reporter.error(&e);
-            e.exit_code
-        }
-    }
+    block_on(&mut reporter, async |r| gc(&args, r).await)
 }
 
 async fn gc(args: &GcArgs, reporter: &mut Reporter) -> Result<u8, AppError> {

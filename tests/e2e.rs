@@ -25,8 +25,7 @@ macro_rules! emu {
 async fn success_when_our_deployment_completes() {
     let emu = emu!("e2e_success");
     let svc = emu.service("e2e-success").await;
-    let child = emu.spawn_wait(&svc, &[]);
-    emu.wait_for_rule(&svc).await;
+    let child = emu.start_wait(&svc, &[]).await;
     emu.deployment_event(&svc, "SERVICE_DEPLOYMENT_IN_PROGRESS", &svc.deployment, "in progress").await;
     // The old deployment's COMPLETED (or anyone else's) must not end the wait.
     emu.deployment_event(&svc, "SERVICE_DEPLOYMENT_COMPLETED", &svc.old_deployment, "old completed").await;
@@ -49,8 +48,7 @@ async fn success_when_our_deployment_completes() {
 async fn circuit_breaker_failure_then_rollback_exits_1() {
     let emu = emu!("e2e_breaker");
     let svc = emu.service("e2e-breaker").await;
-    let child = emu.spawn_wait(&svc, &[]);
-    emu.wait_for_rule(&svc).await;
+    let child = emu.start_wait(&svc, &[]).await;
     emu.deployment_event(
         &svc,
         "SERVICE_DEPLOYMENT_FAILED",
@@ -79,8 +77,7 @@ async fn crash_loop_without_breaker_fails_with_culprit_exit_code_and_log_tail() 
     // The app's log lines, where awslogs would have put them.
     let logs = emu.logs();
     logs.create_log_group().log_group_name("/ecs/e2e-crashloop").send().await.unwrap();
-    let child = emu.spawn_wait(&svc, &[]);
-    emu.wait_for_rule(&svc).await;
+    let child = emu.start_wait(&svc, &[]).await;
     for i in 0..3 {
         let arn = emu.stopped_task(
             &svc,
@@ -153,8 +150,7 @@ async fn failure_before_ecsgate_started_is_found_by_reconciliation() {
 async fn interrupted(name: &str, sig: &str, code: i32) {
     let emu = emu!(name);
     let svc = emu.service(&name.replace('_', "-")).await;
-    let child = emu.spawn_wait(&svc, &[]);
-    emu.wait_for_rule(&svc).await;
+    let child = emu.start_wait(&svc, &[]).await;
     signal(&child, sig);
     let d = finish(child, LIMIT).await;
     assert_eq!(d.code, code, "{}\n{}", d.stdout, d.stderr);
@@ -208,8 +204,7 @@ async fn unknown_service_or_cluster_exits_2_with_one_line() {
 async fn queue_deleted_mid_wait_falls_back_to_polling() {
     let emu = emu!("e2e_queuegone");
     let svc = emu.service("e2e-queuegone").await;
-    let child = emu.spawn_wait(&svc, &[]);
-    emu.wait_for_rule(&svc).await;
+    let child = emu.start_wait(&svc, &[]).await;
     for url in emu.queues_for(&svc).await {
         emu.sqs().delete_queue().queue_url(url).send().await.unwrap();
     }
@@ -225,8 +220,7 @@ async fn queue_deleted_mid_wait_falls_back_to_polling() {
 async fn api_errors_for_a_while_still_reach_the_right_verdict() {
     let emu = emu!("e2e_flaky");
     let svc = emu.service("e2e-flaky").await;
-    let child = emu.spawn_wait(&svc, &[]);
-    emu.wait_for_rule(&svc).await;
+    let child = emu.start_wait(&svc, &[]).await;
     emu.fault(
         json!({"service": "sqs", "action": "ReceiveMessage", "code": "InternalError", "status": 500, "seconds": 3}),
     );
@@ -247,8 +241,7 @@ async fn api_errors_for_a_while_still_reach_the_right_verdict() {
 async fn api_failing_past_the_budget_exits_5_with_nothing_left() {
     let emu = emu!("e2e_apidown");
     let svc = emu.service("e2e-apidown").await;
-    let child = emu.spawn_wait(&svc, &["--api-error-budget", "2s"]);
-    emu.wait_for_rule(&svc).await;
+    let child = emu.start_wait(&svc, &["--api-error-budget", "2s"]).await;
     emu.fault(json!({"service": "ecs", "code": "InternalError", "status": 500, "seconds": 120}));
     let d = finish(child, LIMIT).await;
     assert_eq!(d.code, 5, "{}\n{}", d.stdout, d.stderr);
@@ -310,8 +303,7 @@ async fn no_credentials_exits_5() {
 async fn superseded_by_a_newer_deployment_exits_4() {
     let emu = emu!("e2e_superseded");
     let svc = emu.service("e2e-superseded").await;
-    let child = emu.spawn_wait(&svc, &[]);
-    emu.wait_for_rule(&svc).await;
+    let child = emu.start_wait(&svc, &[]).await;
     let newer = emu
         .ecs()
         .update_service()
@@ -321,16 +313,7 @@ async fn superseded_by_a_newer_deployment_exits_4() {
         .send()
         .await
         .unwrap();
-    let newer = newer
-        .service()
-        .unwrap()
-        .deployments()
-        .iter()
-        .find(|d| d.status() == Some("PRIMARY"))
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
+    let newer = primary_id(newer.service().unwrap());
     emu.deployment_event(&svc, "SERVICE_DEPLOYMENT_IN_PROGRESS", &newer, "in progress").await;
     let d = finish(child, LIMIT).await;
     assert_eq!(d.code, 4, "{}\n{}", d.stdout, d.stderr);
@@ -354,8 +337,7 @@ async fn recording_replays_to_the_same_verdict() {
     let emu = emu!("e2e_record");
     let svc = emu.service("e2e-record").await;
     let file = std::env::temp_dir().join(format!("ecsgate-record-{}.jsonl", std::process::id()));
-    let child = emu.spawn_wait(&svc, &["--record", file.to_str().unwrap()]);
-    emu.wait_for_rule(&svc).await;
+    let child = emu.start_wait(&svc, &["--record", file.to_str().unwrap()]).await;
     for _ in 0..3 {
         let arn = emu.stopped_task(
             &svc,
@@ -396,8 +378,7 @@ async fn recording_replays_to_the_same_verdict() {
 async fn gc_deletes_what_a_killed_ecsgate_left() {
     let emu = emu!("e2e_gc");
     let svc = emu.service("e2e-gc").await;
-    let child = emu.spawn_wait(&svc, &[]);
-    emu.wait_for_rule(&svc).await;
+    let child = emu.start_wait(&svc, &[]).await;
     signal(&child, "KILL");
     let _ = finish(child, LIMIT).await;
     assert_eq!(emu.rules_for(&svc).await.len(), 1, "SIGKILL cannot clean up: that is what gc is for");

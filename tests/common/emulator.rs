@@ -111,16 +111,7 @@ impl Emu {
             .unwrap();
         let td2 = td2.task_definition().unwrap().task_definition_arn().unwrap().to_string();
         let updated = ecs.update_service().cluster(cluster).service("api").task_definition(&td2).send().await.unwrap();
-        let deployment = updated
-            .service()
-            .unwrap()
-            .deployments()
-            .iter()
-            .find(|d| d.status() == Some("PRIMARY"))
-            .unwrap()
-            .id()
-            .unwrap()
-            .to_string();
+        let deployment = primary_id(updated.service().unwrap());
         assert_ne!(deployment, old_deployment, "the emulator layer creates a new deployment on UpdateService");
         Svc { cluster: cluster.into(), service_arn, cluster_arn, deployment, old_deployment, task_definition: td2 }
     }
@@ -274,6 +265,13 @@ impl Emu {
             .env_remove("AWS_PROFILE");
     }
 
+    /// `ecsgate wait`, returned once its rule exists (so the events a test emits are delivered).
+    pub async fn start_wait(&self, svc: &Svc, extra: &[&str]) -> Child {
+        let child = self.spawn_wait(svc, extra);
+        self.wait_for_rule(svc).await;
+        child
+    }
+
     /// Waits until ecsgate's rule for this service exists (so events emitted from now on are delivered).
     pub async fn wait_for_rule(&self, svc: &Svc) -> String {
         let start = Instant::now();
@@ -317,6 +315,11 @@ impl Emu {
         assert_eq!(self.rules_for(svc).await, Vec::<String>::new(), "an ecsgate rule was left behind");
         assert_eq!(self.queues_for(svc).await, Vec::<String>::new(), "an ecsgate queue was left behind");
     }
+}
+
+/// The PRIMARY deployment's id in a service description.
+pub fn primary_id(s: &aws_sdk_ecs::types::Service) -> String {
+    s.deployments().iter().find(|d| d.status() == Some("PRIMARY")).and_then(|d| d.id()).unwrap().to_string()
 }
 
 pub fn now_rfc3339() -> String {

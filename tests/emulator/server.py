@@ -92,6 +92,9 @@ def ctl_deployment(body):
     dep = next((d for d in svc.deployments if d["id"] == body["deployment_id"]), None)
     if dep is None:
         raise KeyError("no deployment " + body["deployment_id"])
+    if "service_running" in body:
+        svc.running_count = body["service_running"]
+        svc.pending_count = 0
     if body.get("remove"):
         svc.deployments.remove(dep)
         return {"removed": dep["id"]}

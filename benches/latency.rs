@@ -1,0 +1,242 @@
+//! The live gate's latency on the emulator (scripts/bench.sh starts it): over ≥ 20 runs, the time from
+//! the decisive event reaching the bus (PutEvents returned) to ecsgate's exit — FAILED, the Nth failed
+//! task, COMPLETED — with setup and teardown time (as ecsgate measured them) and API calls per run.
+//! Then, for each scenario, `aws ecs wait services-stable` on the same kind of deployment in the same
+//! run: what it reports and when. Prints figures; asserts nothing about time.
+#![allow(clippy::print_stdout)]
+
+#[path = "../tests/common/mod.rs"]
+#[allow(unused)]
+mod common;
+
+use std::io::BufRead;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::emulator::{Emu, Svc, emulator};
+use serde_json::json;
+
+const RUNS: usize = 21;
+
+#[derive(Clone, Copy, Debug)]
+enum Scenario {
+    Failed,
+    NthTask,
+    Completed,
+}
+
+impl Scenario {
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::Failed => "SERVICE_DEPLOYMENT_FAILED",
+            Scenario::NthTask => "3rd failed task",
+            Scenario::Completed => "SERVICE_DEPLOYMENT_COMPLETED",
+        }
+    }
+}
+
+struct Sample {
+    scenario: Scenario,
+    latency: Duration,
+    code: i32,
+    setup_ms: u64,
+    teardown_ms: u64,
+    calls: u64,
+}
+
+fn pct(v: &mut [Duration], p: f64) -> Duration {
+    v.sort();
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Plays the part of ECS up to the decisive event, and returns when PutEvents for it returned.
+async fn decisive(emu: &Emu, svc: &Svc, s: Scenario) -> Instant {
+    match s {
+        Scenario::Failed => {
+            emu.deployment_event(
+                svc,
+                "SERVICE_DEPLOYMENT_FAILED",
+                &svc.deployment,
+                "ECS deployment circuit breaker: tasks failed to start.",
+            )
+            .await;
+        }
+        Scenario::Completed => {
+            emu.deployment_event(svc, "SERVICE_DEPLOYMENT_COMPLETED", &svc.deployment, "ECS deployment completed.")
+                .await;
+        }
+        Scenario::NthTask => {
+            let stop = Some(("EssentialContainerExited", "Essential container in task exited", Some(1), None));
+            for _ in 0..2 {
+                let arn = emu.stopped_task(
+                    svc,
+                    &svc.deployment,
+                    "EssentialContainerExited",
+                    "Essential container in task exited",
+                    Some(1),
+                    None,
+                );
+                emu.task_event(svc, &arn, &svc.deployment, "STOPPED", 5, stop).await;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let arn = emu.stopped_task(
+                svc,
+                &svc.deployment,
+                "EssentialContainerExited",
+                "Essential container in task exited",
+                Some(1),
+                None,
+            );
+            emu.task_event(svc, &arn, &svc.deployment, "STOPPED", 5, stop).await;
+        }
+    }
+    Instant::now()
+}
+
+/// What ECS's API shows once the scenario has played out (for the CLI waiter, which only polls).
+fn settle(emu: &Emu, svc: &Svc, s: Scenario) {
+    let base = json!({"cluster": svc.cluster, "service": "api"});
+    let with = |extra: serde_json::Value| {
+        let mut b = base.clone();
+        b.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        b
+    };
+    match s {
+        // The breaker rolled back: the old revision is the only deployment and all its tasks run.
+        Scenario::Failed => {
+            emu.ctl("/_ecsgate/deployment", with(json!({"deployment_id": svc.old_deployment, "status": "PRIMARY", "rollout_state": "COMPLETED", "running": 2, "service_running": 2})));
+            emu.ctl("/_ecsgate/deployment", with(json!({"deployment_id": svc.deployment, "remove": true})));
+        }
+        Scenario::Completed => {
+            emu.ctl("/_ecsgate/deployment", with(json!({"deployment_id": svc.deployment, "rollout_state": "COMPLETED", "running": 2, "service_running": 2})));
+            emu.ctl("/_ecsgate/deployment", with(json!({"deployment_id": svc.old_deployment, "remove": true})));
+        }
+        // No breaker: tasks keep failing, nothing ever becomes stable.
+        Scenario::NthTask => {}
+    }
+}
+
+async fn run_once(i: usize, s: Scenario, with_waiter: bool) -> (Sample, Option<String>) {
+    let emu =
+        emulator(&format!("bench_{}_{i}", std::process::id())).await.expect("scripts/bench.sh starts the emulator");
+    let svc = emu.service(&format!("bench-{}-{i}", std::process::id())).await;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+    cmd.args(["wait", "--cluster", &svc.cluster, "--service", "api", "--quiet"]);
+    emu.env(&mut cmd);
+    cmd.env("ECSGATE_TIMINGS", "1").stdout(Stdio::null()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let lines =
+        std::thread::spawn(move || std::io::BufReader::new(stderr).lines().map_while(Result::ok).collect::<Vec<_>>());
+    let exited = tokio::task::spawn_blocking(move || {
+        let st = child.wait().unwrap();
+        (Instant::now(), st.code().unwrap_or(-1))
+    });
+    emu.wait_for_rule(&svc).await;
+    // The rule is in place; give the target a moment, as a pipeline's update-service would.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let waiter = with_waiter.then(|| {
+        let mut w = Command::new(std::env::var("ECSGATE_AWS_CLI").unwrap_or_else(|_| "aws".into()));
+        w.args([
+            "ecs",
+            "wait",
+            "services-stable",
+            "--cluster",
+            &svc.cluster,
+            "--services",
+            "api",
+            "--endpoint-url",
+            &emu.endpoint,
+            "--region",
+            "us-east-1",
+        ]);
+        emu.env(&mut w);
+        w.env("AWS_DEFAULT_REGION", "us-east-1").stdout(Stdio::null()).stderr(Stdio::piped());
+        w.spawn().expect("aws CLI (scripts/bench.sh installs it into .venv)")
+    });
+    let t0 = decisive(&emu, &svc, s).await;
+    if waiter.is_some() {
+        settle(&emu, &svc, s);
+    }
+    let (t1, code) = exited.await.unwrap();
+    let stderr = lines.join().unwrap();
+    let timing = stderr.iter().find(|l| l.starts_with("timing:")).cloned().unwrap_or_default();
+    let field =
+        |k: &str| timing.split_whitespace().find_map(|p| p.strip_prefix(k)).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let calls = emu.get(&format!("/_ecsgate/calls?key={}", emu.key));
+    let total: u64 = calls.as_object().unwrap().values().filter_map(|v| v.as_u64()).sum();
+    let waiter_report = waiter.map(|mut w| {
+        let cap = Duration::from_secs(45);
+        loop {
+            if let Some(st) = w.try_wait().unwrap() {
+                let code = st.code().unwrap_or(-1);
+                let verdict = if code == 0 { "exit 0 (success)" } else { "non-zero" };
+                return format!("{verdict} after {:.1} s (ecsgate: exit {code_e} after {:.3} s)", t0.elapsed().as_secs_f64(), (t1 - t0).as_secs_f64(), code_e = code);
+            }
+            if t0.elapsed() > cap {
+                let _ = w.kill();
+                return format!("still waiting after {} s, no verdict (its limit: 40 × 15 s = 10 min, then exit 255; ecsgate: exit {code} after {:.3} s)", cap.as_secs(), (t1 - t0).as_secs_f64());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let sample = Sample {
+        scenario: s,
+        latency: t1.saturating_duration_since(t0),
+        code,
+        setup_ms: field("setup_ms="),
+        teardown_ms: field("teardown_ms="),
+        calls: total,
+    };
+    if i == 0 {
+        println!("API calls of one run ({}): {calls}", s.name());
+    }
+    (sample, waiter_report)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    if std::env::args().any(|a| a == "--list") || std::env::var_os("ECSGATE_EMULATOR").is_none() {
+        println!("latency bench: no emulator (run scripts/bench.sh)");
+        return;
+    }
+    let scenarios = [Scenario::Failed, Scenario::NthTask, Scenario::Completed];
+    let mut samples = Vec::new();
+    for i in 0..RUNS {
+        let (s, _) = run_once(i, scenarios[i % 3], false).await;
+        samples.push(s);
+    }
+    println!("\necsgate wait on the emulator, {RUNS} runs (decisive event on the bus → ecsgate exited):");
+    println!("{:<30} {:>5} {:>10} {:>10} {:>12}", "scenario", "runs", "median", "p95", "exit codes");
+    for sc in scenarios {
+        let mut l: Vec<Duration> = samples.iter().filter(|x| x.scenario as u8 == sc as u8).map(|x| x.latency).collect();
+        let codes: Vec<i32> = samples.iter().filter(|x| x.scenario as u8 == sc as u8).map(|x| x.code).collect();
+        let (m, p) = (pct(&mut l, 0.5), pct(&mut l, 0.95));
+        println!(
+            "{:<30} {:>5} {:>8.1}ms {:>8.1}ms {:>12?}",
+            sc.name(),
+            codes.len(),
+            m.as_secs_f64() * 1e3,
+            p.as_secs_f64() * 1e3,
+            codes
+        );
+    }
+    let mut all: Vec<Duration> = samples.iter().map(|s| s.latency).collect();
+    let mut setup: Vec<Duration> = samples.iter().map(|s| Duration::from_millis(s.setup_ms)).collect();
+    let mut tear: Vec<Duration> = samples.iter().map(|s| Duration::from_millis(s.teardown_ms)).collect();
+    let mut calls: Vec<Duration> = samples.iter().map(|s| Duration::from_millis(s.calls)).collect();
+    println!(
+        "all: median {:.1} ms, p95 {:.1} ms | setup (queue + rule + target) median {} ms | teardown median {} ms | API calls per run median {}",
+        pct(&mut all, 0.5).as_secs_f64() * 1e3,
+        pct(&mut all, 0.95).as_secs_f64() * 1e3,
+        pct(&mut setup, 0.5).as_millis(),
+        pct(&mut tear, 0.5).as_millis(),
+        pct(&mut calls, 0.5).as_millis()
+    );
+    println!("\nbaseline, same scenarios in the same run: `aws ecs wait services-stable` (awscli v1, 15 s polls):");
+    for (i, sc) in scenarios.into_iter().enumerate() {
+        let (_, report) = run_once(RUNS + i, sc, true).await;
+        println!("  {:<30} services-stable: {}", sc.name(), report.unwrap_or_default());
+    }
+}
