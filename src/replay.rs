@@ -7,7 +7,7 @@ use crate::engine::infer::infer_target;
 use crate::engine::{Engine, Outcome, Target};
 use crate::error::AppError;
 use crate::recording::parse_text;
-use crate::report::{Reporter, format_progress};
+use crate::report::{Reporter, format_state};
 
 pub fn run(args: ReplayArgs) -> u8 {
     let mut reporter = Reporter::new(args.output.output, args.output.quiet, false, args.output.github);
@@ -72,10 +72,7 @@ fn replay(args: &ReplayArgs, reporter: &mut Reporter) -> Result<u8, AppError> {
     }
     if !engine.is_decided() {
         let reason = if known {
-            format!(
-                "the event stream ended with no verdict (last state: {})",
-                format_progress(&engine.progress(), std::time::Duration::ZERO).rsplit_once(" · ").map_or("", |x| x.0)
-            )
+            format!("the event stream ended with no verdict (last state: {})", format_state(&engine.progress()))
         } else {
             format!("no deployment found in {name}: pass --deployment-id (and --service)")
         };

@@ -22,7 +22,7 @@ use crate::engine::{Engine, Input, Note, Outcome, Target, arn_name};
 use crate::error::AppError;
 use crate::exit;
 use crate::recording::Recorder;
-use crate::report::{Reporter, format_elapsed, format_progress};
+use crate::report::{Reporter, format_elapsed, format_state};
 
 pub fn run(args: WaitArgs) -> u8 {
     let mut reporter = Reporter::new(args.output.output, args.output.quiet, true, args.output.github);
@@ -161,7 +161,6 @@ struct Live<'a> {
     failing_since: Option<Instant>,
     /// How long that may last (`--api-error-budget`).
     error_budget: Duration,
-    started: Instant,
 }
 
 impl Live<'_> {
@@ -170,7 +169,7 @@ impl Live<'_> {
         for n in self.notes.drain(..) {
             self.reporter.note(&n);
         }
-        self.reporter.progress(&self.engine.progress(), self.started.elapsed());
+        self.reporter.progress(&self.engine.progress());
     }
 
     fn record<F: FnOnce(&mut Recorder) -> std::io::Result<()>>(&mut self, f: F) {
@@ -329,7 +328,6 @@ async fn wait(args: &WaitArgs, reporter: &mut Reporter) -> Result<u8, AppError> 
         task_defs: HashMap::new(),
         failing_since: None,
         error_budget: args.api_error_budget,
-        started,
     };
     live.record(|r| r.service(&snap));
     live.apply(Input::Service(snap));
@@ -460,7 +458,7 @@ async fn wait_loop(
                 live.engine.finish(Outcome::Interrupted, format!("interrupted by {}", sig.name()), Some(sig.exit_code()));
             }
             _ = tokio::time::sleep_until(deadline) => {
-                let p = format_progress(&live.engine.progress(), live.started.elapsed());
+                let p = format_state(&live.engine.progress());
                 live.engine.finish(Outcome::TimedOut, format!("timed out after {}; last state: {p}", format_elapsed(args.timeout)), None);
             }
             Some(msg) = async { match queue_rx { Some(rx) => rx.recv().await, None => std::future::pending().await } } => {

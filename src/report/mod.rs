@@ -38,7 +38,8 @@ impl Reporter {
         let bar = (live && tty && format == OutputFormat::Human && !quiet).then(|| {
             let b = ProgressBar::new_spinner();
             b.set_style(
-                ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                ProgressStyle::with_template("{spinner} {msg} · {elapsed}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
             b.enable_steady_tick(Duration::from_millis(120));
             b
@@ -90,9 +91,10 @@ impl Reporter {
         }
     }
 
-    pub fn progress(&mut self, p: &Progress, elapsed: Duration) {
+    /// Updates the live display (terminal only; indicatif draws the elapsed time itself).
+    pub fn progress(&mut self, p: &Progress) {
         if let Some(b) = &self.bar {
-            b.set_message(format_progress(p, elapsed));
+            b.set_message(format_state(p));
         }
     }
 
@@ -217,17 +219,17 @@ pub fn format_note(n: &Note) -> Option<String> {
     })
 }
 
-pub fn format_progress(p: &Progress, elapsed: Duration) -> String {
+/// The deployment's state in one line: what the progress display shows and a timeout reports.
+pub fn format_state(p: &Progress) -> String {
     let desired = p.desired.map(|d| d.to_string()).unwrap_or_else(|| "?".into());
     format!(
-        "{} · running {}/{} · pending {} · failed {}/{} · {}",
+        "{} · running {}/{} · pending {} · failed {}/{}",
         p.rollout_state.as_deref().unwrap_or("waiting"),
         p.running,
         desired,
         p.pending,
         p.failed_tasks,
         p.max_task_failures,
-        format_elapsed(elapsed)
     )
 }
 
@@ -267,10 +269,7 @@ pub fn format_verdict(v: &Verdict, color: bool) -> String {
         s.push_str(&format!("  replaced by: {by}\n"));
     }
     if matches!(v.outcome, Outcome::TimedOut | Outcome::Interrupted) {
-        s.push_str(&format!(
-            "  last state: {}\n",
-            format_progress(&v.progress, Duration::ZERO).rsplit_once(" · ").map_or("", |x| x.0)
-        ));
+        s.push_str(&format!("  last state: {}\n", format_state(&v.progress)));
     }
     if let Some(c) = &v.culprit {
         let name = c.container.as_deref().unwrap_or("(no container)");
