@@ -1,6 +1,7 @@
 //! The one error type that reaches `main`: a message for the user, an optional hint, and the documented
-//! exit code it maps to. Errors inside the AWS layer carry their context with anyhow; they become an
-//! [`AppError`] at the boundary where we know what the user should do about them.
+//! exit code it maps to. Errors inside the AWS layer are [`crate::aws::ErrInfo`] (kind, code, message);
+//! they become an [`AppError`] at the boundary where we know what the user should do about them. (anyhow
+//! and thiserror were dropped: no error here needs a chain or a derive.)
 
 use crate::exit;
 
