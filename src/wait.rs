@@ -280,11 +280,7 @@ async fn wait(args: &WaitArgs, reporter: &mut Reporter) -> Result<u8, AppError> 
     }
     let deployment_id = match &args.deployment_id {
         Some(id) => id.clone(),
-        None => snap
-            .deployments
-            .iter()
-            .find(|d| d.status == "PRIMARY")
-            .map(|d| d.id.clone())
+        None => default_deployment(&snap, reporter)
             .ok_or_else(|| AppError::usage(format!("service {} has no PRIMARY deployment", args.service)))?,
     };
     let Some(ours) = snap.deployments.iter().find(|d| d.id == deployment_id).cloned() else {
@@ -408,6 +404,27 @@ async fn wait(args: &WaitArgs, reporter: &mut Reporter) -> Result<u8, AppError> 
     let v = live.engine.verdict().expect("the loop ends only with a decision");
     live.reporter.verdict(&v);
     Ok(v.exit_code)
+}
+
+/// The deployment to judge when none is named: the PRIMARY one — unless the PRIMARY is already a
+/// circuit-breaker rollback, which means the deployment the pipeline just started has failed before we
+/// got here. Judging the rollback would report its success as ours; judge the one it replaced.
+fn default_deployment(snap: &crate::engine::ServiceSnapshot, reporter: &mut Reporter) -> Option<String> {
+    let primary = snap.deployments.iter().find(|d| d.status == "PRIMARY")?;
+    if primary.rollout_state_reason.as_deref().and_then(crate::engine::rollback_target).is_some()
+        && let Some(replaced) = snap
+            .deployments
+            .iter()
+            .filter(|d| d.status != "PRIMARY")
+            .max_by_key(|d| d.created_at_ms.unwrap_or(i64::MIN))
+    {
+        reporter.warn(&format!(
+            "the PRIMARY deployment {} is a rollback; judging the deployment it replaced, {}",
+            primary.id, replaced.id
+        ));
+        return Some(replaced.id.clone());
+    }
+    Some(primary.id.clone())
 }
 
 fn report_leftovers(reporter: &mut Reporter, left: &subscription::Leftovers) {

@@ -396,3 +396,20 @@ async fn gc_deletes_what_a_killed_ecsgate_left() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     emu.assert_nothing_left(&svc).await;
 }
+
+#[tokio::test]
+async fn started_after_the_rollback_began_judges_the_failed_deployment_not_the_rollback() {
+    let emu = emu!("e2e_late");
+    let svc = emu.service("e2e-late").await;
+    let reason = format!("ECS deployment circuit breaker: rolling back to deploymentId {}.", svc.old_deployment);
+    emu.ctl(
+        "/_ecsgate/deployment",
+        json!({"cluster": svc.cluster, "service": "api", "deployment_id": svc.deployment, "status": "ACTIVE", "rollout_state": "FAILED",
+               "reason": "ECS deployment circuit breaker: tasks failed to start.", "new_primary": {"reason": reason}}),
+    );
+    let d = finish(emu.spawn_wait(&svc, &[]), LIMIT).await;
+    assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
+    assert!(d.stderr.contains(&format!("judging the deployment it replaced, {}", svc.deployment)), "{}", d.stderr);
+    assert!(d.stdout.contains("reason:   ECS deployment circuit breaker: tasks failed to start."));
+    emu.assert_nothing_left(&svc).await;
+}

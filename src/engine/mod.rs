@@ -186,8 +186,13 @@ pub struct Engine {
     target: Target,
     max_task_failures: u32,
     deployments: HashMap<String, DeploymentInfo>,
-    /// Deployment events already applied, keyed by (deployment id, eventName): they have no version.
-    seen_deployment_events: HashMap<(String, String), ()>,
+    /// Deployment events already applied, keyed by (deployment id, eventName, reason): they have no
+    /// version, and duplicates repeat all three. The reason is part of the key because a rollback that
+    /// reuses an old id emits a second IN_PROGRESS for that id with a different reason.
+    seen_deployment_events: HashMap<(String, String, String), ()>,
+    /// Ours was seen as an ordinary (not rolling-back) deployment: a later "rolling back" on our own id
+    /// then means ours is being rolled back, not that ours is a rollback.
+    ours_seen_normal: bool,
     seen_warnings: HashMap<(String, String), ()>,
     counts: Option<(i64, i64, i64, i64)>,
     tasks: HashMap<String, TaskState>,
@@ -247,6 +252,7 @@ impl Engine {
             max_task_failures: max_task_failures.max(1),
             deployments: HashMap::new(),
             seen_deployment_events: HashMap::new(),
+            ours_seen_normal: false,
             seen_warnings: HashMap::new(),
             counts: None,
             tasks: HashMap::new(),
@@ -350,12 +356,14 @@ impl Engine {
         self.ours().and_then(|id| self.deployments.get(id)).and_then(|d| d.created_ms)
     }
 
-    /// Whether a deployment that appeared at `at` is newer than ours; unknown times count as newer,
-    /// because a stale event of an older deployment carries its (older) time.
-    fn is_newer(&self, at: Option<i64>) -> bool {
+    /// Whether a deployment that appeared at `at` is newer than ours. When ours has no known creation
+    /// time, `unknown` answers: a rollback is strong evidence either way (true), a mere other deployment
+    /// is not (false) — it may be a late event of the previous one.
+    fn is_newer(&self, at: Option<i64>, unknown: bool) -> bool {
         match (at, self.our_created()) {
             (Some(a), Some(o)) => a > o,
-            _ => true,
+            (None, Some(_)) => true,
+            (_, None) => unknown,
         }
     }
 
@@ -435,7 +443,7 @@ impl Engine {
         let Some(id) = e.deployment_id.clone() else {
             return;
         };
-        let key = (id.clone(), e.event_name.clone());
+        let key = (id.clone(), e.event_name.clone(), e.reason.clone().unwrap_or_default());
         if self.seen_deployment_events.insert(key, ()).is_some() {
             self.stats.duplicates += 1;
             return;
@@ -466,6 +474,14 @@ impl Engine {
         });
         let Some(ours) = ours else { return };
         match (state.as_str(), is_ours) {
+            ("IN_PROGRESS", true) if rollback_to.is_none() => self.ours_seen_normal = true,
+            ("IN_PROGRESS", true) => {
+                if self.ours_seen_normal {
+                    let reason = format!("rolled back: {reason}");
+                    self.decide_full(Outcome::Failed, reason, rollback_to, None, out);
+                }
+                // Otherwise ours *is* a rollback deployment (the user waits on it): judged like any other.
+            }
             ("COMPLETED", true) => {
                 self.decide(Outcome::Succeeded, format!("deployment {id} completed"), out);
             }
@@ -483,10 +499,10 @@ impl Engine {
                         d.rollback_to = Some(to.clone());
                     }
                     // A rollback after ours was created means ours failed, FAILED event or not.
-                    if to != ours && self.is_newer(at) {
+                    if to != ours && self.is_newer(at, true) {
                         self.decide_full(Outcome::Failed, format!("rolled back: {reason}"), Some(to), None, out);
                     }
-                } else if self.is_newer(at) {
+                } else if self.is_newer(at, false) {
                     self.decide_full(
                         Outcome::Superseded,
                         format!("superseded by deployment {id}"),
@@ -674,6 +690,9 @@ impl Engine {
         let primary = s.deployments.iter().find(|d| d.status == "PRIMARY");
         let mine = s.deployments.iter().find(|d| d.id == ours);
         if let Some(m) = mine {
+            if m.rollout_state_reason.as_deref().and_then(rollback_target).is_none() {
+                self.ours_seen_normal = true;
+            }
             let c = (m.running_count, m.pending_count, m.desired_count, m.failed_tasks);
             if self.counts != Some(c) {
                 self.counts = Some(c);
@@ -693,6 +712,15 @@ impl Engine {
             Some(m) if m.rollout_state.as_deref() == Some("FAILED") => {
                 let r = m.rollout_state_reason.clone().unwrap_or_else(|| format!("deployment {ours} failed"));
                 self.decide_full(Outcome::Failed, r, rolled_back, None, out);
+            }
+            Some(m)
+                if m.status == "PRIMARY"
+                    && self.ours_seen_normal
+                    && m.rollout_state_reason.as_deref().and_then(rollback_target).is_some() =>
+            {
+                let reason = format!("rolled back: {}", m.rollout_state_reason.as_deref().unwrap_or_default());
+                let to = m.rollout_state_reason.as_deref().and_then(rollback_target);
+                self.decide_full(Outcome::Failed, reason, to, None, out);
             }
             Some(m) if m.status == "PRIMARY" => {
                 // Services behind a Classic Load Balancer have no rolloutState: there, the only
@@ -718,7 +746,7 @@ impl Engine {
                 if let Some(to) = rolled_back {
                     let reason = format!("rolled back: {}", p.rollout_state_reason.as_deref().unwrap_or_default());
                     self.decide_full(Outcome::Failed, reason, Some(to), None, out);
-                } else if self.is_newer(p.created_at_ms) {
+                } else if self.is_newer(p.created_at_ms, true) {
                     let reason = format!("superseded by deployment {}", p.id);
                     self.decide_full(Outcome::Superseded, reason, None, Some(p.id.clone()), out);
                 } else {

@@ -288,6 +288,44 @@ fn another_deployments_completed_event_decides_nothing_until_the_api_shows_the_r
 }
 
 #[test]
+fn docs_samples_in_progress_then_rolling_back_on_the_same_id_fail() {
+    // The docs' samples all carry ecs-svc/123: ours in progress, then "rolling back" on that very id.
+    let mut e = Engine::new(Target { deployment_id: Some("ecs-svc/123".into()), ..Default::default() }, 3);
+    feed(
+        &mut e,
+        [
+            event(&fixture("deployment__in-progress-docs.json")),
+            event(&fixture("deployment__in-progress-rollback-docs.json")),
+        ],
+    );
+    assert_eq!(outcome(&e), Some(Outcome::Failed));
+}
+
+#[test]
+fn waiting_on_a_rollback_deployment_itself_is_judged_by_its_own_outcome() {
+    let mut e = Engine::new(Target { deployment_id: Some("ecs-svc/123".into()), ..Default::default() }, 3);
+    feed(&mut e, [event(&fixture("deployment__in-progress-rollback-docs.json"))]);
+    assert_eq!(outcome(&e), None);
+    feed(&mut e, [event(&fixture("deployment__completed-docs.json"))]);
+    assert_eq!(outcome(&e), Some(Outcome::Succeeded));
+}
+
+#[test]
+fn a_rollback_that_reuses_the_old_id_is_not_taken_for_a_duplicate() {
+    let mut e = engine();
+    let reason = format!("ECS deployment circuit breaker: rolling back to deploymentId {OLD}.");
+    feed(
+        &mut e,
+        [
+            deployment("SERVICE_DEPLOYMENT_IN_PROGRESS", OLD, "ECS deployment in progress.", "2023-12-31T00:00:00Z"),
+            deployment("SERVICE_DEPLOYMENT_IN_PROGRESS", OURS, "in progress", "2024-01-01T00:00:00Z"),
+            deployment("SERVICE_DEPLOYMENT_IN_PROGRESS", OLD, &reason, "2024-01-01T00:05:00Z"),
+        ],
+    );
+    assert_eq!(outcome(&e), Some(Outcome::Failed));
+}
+
+#[test]
 fn describe_services_showing_ours_failed_and_a_rollback_primary_fails() {
     let mut e = engine();
     let reason = format!("ECS deployment circuit breaker: rolling back to deploymentId {OLD}.");
