@@ -475,12 +475,11 @@ impl Engine {
         let Some(ours) = ours else { return };
         match (state.as_str(), is_ours) {
             ("IN_PROGRESS", true) if rollback_to.is_none() => self.ours_seen_normal = true,
-            ("IN_PROGRESS", true) => {
-                if self.ours_seen_normal {
-                    let reason = format!("rolled back: {reason}");
-                    self.decide_full(Outcome::Failed, reason, rollback_to, None, out);
-                }
-                // Otherwise ours *is* a rollback deployment (the user waits on it): judged like any other.
+            // "Rolling back" on our own id after it ran normally: ours is being rolled back. (If ours *is*
+            // the rollback deployment the user waits on, it is judged like any other.)
+            ("IN_PROGRESS", true) if self.ours_seen_normal => {
+                let reason = format!("rolled back: {reason}");
+                self.decide_full(Outcome::Failed, reason, rollback_to, None, out);
             }
             ("COMPLETED", true) => {
                 self.decide(Outcome::Succeeded, format!("deployment {id} completed"), out);
