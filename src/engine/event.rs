@@ -360,15 +360,74 @@ impl RawDetail {
     }
 }
 
+/// Visits any JSON value and keeps what a lenient scalar field can use. A visitor rather than `Value`:
+/// strings are looked at borrowed (timestamps are parsed without an allocation) and objects or arrays in
+/// a scalar's place are skipped without being built.
+enum Scalar<'a> {
+    Str(std::borrow::Cow<'a, str>),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Nothing,
+}
+
+struct ScalarVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ScalarVisitor {
+    type Value = Scalar<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(std::borrow::Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(std::borrow::Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(std::borrow::Cow::Owned(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Scalar::Int(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(i64::try_from(v).map_or(Scalar::Float(v as f64), Scalar::Int))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Scalar::Float(v))
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Scalar::Bool(v))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Nothing)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Nothing)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Nothing)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Nothing)
+    }
+}
+
 /// Any JSON scalar as text; `null`, `"null"` and `""` as nothing. Objects and arrays become nothing
 /// rather than an error: one odd field must not cost us the whole event.
 fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::String(s) if s.is_empty() || s == "null" => None,
-        Value::String(s) => Some(s),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
+    Ok(match d.deserialize_any(ScalarVisitor)? {
+        Scalar::Str(s) if s.is_empty() || s == "null" => None,
+        Scalar::Str(s) => Some(s.into_owned()),
+        Scalar::Int(n) => Some(n.to_string()),
+        Scalar::Float(f) => Some(f.to_string()),
+        Scalar::Bool(b) => Some(b.to_string()),
+        Scalar::Nothing => None,
     })
 }
 
@@ -388,18 +447,20 @@ fn lenient_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Er
 
 /// A number, or a string holding one (`"1"`); anything else is unknown.
 fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
-        Value::String(s) => s.trim().parse().ok(),
+    Ok(match d.deserialize_any(ScalarVisitor)? {
+        Scalar::Int(n) => Some(n),
+        Scalar::Float(f) => Some(f as i64),
+        Scalar::Str(s) => s.trim().parse().ok(),
         _ => None,
     })
 }
 
 /// RFC 3339 text (events) or epoch seconds (DescribeTasks JSON from the CLI).
 fn lenient_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::String(s) => parse_rfc3339_millis(&s),
-        Value::Number(n) => n.as_f64().map(|f| (f * 1000.0) as i64),
+    Ok(match d.deserialize_any(ScalarVisitor)? {
+        Scalar::Str(s) => parse_rfc3339_millis(&s),
+        Scalar::Int(n) => Some(n.saturating_mul(1000)),
+        Scalar::Float(f) => Some((f * 1000.0) as i64),
         _ => None,
     })
 }
