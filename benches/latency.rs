@@ -226,13 +226,14 @@ async fn main() {
         let mut l: Vec<Duration> = samples.iter().filter(|x| x.scenario as u8 == sc as u8).map(|x| x.latency).collect();
         let codes: Vec<i32> = samples.iter().filter(|x| x.scenario as u8 == sc as u8).map(|x| x.code).collect();
         let (m, p) = (pct(&mut l, 0.5), pct(&mut l, 0.95));
+        let codes: Vec<String> = codes.iter().map(i32::to_string).collect();
         println!(
-            "{:<30} {:>5} {:>8.1}ms {:>8.1}ms {:>12?}",
+            "{:<30} {:>5} {:>8.1}ms {:>8.1}ms  {}",
             sc.name(),
             codes.len(),
             m.as_secs_f64() * 1e3,
             p.as_secs_f64() * 1e3,
-            codes
+            codes.join(" ")
         );
     }
     let mut all: Vec<Duration> = samples.iter().map(|s| s.latency).collect();
