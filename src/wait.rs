@@ -203,6 +203,11 @@ impl Live<'_> {
         Ok(())
     }
 
+    fn interrupted(&mut self, sig: Signal) {
+        self.reporter.info(&format!("ecsgate: {}; cleaning up", sig.name()));
+        self.engine.finish(Outcome::Interrupted, format!("interrupted by {}", sig.name()), Some(sig.exit_code()));
+    }
+
     fn api_ok(&mut self) {
         self.failing_since = None;
     }
@@ -470,10 +475,7 @@ async fn wait_loop(
         let queue_rx = receiver.as_mut().map(|q| &mut q.rx);
         tokio::select! {
             biased;
-            Some(sig) = sigs.recv() => {
-                live.reporter.info(&format!("ecsgate: {}; cleaning up", sig.name()));
-                live.engine.finish(Outcome::Interrupted, format!("interrupted by {}", sig.name()), Some(sig.exit_code()));
-            }
+            Some(sig) = sigs.recv() => live.interrupted(sig),
             _ = tokio::time::sleep_until(deadline) => {
                 let p = format_state(&live.engine.progress());
                 live.engine.finish(Outcome::TimedOut, format!("timed out after {}; last state: {p}", format_elapsed(args.timeout)), None);
@@ -504,7 +506,13 @@ async fn wait_loop(
                     Received::Error(e) => live.api_error("sqs:ReceiveMessage", "sqs:ReceiveMessage", e)?,
                 }
             }
-            _ = tick.tick() => live.reconcile(service, deployment_id).await?,
+            _ = tick.tick() => {
+                // A hung API call must not hold a signal back: the reconcile is dropped if one comes.
+                tokio::select! {
+                    r = live.reconcile(service, deployment_id) => r?,
+                    Some(sig) = sigs.recv() => live.interrupted(sig),
+                }
+            }
         }
     }
     Ok(())
