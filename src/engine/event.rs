@@ -25,13 +25,12 @@ pub enum EcsEvent {
     ServiceAction(ServiceActionEvent),
 }
 
-/// Envelope fields that every kind shares.
+/// Envelope fields that every kind shares. Only what the engine uses is kept: the envelope `id`,
+/// `account` and `region` are skipped by the parser (dedupe uses `detail.version` and the deployment
+/// event's own fields), which saves allocations on the replay hot path.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Meta {
-    pub id: Option<String>,
     pub time_ms: Option<i64>,
-    pub region: Option<String>,
-    pub account: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -188,18 +187,12 @@ pub fn parse_task_detail(v: &Value) -> Result<TaskRecord, Skip> {
 
 #[derive(Deserialize)]
 struct RawEnvelope {
-    #[serde(default, deserialize_with = "lenient_string")]
-    id: Option<String>,
     #[serde(rename = "detail-type", default, deserialize_with = "lenient_string")]
     detail_type: Option<String>,
     #[serde(default, deserialize_with = "lenient_string")]
     source: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    account: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    time: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    region: Option<String>,
+    #[serde(default, deserialize_with = "lenient_time")]
+    time: Option<i64>,
     #[serde(default, deserialize_with = "lenient_strings")]
     resources: Vec<String>,
     #[serde(default)]
@@ -278,12 +271,7 @@ impl RawEnvelope {
         {
             return Err(Skip::NotEcs(format!("source {src}")));
         }
-        let meta = Meta {
-            id: self.id,
-            time_ms: self.time.as_deref().and_then(parse_rfc3339_millis),
-            region: self.region,
-            account: self.account,
-        };
+        let meta = Meta { time_ms: self.time };
         let Some(d) = self.detail else {
             return Err(Skip::Malformed(format!("{detail_type} without detail")));
         };
