@@ -148,10 +148,6 @@ pub async fn create(c: &Clients, p: &Plan, td: &mut Teardown) -> Result<Subscrip
 pub struct Leftovers(pub Vec<String>);
 
 impl Teardown {
-    pub fn is_empty(&self) -> bool {
-        self.rule.is_none() && self.queue_name.is_none()
-    }
-
     /// Deletes what was created; `hurry` (a second signal) means one attempt each, no back-off.
     pub async fn run(&self, c: &Clients, hurry: bool) -> Leftovers {
         let attempts = if hurry { 1 } else { 4 };

@@ -21,7 +21,7 @@ pub mod snapshot;
 pub mod time;
 pub mod verdict;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -189,13 +189,18 @@ pub struct Engine {
     /// Deployment events already applied, keyed by (deployment id, eventName, reason): they have no
     /// version, and duplicates repeat all three. The reason is part of the key because a rollback that
     /// reuses an old id emits a second IN_PROGRESS for that id with a different reason.
-    seen_deployment_events: HashMap<(String, String, String), ()>,
+    seen_deployment_events: HashSet<(String, String, String)>,
     /// Ours was seen as an ordinary (not rolling-back) deployment: a later "rolling back" on our own id
     /// then means ours is being rolled back, not that ours is a rollback.
     ours_seen_normal: bool,
-    seen_warnings: HashMap<(String, String), ()>,
+    seen_warnings: HashSet<(String, String)>,
     counts: Option<(i64, i64, i64, i64)>,
     tasks: HashMap<String, TaskState>,
+    /// Our deployment's tasks by phase, kept up to date on every task change: the progress display asks
+    /// for them on every event, so they must not cost a walk over all tasks.
+    ours_running: i64,
+    ours_pending: i64,
+    ours_seen: bool,
     failed: Vec<String>,
     warnings: Vec<(String, Option<String>)>,
     task_defs: HashMap<String, TaskDefinitionInfo>,
@@ -251,11 +256,14 @@ impl Engine {
             target,
             max_task_failures: max_task_failures.max(1),
             deployments: HashMap::new(),
-            seen_deployment_events: HashMap::new(),
+            seen_deployment_events: HashSet::new(),
             ours_seen_normal: false,
-            seen_warnings: HashMap::new(),
+            seen_warnings: HashSet::new(),
             counts: None,
             tasks: HashMap::new(),
+            ours_running: 0,
+            ours_pending: 0,
+            ours_seen: false,
             failed: Vec::new(),
             warnings: Vec::new(),
             task_defs: HashMap::new(),
@@ -265,10 +273,6 @@ impl Engine {
             stats: Stats::default(),
             log_tail: None,
         }
-    }
-
-    pub fn target(&self) -> &Target {
-        &self.target
     }
 
     pub fn stats(&self) -> &Stats {
@@ -314,17 +318,7 @@ impl Engine {
 
     pub fn progress(&self) -> Progress {
         let ours = self.target.deployment_id.as_deref();
-        let (mut running, mut pending, mut seen) = (0, 0, false);
-        for t in self.tasks.values() {
-            if ours.is_some() && t.record.started_by.as_deref() == ours {
-                seen = true;
-                match t.rank {
-                    4 => running += 1,
-                    r if r < 4 => pending += 1,
-                    _ => {}
-                }
-            }
-        }
+        let (mut running, mut pending, seen) = (self.ours_running, self.ours_pending, self.ours_seen);
         let (mut desired, mut rollout) = (None, None);
         if let Some((r, p, d, _)) = self.counts {
             desired = Some(d);
@@ -444,7 +438,7 @@ impl Engine {
             return;
         };
         let key = (id.clone(), e.event_name.clone(), e.reason.clone().unwrap_or_default());
-        if self.seen_deployment_events.insert(key, ()).is_some() {
+        if !self.seen_deployment_events.insert(key) {
             self.stats.duplicates += 1;
             return;
         }
@@ -540,7 +534,7 @@ impl Engine {
             }
             _ => {
                 let key = (e.event_name.clone(), e.reason.clone().unwrap_or_default());
-                if self.seen_warnings.insert(key, ()).is_some() {
+                if !self.seen_warnings.insert(key) {
                     self.stats.duplicates += 1;
                     return;
                 }
@@ -577,6 +571,7 @@ impl Engine {
                 return;
             }
         }
+        let prev_rank = prev.map(|p| p.rank);
         let status_changed = prev.is_none_or(|p| p.rank != rank);
         let newly_stopped = rank >= 8 && prev.is_none_or(|p| p.rank < 8);
         self.seq += 1;
@@ -594,7 +589,7 @@ impl Engine {
         if newly_stopped {
             let class = classify_stop(t.stop_code.as_deref(), t.stopped_reason.as_deref());
             let mut counted = None;
-            if ours && class == StopClass::Failure && !self.failed.contains(&t.task_arn) {
+            if ours && class == StopClass::Failure {
                 self.failed.push(t.task_arn.clone());
                 counted = Some((self.failed.len() as u32, self.max_task_failures));
             }
@@ -631,6 +626,18 @@ impl Engine {
                 status: t.last_status.clone().unwrap_or_else(|| "UNKNOWN".into()),
                 stop,
             });
+        }
+        if ours {
+            let phase = |r: u8| match r {
+                4 => (1, 0),
+                r if r < 4 => (0, 1),
+                _ => (0, 0),
+            };
+            let (new_run, new_pend) = phase(rank);
+            let (old_run, old_pend) = prev_rank.map_or((0, 0), phase);
+            self.ours_running += new_run - old_run;
+            self.ours_pending += new_pend - old_pend;
+            self.ours_seen = true;
         }
         let seq = self.seq;
         self.tasks.insert(t.task_arn.clone(), TaskState { record: t, rank, seq });

@@ -674,3 +674,18 @@ fn inference_falls_back_to_the_most_common_started_by() {
     assert_eq!(t.deployment_id.as_deref(), Some(OURS));
     assert_eq!(t.service.as_deref(), Some("servicetest"));
 }
+
+#[test]
+fn progress_counts_follow_our_tasks_through_their_lifecycle() {
+    let mut e = engine();
+    let mut pending = task("task__running-fargate-execcmd-arkime-2023.json", "a", OURS, 1);
+    pending["detail"]["lastStatus"] = json!("PENDING");
+    let running = task("task__running-fargate-execcmd-arkime-2023.json", "a", OURS, 3);
+    let other = task("task__running-fargate-execcmd-arkime-2023.json", "b", OLD, 3);
+    feed(&mut e, [event(&pending), event(&other)]);
+    assert_eq!((e.progress().running, e.progress().pending), (0, 1));
+    feed(&mut e, [event(&running), event(&running), event(&pending)]);
+    assert_eq!((e.progress().running, e.progress().pending), (1, 0), "duplicates and older versions change nothing");
+    feed(&mut e, [event(&task("task__stopped-essential-exit1-defra.json", "a", OURS, 6))]);
+    assert_eq!((e.progress().running, e.progress().pending, e.progress().failed_tasks), (0, 0, 1));
+}
