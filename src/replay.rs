@@ -28,8 +28,12 @@ fn read_input(file: &str) -> Result<String, AppError> {
         std::fs::File::open(file).and_then(|mut f| f.read_to_end(&mut bytes)).map(|_| ())
     };
     let name = if file == "-" { "standard input" } else { file };
-    res.map_err(|e| AppError::usage(format!("cannot read {name}: {e}")))?;
-    String::from_utf8(bytes).map_err(|_| AppError::usage(format!("{name} is not UTF-8 text (expected JSON events)")))
+    // One line, as the issue asks for an unreadable file; the advice fits in it.
+    res.map_err(|e| AppError::usage(format!("cannot read {name}: {e} (check the path; - reads standard input)")))?;
+    String::from_utf8(bytes).map_err(|_| {
+        AppError::usage(format!("{name} is not UTF-8 text (expected JSON events)"))
+            .with_hint("decompress exports first (for example gunzip a CloudWatch Logs export from S3)")
+    })
 }
 
 fn replay(args: &ReplayArgs, reporter: &mut Reporter) -> Result<u8, AppError> {
@@ -39,7 +43,8 @@ fn replay(args: &ReplayArgs, reporter: &mut Reporter) -> Result<u8, AppError> {
     if parsed.json_values == 0 {
         return Err(AppError::usage(format!(
             "{name}: no JSON found (expected ECS events as JSON Lines, a JSON array, or a CloudWatch Logs export)"
-        )));
+        ))
+        .with_hint("record events with `ecsgate wait --record FILE`, or export them from an EventBridge rule that logs to CloudWatch Logs"));
     }
     if parsed.malformed + parsed.not_ecs > 0 {
         reporter

@@ -35,7 +35,10 @@ fn block_on(reporter: &mut Reporter, f: impl AsyncFnOnce(&mut Reporter) -> Resul
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            reporter.error(&AppError::aws(format!("cannot start the async runtime: {e}")));
+            reporter.error(
+                &AppError::aws(format!("cannot start the async runtime: {e}"))
+                    .with_hint("the process could not create its I/O driver; check the open-file limit (ulimit -n)"),
+            );
             return exit::AWS_ERROR;
         }
     };
@@ -235,7 +238,8 @@ impl Live<'_> {
             }
             Err(DescribeError::Aws(e)) => return self.api_error("DescribeServices", "ecs:DescribeServices", e),
             Err(DescribeError::ClusterNotFound | DescribeError::ServiceNotFound(_)) => {
-                return Err(AppError::usage(format!("service {service} disappeared from cluster {}", self.cluster)));
+                return Err(AppError::usage(format!("service {service} disappeared from cluster {}", self.cluster))
+                    .with_hint("the service was deleted while ecsgate waited; nothing is left to judge"));
             }
         }
         if self.engine.is_decided() {
@@ -281,12 +285,16 @@ async fn wait(args: &WaitArgs, reporter: &mut Reporter) -> Result<u8, AppError> 
         Err(DescribeError::Aws(e)) => return Err(fatal("DescribeServices", "ecs:DescribeServices", e)),
     };
     if status != "ACTIVE" {
-        return Err(AppError::usage(format!("service {} is {status}, not ACTIVE", args.service)));
+        return Err(AppError::usage(format!("service {} is {status}, not ACTIVE", args.service))
+            .with_hint("a deleted or draining service has no deployment to wait for; check --service and --cluster"));
     }
     let deployment_id = match &args.deployment_id {
         Some(id) => id.clone(),
         None => default_deployment(&snap, reporter)
-            .ok_or_else(|| AppError::usage(format!("service {} has no PRIMARY deployment", args.service)))?,
+            .ok_or_else(|| {
+                AppError::usage(format!("service {} has no PRIMARY deployment", args.service))
+                    .with_hint("services with the CODE_DEPLOY or EXTERNAL controller have none; ecsgate gates rolling (ECS) deployments")
+            })?,
     };
     let Some(ours) = snap.deployments.iter().find(|d| d.id == deployment_id).cloned() else {
         let known: Vec<&str> = snap.deployments.iter().map(|d| d.id.as_str()).collect();
@@ -306,13 +314,17 @@ async fn wait(args: &WaitArgs, reporter: &mut Reporter) -> Result<u8, AppError> 
         deployment_id: Some(deployment_id.clone()),
     };
     let mut recorder = match &args.record {
-        Some(p) => {
-            Some(Recorder::create(p).map_err(|e| AppError::usage(format!("cannot write {}: {e}", p.display())))?)
-        }
+        Some(p) => Some(Recorder::create(p).map_err(|e| {
+            AppError::usage(format!("cannot write {}: {e}", p.display()))
+                .with_hint("--record needs a writable path; its directory must exist")
+        })?),
         None => None,
     };
-    if let Some(r) = &mut recorder {
-        let _ = r.start(&target);
+    if let Some(r) = &mut recorder
+        && let Err(e) = r.start(&target)
+    {
+        reporter.warn(&format!("recording disabled: cannot write the record file: {e}"));
+        recorder = None;
     }
     reporter.info(&format!(
         "ecsgate: waiting for deployment {deployment_id} of service {service_name} (cluster {}), timeout {}",

@@ -142,6 +142,9 @@ pub fn fatal(op: &str, permission: &str, e: ErrInfo) -> AppError {
             .with_hint(format!("grant {permission} to the role ecsgate runs as (README: IAM policy)")),
         Kind::Credentials => AppError::aws(format!("no AWS credentials found ({op}): {}", e.message))
             .with_hint("configure credentials: environment variables, --profile, SSO, or a role (e.g. aws-actions/configure-aws-credentials)"),
-        _ => AppError::aws(format!("{op} failed: {e}")),
+        Kind::Throttled | Kind::Transient => AppError::aws(format!("{op} failed: {e}"))
+            .with_hint("AWS is throttling or failing; the deployment itself goes on, retry the wait"),
+        Kind::NotFound | Kind::Other => AppError::aws(format!("{op} failed: {e}"))
+            .with_hint("check --region, --profile and AWS_ENDPOINT_URL; the README lists the permissions ecsgate needs"),
     }
 }
