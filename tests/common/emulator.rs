@@ -82,14 +82,12 @@ impl Emu {
                 )
                 .build()
         };
-        let td1 = ecs
-            .register_task_definition()
-            .family(cluster)
-            .container_definitions(container("app:1"))
-            .send()
-            .await
-            .unwrap();
-        let td1 = td1.task_definition().unwrap().task_definition_arn().unwrap().to_string();
+        let register = async |image: &str| {
+            let out =
+                ecs.register_task_definition().family(cluster).container_definitions(container(image)).send().await;
+            out.unwrap().task_definition().unwrap().task_definition_arn().unwrap().to_string()
+        };
+        let td1 = register("app:1").await;
         let created = ecs
             .create_service()
             .cluster(cluster)
@@ -102,14 +100,7 @@ impl Emu {
         let service_arn = created.service().unwrap().service_arn().unwrap().to_string();
         let cluster_arn = created.service().unwrap().cluster_arn().unwrap().to_string();
         let old_deployment = created.service().unwrap().deployments()[0].id().unwrap().to_string();
-        let td2 = ecs
-            .register_task_definition()
-            .family(cluster)
-            .container_definitions(container("app:2"))
-            .send()
-            .await
-            .unwrap();
-        let td2 = td2.task_definition().unwrap().task_definition_arn().unwrap().to_string();
+        let td2 = register("app:2").await;
         let updated = ecs.update_service().cluster(cluster).service("api").task_definition(&td2).send().await.unwrap();
         let deployment = primary_id(updated.service().unwrap());
         assert_ne!(deployment, old_deployment, "the emulator layer creates a new deployment on UpdateService");
