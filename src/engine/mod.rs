@@ -195,7 +195,9 @@ pub struct Engine {
     ours_seen_normal: bool,
     seen_warnings: HashSet<(String, String)>,
     counts: Option<(i64, i64, i64, i64)>,
-    tasks: HashMap<String, TaskState>,
+    /// Boxed: a hash table's bucket array grows in powers of two, and with ~400-byte states inline a
+    /// table just past a power of two would be mostly empty buckets of that size.
+    tasks: HashMap<String, Box<TaskState>>,
     /// Our deployment's tasks by phase, kept up to date on every task change: the progress display asks
     /// for them on every event, so they must not cost a walk over all tasks.
     ours_running: i64,
@@ -640,7 +642,13 @@ impl Engine {
             self.ours_seen = true;
         }
         let seq = self.seq;
-        self.tasks.insert(t.task_arn.clone(), TaskState { record: t, rank, seq });
+        let state = TaskState { record: t, rank, seq };
+        match self.tasks.get_mut(&state.record.task_arn) {
+            Some(s) => **s = state,
+            None => {
+                self.tasks.insert(state.record.task_arn.clone(), Box::new(state));
+            }
+        }
         let n = self.failed.len() as u32;
         if ours && newly_stopped && n >= self.max_task_failures && !self.is_decided() {
             let id = self.ours().unwrap_or_default().to_string();
@@ -659,7 +667,7 @@ impl Engine {
 
     /// Our counted failed tasks, first to stop first.
     fn failed_records(&self) -> Vec<&TaskRecord> {
-        let mut v: Vec<&TaskState> = self.failed.iter().filter_map(|a| self.tasks.get(a)).collect();
+        let mut v: Vec<&TaskState> = self.failed.iter().filter_map(|a| self.tasks.get(a).map(|b| &**b)).collect();
         v.sort_by_key(|t| (t.record.stopped_at_ms.unwrap_or(i64::MAX), t.seq));
         v.into_iter().map(|t| &t.record).collect()
     }
