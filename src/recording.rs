@@ -40,13 +40,7 @@ pub fn parse_text(text: &str) -> Parsed {
     // parse per line: the fast path. Anything else (pretty-printed envelopes, arrays) goes through a
     // streaming reader, and falls back to lines if that fails, so one broken line costs only itself.
     let first = text.lines().map(str::trim).find(|l| !l.is_empty());
-    let line_mode = match first {
-        None => true,
-        Some(l) if l.starts_with('[') => false,
-        Some(l) if l.starts_with('{') => serde_json::from_str::<IgnoredAny>(l).is_ok(),
-        Some(_) => true,
-    };
-    if !line_mode {
+    if !first.is_none_or(is_line_mode) {
         let mut values = Vec::new();
         let mut ok = true;
         for v in serde_json::Deserializer::from_str(text).into_iter::<&RawValue>() {
@@ -75,8 +69,21 @@ pub fn parse_text(text: &str) -> Parsed {
     p
 }
 
+/// Whether input whose first non-empty line is `first` is JSON Lines (or text lines such as a CloudWatch
+/// Logs text export) rather than one JSON document (an array, pretty-printed envelopes).
+pub fn is_line_mode(first: &str) -> bool {
+    if first.starts_with('[') {
+        false
+    } else if first.starts_with('{') {
+        serde_json::from_str::<IgnoredAny>(first).is_ok()
+    } else {
+        true
+    }
+}
+
 impl Parsed {
-    fn line(&mut self, line: &str) {
+    /// Reads one line (trimmed, non-empty): its inputs are appended to `inputs`, its kind counted.
+    pub fn line(&mut self, line: &str) {
         if line.starts_with('{') {
             match parse_envelope_str(line) {
                 Ok(e) => {

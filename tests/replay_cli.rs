@@ -277,3 +277,98 @@ fn help_documents_the_exit_codes() {
     assert!(r.stdout.contains("Exit codes:"));
     assert!(r.stdout.contains("4    superseded by another deployment"));
 }
+
+/// Writes `text` to a temporary file for one test and removes it when dropped.
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn new(tag: &str, bytes: &[u8]) -> Self {
+        let p = std::env::temp_dir().join(format!("ecsgate-{tag}-{}.jsonl", std::process::id()));
+        std::fs::write(&p, bytes).unwrap();
+        TempFile(p)
+    }
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        std::fs::remove_file(&self.0).ok();
+    }
+}
+
+fn crash_loop() -> Vec<Value> {
+    let mut events = vec![in_progress()];
+    // Tasks of the previous deployment and of another service, interleaved as in a real stream.
+    events.push(task_event(&IDS, "task__running-fargate-execcmd-arkime-2023.json", "old1", OLD, 3));
+    let mut foreign = task_event(&IDS, "task__stopped-essential-exit1-defra.json", "x1", "ecs-svc/999", 6);
+    foreign["detail"]["group"] = json!("service:worker");
+    events.push(foreign);
+    events.extend((0..3).map(|i| stopped("task__stopped-essential-exit1-defra.json", &format!("t{i}"), |_| {})));
+    events
+}
+
+#[test]
+fn a_file_streams_to_the_same_timeline_and_verdict_as_standard_input() {
+    let text = jsonl(&crash_loop());
+    let file = TempFile::new("stream", text.as_bytes());
+    let from_file = ecsgate(&["replay", file.path()], None, &[]);
+    let from_stdin = replay(&text, &[]);
+    assert_eq!(from_file.code, 1, "{}", from_file.stderr);
+    assert_eq!(from_file.stdout, from_stdin.stdout, "inferred target and every note are the same");
+    assert!(from_file.stdout.contains(&format!("3 tasks of deployment {NEW} failed")));
+    // And with the target named by flags (one pass, no pre-scan), still the same.
+    let named =
+        ecsgate(&["replay", file.path(), "--cluster", "shop", "--service", "api", "--deployment-id", NEW], None, &[]);
+    assert_eq!(named.stdout, from_file.stdout);
+}
+
+#[test]
+fn task_events_alone_infer_the_deployment_from_a_file() {
+    // No deployment event at all: the pre-scan must look at the task events' startedBy after all.
+    let mut events: Vec<Value> =
+        (0..3).map(|i| stopped("task__stopped-essential-exit1-defra.json", &format!("t{i}"), |_| {})).collect();
+    events.insert(0, task_event(&IDS, "task__running-fargate-execcmd-arkime-2023.json", "old1", OLD, 3));
+    let file = TempFile::new("tasks-only", jsonl(&events).as_bytes());
+    let r = ecsgate(&["replay", file.path(), "--output", "json"], None, &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let v = r.last_json();
+    assert_eq!(v["deployment_id"], NEW);
+    assert_eq!(v["service"], "api");
+}
+
+#[test]
+fn a_start_line_after_the_first_events_still_names_the_deployment() {
+    // Without the start line the earliest IN_PROGRESS (OLD) would be judged, and NEW would supersede it.
+    let start = json!({"type": "start", "cluster": "shop", "service": "api", "deployment_id": NEW});
+    let events = [
+        deployment_event(&IDS, "SERVICE_DEPLOYMENT_IN_PROGRESS", OLD, "old", "2025-02-13T13:00:00Z"),
+        in_progress(),
+        start,
+        deployment_event(&IDS, "SERVICE_DEPLOYMENT_COMPLETED", NEW, "done", "2025-02-13T14:09:00Z"),
+    ];
+    let file = TempFile::new("late-start", jsonl(&events).as_bytes());
+    let r = ecsgate(&["replay", file.path()], None, &[]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.contains(&format!("verdict: SUCCEEDED  deployment {NEW}")));
+}
+
+#[test]
+fn a_compressed_file_exits_2_with_the_decompress_hint() {
+    let file = TempFile::new("gz", &[0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, b'\n', b'{']);
+    let r = ecsgate(&["replay", file.path()], None, &[]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("is not UTF-8 text"), "{}", r.stderr);
+    assert!(r.stderr.contains("hint: decompress exports first"));
+    assert!(r.stdout.is_empty());
+}
+
+#[test]
+fn a_directory_exits_2_with_one_line_naming_it() {
+    let dir = std::env::temp_dir();
+    let r = ecsgate(&["replay", dir.to_str().unwrap()], None, &[]);
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(r.stderr.starts_with(&format!("error: cannot read {}", dir.display())), "{}", r.stderr);
+}

@@ -10,123 +10,194 @@
 //! 5. else the `startedBy` (`ecs-svc/…`) most task events carry.
 //!
 //! The service (and cluster) come from the chosen deployment's event or task when not given.
+//!
+//! [`Inference`] applies these rules incrementally, one input at a time, keeping only a few candidates
+//! and one entry per deployment id: replay can then infer from a pass over a file without holding the
+//! file's events (memory grows with deployments, not with events).
+
+use std::collections::HashMap;
 
 use super::event::EcsEvent;
 use super::{Input, Target, arn_name, cluster_of_service_arn, rollback_target};
 
+/// The inference rules over a whole slice of inputs.
 pub fn infer_target(inputs: &[Input], given: &Target) -> Target {
-    let mut t = given.clone();
-    let service_ok = |arn: Option<&str>| match (&given.service, arn) {
-        (None, _) => true,
-        (Some(w), Some(a)) => arn_name(w) == arn_name(a),
-        (Some(_), None) => false,
-    };
-    if t.deployment_id.is_none() {
-        let deployments = inputs.iter().enumerate().filter_map(|(i, x)| match x {
-            Input::Event(EcsEvent::Deployment(d))
-                if service_ok(d.service_arn.as_deref()) && d.deployment_id.is_some() =>
-            {
-                Some((i, d))
-            }
-            _ => None,
-        });
-        let mut in_progress: Vec<_> = deployments
-            .clone()
-            .filter(|(_, d)| {
-                d.event_name == "SERVICE_DEPLOYMENT_IN_PROGRESS"
-                    && d.reason.as_deref().and_then(rollback_target).is_none()
-            })
-            .collect();
-        in_progress.sort_by_key(|(i, d)| (d.at_ms().unwrap_or(i64::MAX), *i));
-        let chosen = in_progress
-            .first()
-            .copied()
-            .or_else(|| deployments.clone().find(|(_, d)| d.event_name == "SERVICE_DEPLOYMENT_FAILED"))
-            .or_else(|| deployments.clone().find(|(_, d)| d.event_name == "SERVICE_DEPLOYMENT_COMPLETED"));
-        if let Some((_, d)) = chosen {
-            t.deployment_id = d.deployment_id.clone();
-            if t.service.is_none() {
-                t.service = d.service_arn.as_deref().map(|a| arn_name(a).to_string());
-            }
-            if t.cluster.is_none() {
-                t.cluster = d
-                    .cluster_arn
-                    .as_deref()
-                    .map(arn_name)
-                    .or_else(|| d.service_arn.as_deref().and_then(cluster_of_service_arn))
-                    .map(str::to_string);
-            }
+    let mut inf = Inference::new(given.clone());
+    for x in inputs {
+        inf.see(x);
+    }
+    inf.finish()
+}
+
+/// What identifies a candidate deployment: its id, service and cluster.
+#[derive(Debug, Clone)]
+struct Candidate {
+    deployment_id: String,
+    service: Option<String>,
+    cluster: Option<String>,
+}
+
+/// A task `startedBy` seen on task events (rule 5).
+#[derive(Debug)]
+struct Seen {
+    count: usize,
+    first: usize,
+    service: Option<String>,
+    cluster: Option<String>,
+}
+
+/// The inference rules, fed one input at a time in file order.
+#[derive(Debug)]
+pub struct Inference {
+    given: Target,
+    index: usize,
+    /// Rule 2: the earliest non-rollback IN_PROGRESS, keyed by (time, file order).
+    in_progress: Option<((i64, usize), Candidate)>,
+    /// Rule 3.
+    failed: Option<Candidate>,
+    completed: Option<Candidate>,
+    /// Rule 4: the first matching DescribeServices snapshot's PRIMARY (`Some(None)`: it had none).
+    snapshot: Option<Option<(String, String)>>,
+    /// Rule 5, by `startedBy`.
+    started_by: HashMap<String, Seen>,
+    /// The first service named by each deployment id's events or tasks, for a deployment id given alone.
+    service_of: HashMap<String, String>,
+}
+
+impl Inference {
+    pub fn new(given: Target) -> Self {
+        Inference {
+            given,
+            index: 0,
+            in_progress: None,
+            failed: None,
+            completed: None,
+            snapshot: None,
+            started_by: HashMap::new(),
+            service_of: HashMap::new(),
         }
     }
-    if t.deployment_id.is_none() {
-        let snap = inputs.iter().find_map(|x| match x {
-            Input::Service(s) if service_ok(Some(&s.service_arn)) => Some(s),
-            _ => None,
-        });
-        if let Some(s) = snap
-            && let Some(p) = s.deployments.iter().find(|d| d.status == "PRIMARY")
+
+    fn service_ok(&self, arn: Option<&str>) -> bool {
+        match (&self.given.service, arn) {
+            (None, _) => true,
+            (Some(w), Some(a)) => arn_name(w) == arn_name(a),
+            (Some(_), None) => false,
+        }
+    }
+
+    pub fn see(&mut self, x: &Input) {
+        let i = self.index;
+        self.index += 1;
+        match x {
+            Input::Event(EcsEvent::Deployment(d)) => {
+                let Some(id) = d.deployment_id.as_deref() else { return };
+                if let Some(svc) = d.service_arn.as_deref()
+                    && !self.service_of.contains_key(id)
+                {
+                    self.service_of.insert(id.to_string(), arn_name(svc).to_string());
+                }
+                if !self.service_ok(d.service_arn.as_deref()) {
+                    return;
+                }
+                let candidate = || Candidate {
+                    deployment_id: id.to_string(),
+                    service: d.service_arn.as_deref().map(|a| arn_name(a).to_string()),
+                    cluster: d
+                        .cluster_arn
+                        .as_deref()
+                        .map(arn_name)
+                        .or_else(|| d.service_arn.as_deref().and_then(cluster_of_service_arn))
+                        .map(str::to_string),
+                };
+                match d.event_name.as_str() {
+                    "SERVICE_DEPLOYMENT_IN_PROGRESS" if d.reason.as_deref().and_then(rollback_target).is_none() => {
+                        let key = (d.at_ms().unwrap_or(i64::MAX), i);
+                        if self.in_progress.as_ref().is_none_or(|(k, _)| key < *k) {
+                            self.in_progress = Some((key, candidate()));
+                        }
+                    }
+                    "SERVICE_DEPLOYMENT_FAILED" if self.failed.is_none() => self.failed = Some(candidate()),
+                    "SERVICE_DEPLOYMENT_COMPLETED" if self.completed.is_none() => self.completed = Some(candidate()),
+                    _ => {}
+                }
+            }
+            Input::Service(s) if self.snapshot.is_none() && self.service_ok(Some(&s.service_arn)) => {
+                let primary = s.deployments.iter().find(|d| d.status == "PRIMARY");
+                self.snapshot = Some(primary.map(|p| (p.id.clone(), arn_name(&s.service_arn).to_string())));
+            }
+            Input::Event(EcsEvent::Task(task)) | Input::Task(task) => {
+                let Some(sb) = task.started_by.as_deref() else { return };
+                let svc = task.group.as_deref().and_then(|g| g.strip_prefix("service:"));
+                // Only task *events* name a deployment's service here, as before: a described task
+                // counts for rule 5 but does not name the service of a deployment id given alone.
+                if matches!(x, Input::Event(_))
+                    && let Some(svc) = svc
+                    && !self.service_of.contains_key(sb)
+                {
+                    self.service_of.insert(sb.to_string(), svc.to_string());
+                }
+                if self.given.service.as_deref().is_some_and(|w| svc != Some(arn_name(w)))
+                    || !sb.starts_with("ecs-svc/")
+                {
+                    return;
+                }
+                match self.started_by.get_mut(sb) {
+                    Some(c) => c.count += 1,
+                    None => {
+                        let seen = Seen {
+                            count: 1,
+                            first: i,
+                            service: svc.map(str::to_string),
+                            cluster: task.cluster_arn.as_deref().map(|c| arn_name(c).to_string()),
+                        };
+                        self.started_by.insert(sb.to_string(), seen);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether the rules already decide without task events: a deployment id and a service are known
+    /// from the flags, the deployment events or a snapshot. Replay's pre-scan skips task lines and uses
+    /// this to know whether it must look at them after all.
+    pub fn decided_without_tasks(&self) -> bool {
+        let t = self.finish_rules_1_to_4();
+        t.deployment_id.is_some() && t.service.is_some()
+    }
+
+    fn finish_rules_1_to_4(&self) -> Target {
+        let mut t = self.given.clone();
+        if t.deployment_id.is_none() {
+            let chosen = self.in_progress.as_ref().map(|(_, c)| c).or(self.failed.as_ref()).or(self.completed.as_ref());
+            if let Some(c) = chosen {
+                t.deployment_id = Some(c.deployment_id.clone());
+                t.service = t.service.or(c.service.clone());
+                t.cluster = t.cluster.or(c.cluster.clone());
+            } else if let Some(Some((id, service))) = &self.snapshot {
+                t.deployment_id = Some(id.clone());
+                t.service = t.service.or(Some(service.clone()));
+            }
+        }
+        t
+    }
+
+    pub fn finish(&self) -> Target {
+        let mut t = self.finish_rules_1_to_4();
+        if t.deployment_id.is_none()
+            && let Some((sb, best)) = self.started_by.iter().max_by_key(|(_, c)| (c.count, std::cmp::Reverse(c.first)))
         {
-            t.deployment_id = Some(p.id.clone());
-            if t.service.is_none() {
-                t.service = Some(arn_name(&s.service_arn).to_string());
-            }
+            t.deployment_id = Some(sb.clone());
+            t.service = t.service.or(best.service.clone());
+            t.cluster = t.cluster.or(best.cluster.clone());
         }
+        // With a deployment id given but no service, take the service from its events.
+        if t.service.is_none()
+            && let Some(id) = &t.deployment_id
+        {
+            t.service = self.service_of.get(id).cloned();
+        }
+        t
     }
-    if t.deployment_id.is_none() {
-        struct Seen {
-            started_by: String,
-            service: Option<String>,
-            count: usize,
-            first: usize,
-            cluster: Option<String>,
-        }
-        let mut counts: Vec<Seen> = Vec::new();
-        for (i, x) in inputs.iter().enumerate() {
-            let task = match x {
-                Input::Event(EcsEvent::Task(t)) | Input::Task(t) => t,
-                _ => continue,
-            };
-            let svc = task.group.as_deref().and_then(|g| g.strip_prefix("service:")).map(str::to_string);
-            if given.service.as_deref().is_some_and(|w| svc.as_deref() != Some(arn_name(w))) {
-                continue;
-            }
-            let Some(sb) = task.started_by.as_deref().filter(|s| s.starts_with("ecs-svc/")) else {
-                continue;
-            };
-            match counts.iter_mut().find(|c| c.started_by == sb) {
-                Some(c) => c.count += 1,
-                None => counts.push(Seen {
-                    started_by: sb.to_string(),
-                    service: svc,
-                    count: 1,
-                    first: i,
-                    cluster: task.cluster_arn.as_deref().map(|c| arn_name(c).to_string()),
-                }),
-            }
-        }
-        if let Some(best) = counts.iter().max_by_key(|c| (c.count, std::cmp::Reverse(c.first))) {
-            t.deployment_id = Some(best.started_by.clone());
-            if t.service.is_none() {
-                t.service = best.service.clone();
-            }
-            if t.cluster.is_none() {
-                t.cluster = best.cluster.clone();
-            }
-        }
-    }
-    // With a deployment id given but no service, take the service from its events.
-    if t.service.is_none()
-        && let Some(id) = &t.deployment_id
-    {
-        t.service = inputs.iter().find_map(|x| match x {
-            Input::Event(EcsEvent::Deployment(d)) if d.deployment_id.as_ref() == Some(id) => {
-                d.service_arn.as_deref().map(|a| arn_name(a).to_string())
-            }
-            Input::Event(EcsEvent::Task(tk)) if tk.started_by.as_ref() == Some(id) => {
-                tk.group.as_deref().and_then(|g| g.strip_prefix("service:")).map(str::to_string)
-            }
-            _ => None,
-        });
-    }
-    t
 }
