@@ -1,10 +1,14 @@
 //! Replay throughput and memory on a generated large deployment.
 //!
-//! `cargo bench --bench replay` prints events/s for parse+apply and apply alone, and the engine's live
-//! heap after each run, for three shapes: the base (2,000 tasks × 8 transitions, 10 % duplicates, 10 %
-//! events of another service, locally reordered), the same tasks with twice the transitions (events ×2),
-//! and twice the tasks. The ratios against the base show what memory grows with. A counting allocator
-//! measures bytes; nothing here is a pass/fail timing test.
+//! `cargo bench --bench replay` writes each generated deployment to a file and replays it through the
+//! same code as `ecsgate replay FILE` (streamed JSON Lines), twice: with the target inferred (a pre-scan
+//! pass, then the replay) and with it named by flags (one pass). It prints events/s, the peak heap of the
+//! replay (the input is read from the file, not held) and the engine's heap after it, for three shapes:
+//! the base (2,000 tasks × 8 transitions, 10 % duplicates, 10 % tasks of another service, locally
+//! reordered), the same tasks with twice the transitions (events ×2), and twice the tasks. The ratios
+//! against the base show what memory grows with. As same-process baselines it also prints the engine's
+//! apply alone and serde_json skimming the same lines (the parsing floor). A counting allocator measures
+//! bytes; nothing here is a pass/fail timing test.
 #![allow(clippy::print_stdout)] // a benchmark prints its figures
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -13,6 +17,7 @@ use std::time::Instant;
 
 use ecsgate::engine::{Engine, Input, Target};
 use ecsgate::recording::parse_text;
+use ecsgate::replay::{Replayed, replay_input};
 use serde_json::{Value, json};
 
 struct Counting;
@@ -87,69 +92,100 @@ fn generate(tasks: usize, transitions: usize) -> (String, usize) {
     (text, n)
 }
 
-fn run(label: &str, tasks: usize, transitions: usize, base_mem: Option<usize>) -> usize {
-    let (text, events) = generate(tasks, transitions);
-    let target = Target { cluster: Some("c".into()), service: Some("api".into()), deployment_id: Some(DEP.into()) };
-
-    // parse + apply, best of 3
-    let mut best = f64::MAX;
-    let mut engine_bytes = 0;
-    for _ in 0..3 {
-        let before = LIVE.load(Relaxed);
-        let start = Instant::now();
-        let parsed = parse_text(&text);
-        let mut e = Engine::new(target.clone(), 3);
-        let mut notes = Vec::new();
-        for i in parsed.inputs {
-            e.apply(i, &mut notes);
-            notes.clear();
-        }
-        let secs = start.elapsed().as_secs_f64();
-        best = best.min(secs);
-        // The parsed inputs were consumed and freed: what is still live is the engine's state.
-        engine_bytes = LIVE.load(Relaxed).saturating_sub(before);
-        std::hint::black_box(&e);
-    }
-    // Baseline in the same process: serde_json only skimming the same lines (the parsing floor).
+/// Replays `path` as `ecsgate replay` does; returns the result, seconds and the peak heap above the start.
+fn replay_file(path: &std::path::Path, given: &Target) -> (Replayed, f64, usize) {
+    let before = LIVE.load(Relaxed);
+    PEAK.store(before, Relaxed);
     let start = Instant::now();
-    for line in text.lines() {
-        let _: serde::de::IgnoredAny = serde_json::from_str(line).unwrap();
+    let mut open = || -> std::io::Result<Box<dyn std::io::BufRead>> {
+        Ok(Box::new(std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(path)?)))
+    };
+    let mut notes = 0usize;
+    let r = replay_input(&mut open, given, 3, &mut |_| notes += 1).expect("replay");
+    let secs = start.elapsed().as_secs_f64();
+    std::hint::black_box(notes);
+    (r, secs, PEAK.load(Relaxed) - before)
+}
+
+struct Figures {
+    replay_peak: usize,
+    engine: usize,
+}
+
+fn run(label: &str, tasks: usize, transitions: usize, base: Option<&Figures>) -> Figures {
+    let (text, events) = generate(tasks, transitions);
+    let path = std::env::temp_dir().join(format!("ecsgate-bench-{}-{tasks}x{transitions}.jsonl", std::process::id()));
+    std::fs::write(&path, &text).expect("write the generated deployment");
+    let named = Target { cluster: Some("c".into()), service: Some("api".into()), deployment_id: Some(DEP.into()) };
+    let ratio = |now: usize, then: Option<usize>| {
+        then.map(|b| format!(" (× {:.2} of base)", now as f64 / b as f64)).unwrap_or_default()
+    };
+    println!("{label}: {events} events, {:.1} MB", text.len() as f64 / 1e6);
+
+    let mut figures = Figures { replay_peak: 0, engine: 0 };
+    for (what, given) in
+        [("replay FILE (target inferred)", Target::default()), ("replay FILE --deployment-id …", named.clone())]
+    {
+        // Best of 3; the peak heap is the same every time.
+        let mut best = f64::MAX;
+        let (mut peak, mut passes) = (0, 0);
+        for _ in 0..3 {
+            let (r, secs, p) = replay_file(&path, &given);
+            assert_eq!(r.engine.stats().inputs as usize, events, "every event reached the engine");
+            best = best.min(secs);
+            peak = p;
+            passes = r.stats.passes;
+            if what.contains("inferred") {
+                let before = LIVE.load(Relaxed);
+                drop(r);
+                figures.engine = before - LIVE.load(Relaxed);
+            }
+        }
+        if what.contains("inferred") {
+            figures.replay_peak = peak;
+        }
+        println!(
+            "  {what:<32} {:>9.0} ev/s  ({passes} pass{})  peak heap {:>6.2} MB{}",
+            events as f64 / best,
+            if passes == 1 { "" } else { "es" },
+            peak as f64 / 1e6,
+            if what.contains("inferred") { ratio(peak, base.map(|b| b.replay_peak)) } else { String::new() },
+        );
     }
-    let floor = events as f64 / start.elapsed().as_secs_f64();
-    // apply alone
+    std::fs::remove_file(&path).ok();
+
+    // Same-process baselines: the engine alone on pre-parsed inputs, and serde_json only skimming the lines.
     let parsed: Vec<Input> = parse_text(&text).inputs;
     let start = Instant::now();
-    let mut e = Engine::new(target, 3);
+    let mut e = Engine::new(named, 3);
     let mut notes = Vec::new();
     for i in parsed {
         e.apply(i, &mut notes);
         notes.clear();
     }
-    let apply_secs = start.elapsed().as_secs_f64();
+    let apply = events as f64 / start.elapsed().as_secs_f64();
     std::hint::black_box(&e);
-    let ratio = base_mem.map(|b| format!("  (× {:.2} of base)", engine_bytes as f64 / b as f64)).unwrap_or_default();
+    let start = Instant::now();
+    for line in text.lines() {
+        let _: serde::de::IgnoredAny = serde_json::from_str(line).unwrap();
+    }
+    let floor = events as f64 / start.elapsed().as_secs_f64();
     println!(
-        "{label:<34} {events:>7} events {:>6.1} MB in | parse+apply {:>9.0} ev/s ({:.2} × serde_json skim {:>9.0} ev/s) | apply {:>9.0} ev/s | engine heap {:>6.2} MB{ratio}",
-        text.len() as f64 / 1e6,
-        events as f64 / best,
-        (events as f64 / best) / floor,
-        floor,
-        events as f64 / apply_secs,
-        engine_bytes as f64 / 1e6,
+        "  {:<32} {apply:>9.0} ev/s  engine heap after replay {:.2} MB{}",
+        "engine apply alone",
+        figures.engine as f64 / 1e6,
+        ratio(figures.engine, base.map(|b| b.engine))
     );
-    engine_bytes
+    println!("  {:<32} {floor:>9.0} ev/s", "serde_json skim (parsing floor)");
+    figures
 }
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    println!("ecsgate replay benchmark (one thread; best of 3 for parse+apply)");
+    println!("ecsgate replay benchmark (one thread; best of 3)");
     let base = run("2,000 tasks × 8 transitions (base)", 2_000, 8, None);
-    run("2,000 tasks × 16 transitions", 2_000, 16, Some(base));
-    run("4,000 tasks × 8 transitions", 4_000, 8, Some(base));
-    println!(
-        "process peak heap: {:.1} MB (includes the input text and parsed events held by replay)",
-        PEAK.load(Relaxed) as f64 / 1e6
-    );
+    run("2,000 tasks × 16 transitions (events × 2)", 2_000, 16, Some(&base));
+    run("4,000 tasks × 8 transitions (tasks × 2)", 4_000, 8, Some(&base));
 }
