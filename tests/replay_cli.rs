@@ -372,3 +372,22 @@ fn a_directory_exits_2_with_one_line_naming_it() {
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     assert!(r.stderr.starts_with(&format!("error: cannot read {}", dir.display())), "{}", r.stderr);
 }
+
+#[test]
+fn streamed_lines_and_one_json_document_replay_the_bundled_examples_alike() {
+    // The two readers (line streaming with a pre-scan, whole-document parsing) must not disagree.
+    for name in ["success", "breaker-rollback", "crash-loop-no-breaker"] {
+        let path = format!("{}/examples/{name}.jsonl", env!("CARGO_MANIFEST_DIR"));
+        let lines: Vec<Value> = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let streamed = ecsgate(&["replay", &path, "--output", "json"], None, &[]);
+        let document = replay(&serde_json::to_string_pretty(&json!(lines)).unwrap(), &["--output", "json"]);
+        assert_eq!(streamed.code, document.code, "{name}");
+        assert_eq!(streamed.stdout, document.stdout, "{name}: same timeline and verdict");
+        assert!(streamed.stdout.lines().count() > 3, "{name}: a real timeline");
+    }
+}
