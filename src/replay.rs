@@ -144,7 +144,8 @@ pub fn replay_input(
 }
 
 /// The pre-scan: the target from the recording's first start line and the inference rules. Returns the
-/// target and the number of passes it took. The first pass continues the reader that `replay_input` started; later ones open the input again.
+/// target and the number of passes it took. The first pass continues the reader `replay_input` started;
+/// later ones open the input again.
 fn prescan<'a>(
     first_pass: Box<dyn BufRead + 'a>,
     open: &mut Opener<'a>,
