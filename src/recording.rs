@@ -23,7 +23,7 @@ use crate::engine::{Input, Target, TaskRecord};
 #[derive(Debug, Default)]
 pub struct Parsed {
     pub inputs: Vec<Input>,
-    /// The `start` line of a recording: which deployment `wait` was judging.
+    /// The first `start` line of a recording: which deployment `wait` was judging.
     pub start: Option<Target>,
     pub log_tail: Option<LogTail>,
     /// Pieces that were not JSON, or ECS-looking JSON that could not be read.
@@ -176,6 +176,11 @@ impl Parsed {
             let data = o.get("data").cloned().unwrap_or(Value::Null);
             match kind {
                 "start" => {
+                    // The first start line names the deployment (a file may hold several recordings;
+                    // streaming replay must settle the target before it reads on).
+                    if self.start.is_some() {
+                        return;
+                    }
                     self.start = Some(Target {
                         cluster: o.get("cluster").and_then(Value::as_str).map(str::to_string),
                         service: o.get("service").and_then(Value::as_str).map(str::to_string),

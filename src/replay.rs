@@ -13,7 +13,7 @@ use std::io::{BufRead, Read};
 
 use crate::cli::ReplayArgs;
 use crate::engine::infer::{Inference, infer_target};
-use crate::engine::{Engine, Note, Outcome, Target};
+use crate::engine::{Engine, Input, Note, Outcome, Target};
 use crate::error::AppError;
 use crate::recording::{Parsed, is_line_mode, parse_text};
 use crate::report::{Reporter, format_state};
@@ -103,7 +103,9 @@ pub fn replay_input(
     // Flags first, then the recording's first start line.
     let mut base = given.clone();
     let mut start_seen = false;
-    if let Some(first) = first.as_deref() {
+    // Only a short first line is parsed for it: a start record is ~200 bytes, while a one-line wrapper
+    // (`jq -c` of a log listing) can be the whole file and is parsed by the passes below anyway.
+    if let Some(first) = first.as_deref().filter(|l| l.len() <= 4096) {
         let mut p = Parsed::default();
         p.line(first);
         if let Some(start) = p.start {
@@ -131,16 +133,31 @@ pub fn replay_input(
             Some(l) => p.line(l),
             None => p.malformed += 1,
         }
-        for input in p.inputs.drain(..) {
-            engine.apply(input, &mut notes);
-            notes.drain(..).for_each(|n| on_note(&n));
-        }
+        apply_all(&mut engine, p.inputs.drain(..), &mut notes, on_note);
     })?;
-    if let Some(t) = p.log_tail.take() {
+    Ok(replayed(engine, p, passes, target_known))
+}
+
+/// Feeds inputs to the engine, handing each timeline note on as it comes.
+fn apply_all(
+    engine: &mut Engine,
+    inputs: impl IntoIterator<Item = Input>,
+    notes: &mut Vec<Note>,
+    on_note: &mut dyn FnMut(&Note),
+) {
+    for input in inputs {
+        engine.apply(input, notes);
+        notes.drain(..).for_each(|n| on_note(&n));
+    }
+}
+
+/// The end of a replay: the recorded log tail joins the engine, the reader's counts become the stats.
+fn replayed(mut engine: Engine, p: Parsed, passes: u32, target_known: bool) -> Replayed {
+    if let Some(t) = p.log_tail {
         engine.set_log_tail(t);
     }
     let stats = ReadStats { malformed: p.malformed, not_ecs: p.not_ecs, json_values: p.json_values, passes };
-    Ok(Replayed { engine, stats, target_known })
+    Replayed { engine, stats, target_known }
 }
 
 /// The pre-scan: the target from the recording's first start line and the inference rules. Returns the
@@ -238,7 +255,7 @@ fn merge_start(base: &Target, start: &Target) -> Target {
 
 /// A whole document (array, pretty-printed envelopes, a log listing): parsed at once, then applied.
 fn replay_document(text: &str, given: &Target, max_task_failures: u32, on_note: &mut dyn FnMut(&Note)) -> Replayed {
-    let parsed = parse_text(text);
+    let mut parsed = parse_text(text);
     let base = match &parsed.start {
         Some(start) => merge_start(given, start),
         None => given.clone(),
@@ -246,17 +263,8 @@ fn replay_document(text: &str, given: &Target, max_task_failures: u32, on_note: 
     let target = infer_target(&parsed.inputs, &base);
     let target_known = target.deployment_id.is_some();
     let mut engine = Engine::new(target, max_task_failures);
-    let mut notes = Vec::new();
-    for input in parsed.inputs {
-        engine.apply(input, &mut notes);
-        notes.drain(..).for_each(|n| on_note(&n));
-    }
-    if let Some(t) = parsed.log_tail {
-        engine.set_log_tail(t);
-    }
-    let stats =
-        ReadStats { malformed: parsed.malformed, not_ecs: parsed.not_ecs, json_values: parsed.json_values, passes: 1 };
-    Replayed { engine, stats, target_known }
+    apply_all(&mut engine, std::mem::take(&mut parsed.inputs), &mut Vec::new(), on_note);
+    replayed(engine, parsed, 1, target_known)
 }
 
 fn replay(args: &ReplayArgs, reporter: &mut Reporter) -> Result<u8, AppError> {

@@ -391,3 +391,21 @@ fn streamed_lines_and_one_json_document_replay_the_bundled_examples_alike() {
         assert!(streamed.stdout.lines().count() > 3, "{name}: a real timeline");
     }
 }
+
+#[test]
+fn with_several_start_lines_the_first_names_the_deployment_in_both_readers() {
+    let start = |id: &str| json!({"type": "start", "cluster": "shop", "service": "api", "deployment_id": id});
+    let events = [
+        start(NEW),
+        deployment_event(&IDS, "SERVICE_DEPLOYMENT_IN_PROGRESS", OLD, "old", "2025-02-13T13:00:00Z"),
+        in_progress(),
+        start(OLD),
+        deployment_event(&IDS, "SERVICE_DEPLOYMENT_COMPLETED", NEW, "done", "2025-02-13T14:09:00Z"),
+    ];
+    let lines = replay(&jsonl(&events), &[]);
+    let document = replay(&serde_json::to_string_pretty(&json!(events)).unwrap(), &[]);
+    assert_eq!(lines.code, 0, "{}", lines.stdout);
+    assert!(lines.stdout.contains(&format!("verdict: SUCCEEDED  deployment {NEW}")));
+    assert_eq!(document.code, 0, "{}", document.stdout);
+    assert_eq!(lines.stdout, document.stdout);
+}
