@@ -412,8 +412,7 @@ async fn wait(args: &WaitArgs, reporter: &mut Reporter) -> Result<u8, AppError> 
         ));
     }
     if let Some(t) = tail {
-        let t2 = t.clone();
-        live.record(|r| r.log_tail(&t2));
+        live.record(|r| r.log_tail(&t));
         live.engine.set_log_tail(t);
     }
     report_leftovers(live.reporter, &left);
