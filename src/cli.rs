@@ -90,15 +90,20 @@ pub struct AwsArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct WaitArgs {
-    /// Cluster name or ARN.
+    /// Cluster of the services given by name.
     #[arg(long, default_value = "default")]
     pub cluster: String,
-    /// Service name or ARN.
-    #[arg(long)]
-    pub service: String,
-    /// The deployment to judge (default: the service's PRIMARY deployment).
+    /// Service to wait for: a name, `cluster/name` or an ARN. Repeat it (or separate with commas) to wait
+    /// for several services in one gate; it exits 0 only when all of them succeeded.
+    #[arg(long, required = true, value_delimiter = ',', value_name = "SERVICE")]
+    pub service: Vec<String>,
+    /// The deployment to judge (default: the service's PRIMARY deployment). One service only.
     #[arg(long, value_parser = parse_deployment_id)]
     pub deployment_id: Option<String>,
+    /// With several services: stop at the first one that does not succeed (the others are reported as
+    /// still in progress). Default: wait until every service is decided.
+    #[arg(long)]
+    pub fail_fast: bool,
     /// Fail after this many failed tasks of the deployment (catches services without a circuit breaker).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub max_task_failures: u32,
@@ -111,8 +116,8 @@ pub struct WaitArgs {
     /// Do not create a queue and rule: poll the ECS API only.
     #[arg(long)]
     pub poll: bool,
-    /// How often to reconcile with the ECS API while events flow.
-    #[arg(long, default_value = "20s", value_parser = parse_duration, hide = true)]
+    /// How often to reconcile with the ECS API until the first event arrives (four times as long after).
+    #[arg(long, default_value = "15s", value_parser = parse_duration, hide = true)]
     pub reconcile_interval: Duration,
     /// How often to poll the ECS API when no event subscription exists.
     #[arg(long, default_value = "5s", value_parser = parse_duration, hide = true)]

@@ -2,7 +2,8 @@
 //!
 //! They are constants rather than ad-hoc numbers so that every path that ends the process names one,
 //! and [`crate::engine::Outcome::exit_code`] maps each outcome exhaustively: a new outcome cannot compile
-//! without its code.
+//! without its code. Which signal interrupted a wait and which kind of error ended it are part of the
+//! outcome, so there is no side door past that match.
 
 /// The deployment completed (rolloutState COMPLETED / SERVICE_DEPLOYMENT_COMPLETED of *our* id).
 pub const SUCCEEDED: u8 = 0;
@@ -21,13 +22,93 @@ pub const SIGINT: u8 = 130;
 /// Interrupted by SIGTERM, after teardown.
 pub const SIGTERM: u8 = 143;
 
+/// The signals a wait handles (then exits by itself with 130 / 143 after teardown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Int,
+    Term,
+}
+
+impl Signal {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Signal::Int => SIGINT,
+            Signal::Term => SIGTERM,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::Int => "SIGINT",
+            Signal::Term => "SIGTERM",
+        }
+    }
+}
+
+/// What kind of error ended a command (exit 2 or 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Flags, input files, unknown cluster/service/deployment.
+    Usage,
+    /// Credentials, permissions, AWS failing past the error budget.
+    Aws,
+}
+
+impl ErrorKind {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ErrorKind::Usage => USAGE,
+            ErrorKind::Aws => AWS_ERROR,
+        }
+    }
+}
+
+/// How severe a code is when several services end a gate with different codes: the gate exits with
+/// the most severe one. Interrupted beats everything (nothing was judged to the end), then a failed
+/// deployment, an AWS error, bad input, a timeout, a superseded deployment, and success last.
+pub fn severity(code: u8) -> u8 {
+    match code {
+        SIGTERM => 8,
+        SIGINT => 7,
+        FAILED => 6,
+        AWS_ERROR => 5,
+        USAGE => 4,
+        TIMED_OUT => 3,
+        SUPERSEDED => 2,
+        SUCCEEDED => 0,
+        _ => 1,
+    }
+}
+
+/// The gate's exit code for several services' codes (README "Several services").
+pub fn combine(codes: impl IntoIterator<Item = u8>) -> u8 {
+    codes.into_iter().max_by_key(|c| severity(*c)).unwrap_or(SUCCEEDED)
+}
+
 /// One line per code, for `--help` and the README.
 pub const TABLE: &str = "Exit codes:
-  0    the deployment succeeded
+  0    the deployment succeeded (with several services: all of them)
   1    the deployment failed (circuit breaker, rollback, or repeated task failures)
   2    usage error or bad input
   3    timed out, or the event stream ended with no verdict
   4    superseded by another deployment
   5    AWS error (credentials, permissions, API failures)
   130  interrupted by SIGINT (after cleanup)
-  143  terminated by SIGTERM (after cleanup)";
+  143  terminated by SIGTERM (after cleanup)
+Several services: the most severe code wins, in the order 143, 130, 1, 5, 2, 3, 4, 0.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn several_services_exit_with_the_most_severe_code() {
+        assert_eq!(combine([SUCCEEDED, FAILED, TIMED_OUT]), FAILED);
+        assert_eq!(combine([SUCCEEDED, SUPERSEDED, TIMED_OUT]), TIMED_OUT);
+        assert_eq!(combine([AWS_ERROR, FAILED]), FAILED);
+        assert_eq!(combine([TIMED_OUT, AWS_ERROR]), AWS_ERROR);
+        assert_eq!(combine([SIGTERM, FAILED]), SIGTERM);
+        assert_eq!(combine([SUCCEEDED, SUCCEEDED]), SUCCEEDED);
+        assert_eq!(combine([]), SUCCEEDED);
+    }
+}

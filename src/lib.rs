@@ -2,15 +2,15 @@
 //!
 //! See ARCHITECTURE.md for the code map and the invariants. The binary (`main.rs`) only calls [`run`].
 
+pub mod app;
 pub mod aws;
 pub mod cli;
 pub mod engine;
 pub mod error;
 pub mod exit;
-pub mod recording;
+pub mod record;
 pub mod replay;
 pub mod report;
-pub mod wait;
 
 use std::process::ExitCode;
 
@@ -21,8 +21,8 @@ pub fn run() -> ExitCode {
     let cli = cli::Cli::parse();
     let code = match cli.command {
         cli::Command::Replay(args) => replay::run(args),
-        cli::Command::Wait(args) => wait::run(args),
-        cli::Command::Gc(args) => wait::run_gc(args),
+        cli::Command::Wait(args) => app::wait::run(args),
+        cli::Command::Gc(args) => app::gc::run(args),
     };
     ExitCode::from(code)
 }

@@ -27,20 +27,39 @@ pub async fn describe_service(
     cluster: &str,
     service: &str,
 ) -> Result<(ServiceSnapshot, String), DescribeError> {
-    let out = c.ecs.describe_services().cluster(cluster).services(service).send().await.map_err(|e| {
-        let info = err_info(&e);
-        if info.code.as_deref() == Some("ClusterNotFoundException") {
-            DescribeError::ClusterNotFound
-        } else {
-            DescribeError::Aws(info)
-        }
-    })?;
-    let Some(s) = out.services().first() else {
-        let reason = out.failures().first().and_then(|f| f.reason()).unwrap_or("MISSING").to_string();
-        return Err(DescribeError::ServiceNotFound(reason));
-    };
-    let status = s.status().unwrap_or("ACTIVE").to_string();
-    Ok((service_snapshot(s), status))
+    let (mut found, missing) = describe_services(c, cluster, &[service.to_string()]).await?;
+    match found.pop() {
+        Some(x) => Ok(x),
+        None => Err(DescribeError::ServiceNotFound(
+            missing.into_iter().next().map(|(_, r)| r).unwrap_or_else(|| "MISSING".into()),
+        )),
+    }
+}
+
+/// DescribeServices of up to 10 services of one cluster in one call (the API's limit; callers chunk).
+/// Returns each found service with its status, and each missing one as (name or ARN, reason).
+pub async fn describe_services(
+    c: &Clients,
+    cluster: &str,
+    services: &[String],
+) -> Result<(Vec<(ServiceSnapshot, String)>, Vec<(String, String)>), DescribeError> {
+    let out =
+        c.ecs.describe_services().cluster(cluster).set_services(Some(services.to_vec())).send().await.map_err(|e| {
+            let info = err_info(&e);
+            if info.code.as_deref() == Some("ClusterNotFoundException") {
+                DescribeError::ClusterNotFound
+            } else {
+                DescribeError::Aws(info)
+            }
+        })?;
+    let found =
+        out.services().iter().map(|s| (service_snapshot(s), s.status().unwrap_or("ACTIVE").to_string())).collect();
+    let missing = out
+        .failures()
+        .iter()
+        .map(|f| (f.arn().unwrap_or_default().to_string(), f.reason().unwrap_or("MISSING").to_string()))
+        .collect();
+    Ok((found, missing))
 }
 
 pub fn service_snapshot(s: &aws_sdk_ecs::types::Service) -> ServiceSnapshot {

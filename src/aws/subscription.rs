@@ -26,17 +26,38 @@ pub struct Plan {
     pub tags: Vec<(String, String)>,
 }
 
+/// A service the subscription delivers events for.
+#[derive(Debug, Clone)]
+pub struct Watched {
+    pub service_arn: String,
+    pub cluster_arn: String,
+    pub name: String,
+    pub deployment_id: String,
+}
+
 /// Names, ARNs, pattern and policy, all derivable before any call: the queue policy needs the rule's
 /// ARN and the target needs the queue's, so computing them lets the queue and the rule be created
-/// concurrently.
-pub fn plan(service_arn: &str, cluster_arn: &str, service_name: &str, deployment_id: &str) -> Plan {
-    let (partition, region, account) = arn_parts(service_arn).unwrap_or(("aws", "us-east-1", "000000000000"));
+/// concurrently. One queue and one rule serve every service of the gate.
+pub fn plan(services: &[Watched]) -> Plan {
+    let first = services.first().map(|w| w.service_arn.as_str()).unwrap_or_default();
+    let (partition, region, account) = arn_parts(first).unwrap_or(("aws", "us-east-1", "000000000000"));
     let suffix: String = (0..12).map(|_| fastrand::alphanumeric().to_ascii_lowercase()).collect();
     let name = format!("{PREFIX}{suffix}");
     let queue_arn = format!("arn:{partition}:sqs:{region}:{account}:{name}");
     let rule_arn = format!("arn:{partition}:events:{region}:{account}:rule/{name}");
+    // Tag values hold at most 256 characters: the first service in full, the rest by name.
+    let names: Vec<&str> = services.iter().map(|w| w.name.as_str()).collect();
+    let mut tags = vec![
+        (TAG_CREATOR.into(), "ecsgate".into()),
+        (TAG_SERVICE.into(), first.to_string()),
+        (TAG_CREATED.into(), format_rfc3339_millis(now_millis())),
+        ("ecsgate:deployment".into(), services.first().map(|w| w.deployment_id.clone()).unwrap_or_default()),
+    ];
+    if services.len() > 1 {
+        tags.push(("ecsgate:services".into(), truncate(&names.join(","), 256)));
+    }
     Plan {
-        pattern: event_pattern(service_arn, cluster_arn, service_name),
+        pattern: event_pattern(services),
         policy: serde_json::json!({
             "Version": "2012-10-17",
             "Statement": [{
@@ -49,30 +70,66 @@ pub fn plan(service_arn: &str, cluster_arn: &str, service_name: &str, deployment
             }]
         })
         .to_string(),
-        tags: vec![
-            (TAG_CREATOR.into(), "ecsgate".into()),
-            (TAG_SERVICE.into(), service_arn.into()),
-            (TAG_CREATED.into(), format_rfc3339_millis(now_millis())),
-            ("ecsgate:deployment".into(), deployment_id.into()),
-        ],
+        tags,
         name,
         queue_arn,
         rule_arn,
     }
 }
 
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+/// EventBridge's default limit on a rule's pattern (adjustable to 4096; we stay under the default).
+pub const PATTERN_LIMIT: usize = 2048;
+
 /// Deployment and service-action events by service ARN (verbatim: old short ARNs exist); task events by
-/// cluster ARN and `group` (they carry no service ARN). Not by startedBy: tasks of the old deployment
+/// cluster ARN and `group` (they carry no service ARN), one entry per cluster so that a group of one
+/// cluster does not match the same name in another. Not by startedBy: tasks of the old deployment
 /// matter for the timeline, and filtering stays in the engine.
-pub fn event_pattern(service_arn: &str, cluster_arn: &str, service_name: &str) -> String {
-    serde_json::json!({
-        "source": ["aws.ecs"],
-        "$or": [
-            {"detail-type": ["ECS Deployment State Change", "ECS Service Action"], "resources": [service_arn]},
-            {"detail-type": ["ECS Task State Change"], "detail": {"clusterArn": [cluster_arn], "group": [format!("service:{service_name}")]}}
-        ]
-    })
-    .to_string()
+///
+/// When the exact pattern would pass [`PATTERN_LIMIT`] (about 20 services), it matches whole clusters
+/// instead (service ARNs by prefix, any `service:` group): more events reach the queue, and the engines
+/// set aside what is not theirs.
+pub fn event_pattern(services: &[Watched]) -> String {
+    let exact = pattern(services, false);
+    if exact.len() <= PATTERN_LIMIT { exact } else { pattern(services, true) }
+}
+
+fn pattern(services: &[Watched], by_cluster: bool) -> String {
+    use serde_json::{Value, json};
+    let mut clusters: Vec<(&str, Vec<String>)> = Vec::new();
+    for w in services {
+        let group = format!("service:{}", w.name);
+        match clusters.iter_mut().find(|(c, _)| *c == w.cluster_arn) {
+            Some((_, groups)) => groups.push(group),
+            None => clusters.push((&w.cluster_arn, vec![group])),
+        }
+    }
+    let resources: Vec<Value> = if by_cluster {
+        let mut v: Vec<Value> = Vec::new();
+        for w in services {
+            // New-format ARNs (`service/<cluster>/<name>`) by their cluster's prefix; old short ones as they are.
+            let item = match w.service_arn.rsplit_once('/') {
+                Some((prefix, _)) if prefix.matches('/').count() >= 1 => json!({"prefix": format!("{prefix}/")}),
+                _ => json!(w.service_arn),
+            };
+            if !v.contains(&item) {
+                v.push(item);
+            }
+        }
+        v
+    } else {
+        services.iter().map(|w| json!(w.service_arn)).collect()
+    };
+    let mut or =
+        vec![json!({"detail-type": ["ECS Deployment State Change", "ECS Service Action"], "resources": resources})];
+    for (cluster, groups) in clusters {
+        let group: Value = if by_cluster { json!([{"prefix": "service:"}]) } else { json!(groups) };
+        or.push(json!({"detail-type": ["ECS Task State Change"], "detail": {"clusterArn": [cluster], "group": group}}));
+    }
+    json!({"source": ["aws.ecs"], "$or": or}).to_string()
 }
 
 pub struct Subscription {

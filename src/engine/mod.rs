@@ -35,10 +35,13 @@ use event::{DeploymentEvent, ServiceActionEvent};
 use time::format_rfc3339_millis;
 
 /// Which deployment of which service we judge. Names or ARNs are both accepted.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Target {
+    #[serde(default)]
     pub cluster: Option<String>,
+    #[serde(default)]
     pub service: Option<String>,
+    #[serde(default)]
     pub deployment_id: Option<String>,
 }
 
@@ -179,7 +182,6 @@ struct Decision {
     reason: String,
     superseded_by: Option<String>,
     rollback_to: Option<String>,
-    signal_exit: Option<u8>,
 }
 
 pub struct Engine {
@@ -277,6 +279,43 @@ impl Engine {
         }
     }
 
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Whether an input is about this engine's service: how a gate over several services routes each
+    /// input to one engine. Task definitions concern no service in particular (any may use one).
+    pub fn accepts(&self, input: &Input) -> bool {
+        match input {
+            Input::Event(EcsEvent::Deployment(e)) => {
+                self.service_matches(e.service_arn.as_deref(), e.cluster_arn.as_deref())
+            }
+            Input::Event(EcsEvent::ServiceAction(e)) => {
+                self.service_matches(e.service_arn.as_deref(), e.cluster_arn.as_deref())
+            }
+            Input::Event(EcsEvent::Task(t)) | Input::Task(t) => self.task_matches(t),
+            Input::Service(s) => self.accepts_service(s),
+            Input::TaskDefinition(_) => true,
+        }
+    }
+
+    pub fn accepts_service(&self, s: &ServiceSnapshot) -> bool {
+        self.service_matches(Some(&s.service_arn), s.cluster_arn.as_deref())
+    }
+
+    /// Task definitions of our failed tasks that the diagnosis has not seen yet (essential flags and
+    /// log settings are fetched only once something failed: the happy path needs none).
+    pub fn missing_task_definitions(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .failed_records()
+            .iter()
+            .filter_map(|t| t.task_definition_arn.clone())
+            .filter(|a| !self.task_defs.contains_key(a))
+            .collect();
+        v.dedup();
+        v
+    }
+
     pub fn stats(&self) -> &Stats {
         &self.stats
     }
@@ -307,9 +346,9 @@ impl Engine {
 
     /// Ends the wait without a decision from ECS: timeout, end of stream, signal or error.
     /// A decision already taken stands.
-    pub fn finish(&mut self, outcome: Outcome, reason: String, signal_exit: Option<u8>) {
+    pub fn finish(&mut self, outcome: Outcome, reason: String) {
         if self.decision.is_none() {
-            self.decision = Some(Decision { outcome, reason, superseded_by: None, rollback_to: None, signal_exit });
+            self.decision = Some(Decision { outcome, reason, superseded_by: None, rollback_to: None });
         }
     }
 
@@ -379,7 +418,7 @@ impl Engine {
             return false;
         }
         out.push(Note::Decision { outcome, reason: reason.clone() });
-        self.decision = Some(Decision { outcome, reason, superseded_by, rollback_to, signal_exit: None });
+        self.decision = Some(Decision { outcome, reason, superseded_by, rollback_to });
         true
     }
 
@@ -807,7 +846,7 @@ impl Engine {
                 .or_else(|| hints::match_text(&d.reason))
                 .map(hints::render);
         }
-        let exit_code = d.signal_exit.unwrap_or_else(|| d.outcome.exit_code());
+        let exit_code = d.outcome.exit_code();
         Some(Verdict {
             kind: "verdict",
             outcome: d.outcome,

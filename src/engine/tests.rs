@@ -625,7 +625,7 @@ fn placement_failures_and_start_impaired_are_warnings_with_hints() {
     assert_eq!(warnings.len(), 3);
     assert!(matches!(warnings[0], Note::Warning { hint: Some(h), .. } if h.contains("CPU or memory")));
     assert_eq!(outcome(&e), None, "warnings alone decide nothing");
-    e.finish(Outcome::TimedOut, "timed out".into(), None);
+    e.finish(Outcome::TimedOut, "timed out".into());
     let v = e.verdict().unwrap();
     assert_eq!((v.outcome, v.exit_code), (Outcome::TimedOut, 3));
     assert!(v.hint.is_some(), "a timeout still explains what was seen");
@@ -634,7 +634,7 @@ fn placement_failures_and_start_impaired_are_warnings_with_hints() {
 #[test]
 fn interrupted_keeps_the_signal_exit_code() {
     let mut e = engine();
-    e.finish(Outcome::Interrupted, "SIGTERM".into(), Some(143));
+    e.finish(Outcome::Interrupted(crate::exit::Signal::Term), "SIGTERM".into());
     assert_eq!(e.verdict().unwrap().exit_code, 143);
 }
 

@@ -4,17 +4,19 @@
 use serde::Serialize;
 
 use super::Progress;
-use crate::exit;
+use crate::exit::{self, ErrorKind, Signal};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Succeeded,
     Failed,
     TimedOut,
     Superseded,
-    Interrupted,
-    Error,
+    /// Not decided when the gate stopped waiting for this service (`--fail-fast` ended it because
+    /// another service failed).
+    InProgress,
+    Interrupted(Signal),
+    Error(ErrorKind),
 }
 
 impl Outcome {
@@ -23,10 +25,10 @@ impl Outcome {
         match self {
             Outcome::Succeeded => exit::SUCCEEDED,
             Outcome::Failed => exit::FAILED,
-            Outcome::TimedOut => exit::TIMED_OUT,
+            Outcome::TimedOut | Outcome::InProgress => exit::TIMED_OUT,
             Outcome::Superseded => exit::SUPERSEDED,
-            Outcome::Interrupted => exit::SIGINT,
-            Outcome::Error => exit::AWS_ERROR,
+            Outcome::Interrupted(s) => s.exit_code(),
+            Outcome::Error(k) => k.exit_code(),
         }
     }
 
@@ -36,9 +38,17 @@ impl Outcome {
             Outcome::Failed => "failed",
             Outcome::TimedOut => "timed_out",
             Outcome::Superseded => "superseded",
-            Outcome::Interrupted => "interrupted",
-            Outcome::Error => "error",
+            Outcome::InProgress => "in_progress",
+            Outcome::Interrupted(_) => "interrupted",
+            Outcome::Error(_) => "error",
         }
+    }
+}
+
+/// The verdict object's `outcome` is the plain word; the signal and the error kind live in `exit_code`.
+impl Serialize for Outcome {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -63,6 +73,31 @@ pub struct Verdict {
     pub progress: Progress,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_tail: Option<LogTail>,
+}
+
+impl Verdict {
+    /// The verdict object of a command that ended in an error (exit 2 or 5) before any deployment was
+    /// judged: `--output json` consumers always get a verdict.
+    pub fn error(kind: ErrorKind, message: &str, hint: Option<&str>) -> Self {
+        let outcome = Outcome::Error(kind);
+        Verdict {
+            kind: "verdict",
+            outcome,
+            exit_code: outcome.exit_code(),
+            cluster: None,
+            service: None,
+            deployment_id: None,
+            reason: Some(message.to_string()),
+            failed_tasks: Vec::new(),
+            culprit: None,
+            hint: hint.map(str::to_string),
+            rollback_to: None,
+            superseded_by: None,
+            warnings: Vec::new(),
+            progress: Progress::default(),
+            log_tail: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -99,10 +134,12 @@ pub struct WarningOut {
 }
 
 /// The culprit container's last CloudWatch Logs lines, or why they are missing.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct LogTail {
     pub log_group: String,
     pub log_stream: String,
+    #[serde(default)]
     pub lines: Vec<String>,
+    #[serde(default)]
     pub note: Option<String>,
 }

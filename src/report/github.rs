@@ -1,10 +1,16 @@
-//! GitHub Actions integration: a Markdown job summary (`$GITHUB_STEP_SUMMARY`), step outputs
+//! The GitHub Actions sink: a Markdown job summary (`$GITHUB_STEP_SUMMARY`), step outputs
 //! (`$GITHUB_OUTPUT`) and `::error::`/`::warning::` annotations. On when `GITHUB_ACTIONS=true` or with
-//! `--github`; everything it writes derives from the timeline and the verdict object.
-#![allow(clippy::print_stdout)]
+//! `--github`; everything it writes derives from the timeline and the [`GateReport`].
+//!
+//! Outputs keep their names for one service (`outcome`, `exit-code`, `deployment-id`, `reason`,
+//! `culprit-container`, `container-exit-code`, `hint`). With several services the same names describe
+//! the gate (the combined outcome and exit code; the other fields those of the most severe service),
+//! and `verdicts` holds every verdict object as a JSON array.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::Write;
 
+use super::{GateReport, Sink, Who, count_outcomes, culprit_short, format_note, note_time, outcome_word};
 use crate::engine::diagnose::group_by_reason;
 use crate::engine::{Note, Outcome, Verdict};
 use crate::error::AppError;
@@ -15,6 +21,7 @@ pub struct Github {
     /// Timeline lines for the summary; capped so a huge deployment cannot exceed GitHub's 1 MiB limit.
     timeline: Vec<String>,
     dropped: usize,
+    several: bool,
 }
 
 const TIMELINE_CAP: usize = 200;
@@ -22,62 +29,108 @@ const TIMELINE_CAP: usize = 200;
 impl Github {
     pub fn from_env() -> Self {
         let path = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(std::path::PathBuf::from);
-        Github { summary: path("GITHUB_STEP_SUMMARY"), output: path("GITHUB_OUTPUT"), timeline: Vec::new(), dropped: 0 }
+        Github {
+            summary: path("GITHUB_STEP_SUMMARY"),
+            output: path("GITHUB_OUTPUT"),
+            timeline: Vec::new(),
+            dropped: 0,
+            several: false,
+        }
     }
 
-    pub fn note(&mut self, n: &Note) {
-        let Some(text) = super::format_note(n) else {
+    fn write_outputs(&self, pairs: &[(&str, String)]) -> std::io::Result<()> {
+        let Some(p) = &self.output else { return Ok(()) };
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(p)?;
+        f.write_all(outputs_text(pairs).as_bytes())
+    }
+}
+
+/// `$GITHUB_OUTPUT` text: the multi-line form with a delimiter that cannot occur in the value.
+pub fn outputs_text(pairs: &[(&str, String)]) -> String {
+    let mut s = String::new();
+    for (k, v) in pairs {
+        let mut delim = "ECSGATE_EOF".to_string();
+        while v.contains(&delim) {
+            delim.push('_');
+        }
+        s.push_str(&format!("{k}<<{delim}\n{v}\n{delim}\n"));
+    }
+    s
+}
+
+/// The step outputs for a gate.
+pub fn outputs(r: &GateReport) -> Vec<(&'static str, String)> {
+    let lead = r.verdicts.iter().find(|v| v.exit_code == r.exit_code).or(r.verdicts.first());
+    let field = |f: fn(&Verdict) -> Option<String>| lead.and_then(f).unwrap_or_default();
+    let mut o = vec![
+        ("outcome", r.outcome.as_str().to_string()),
+        ("exit-code", r.exit_code.to_string()),
+        ("deployment-id", field(|v| v.deployment_id.clone())),
+        ("reason", field(|v| v.reason.clone())),
+        ("culprit-container", field(|v| v.culprit.as_ref().and_then(|c| c.container.clone()))),
+        ("container-exit-code", field(|v| v.culprit.as_ref().and_then(|c| c.exit_code).map(|x| x.to_string()))),
+        ("hint", field(|v| v.hint.clone())),
+    ];
+    if r.several() {
+        o.push(("verdicts", serde_json::to_string(&r.verdicts).unwrap_or_default()));
+    }
+    o
+}
+
+/// The `::error::` annotations: one per service that did not succeed.
+pub fn annotations(r: &GateReport) -> Vec<String> {
+    r.verdicts
+        .iter()
+        .filter(|v| matches!(v.outcome, Outcome::Failed | Outcome::TimedOut | Outcome::Superseded | Outcome::Error(_)))
+        .map(|v| {
+            let title = annotation_title(v, r.several());
+            format!("::error title={}::{}", escape_property(&title), escape_data(&annotation_body(v)))
+        })
+        .collect()
+}
+
+impl Sink for Github {
+    fn begin(&mut self, units: &[Who]) {
+        self.several = units.len() > 1;
+    }
+
+    fn note(&mut self, who: &Who, n: &Note) {
+        let Some(text) = format_note(n) else {
             return;
         };
         if self.timeline.len() >= TIMELINE_CAP {
             self.dropped += 1;
             return;
         }
-        let at = match n {
-            Note::Deployment { at, .. }
-            | Note::Task { at, .. }
-            | Note::Warning { at, .. }
-            | Note::Service { at, .. } => *at,
-            _ => None,
-        }
-        .unwrap_or_else(crate::engine::time::now_millis);
-        self.timeline.push(format!("{}  {text}", crate::engine::time::format_clock(at)));
+        let at = note_time(n).unwrap_or_else(crate::engine::time::now_millis);
+        let who = if self.several { format!("[{}] ", who.label()) } else { String::new() };
+        self.timeline.push(format!("{}  {who}{text}", crate::engine::time::format_clock(at)));
     }
 
-    pub fn warning(&mut self, msg: &str) {
+    fn warn(&mut self, msg: &str) {
         println!("::warning title=ecsgate::{}", escape_data(msg));
     }
 
-    pub fn error(&mut self, e: &AppError) {
+    fn error(&mut self, e: &AppError) {
         let mut msg = e.message.clone();
         if let Some(h) = &e.hint {
             msg.push_str(&format!("\nhint: {h}"));
         }
         println!("::error title=ecsgate::{}", escape_data(&msg));
         let _ = self.write_outputs(&[
-            ("outcome", "error"),
-            ("exit-code", &e.exit_code.to_string()),
-            ("reason", &e.message),
+            ("outcome", "error".to_string()),
+            ("exit-code", e.exit_code().to_string()),
+            ("reason", e.message.clone()),
         ]);
     }
 
-    pub fn verdict(&mut self, v: &Verdict) {
-        if matches!(v.outcome, Outcome::Failed | Outcome::TimedOut | Outcome::Superseded | Outcome::Error) {
-            println!("::error title={}::{}", escape_property(&annotation_title(v)), escape_data(&annotation_body(v)));
+    fn report(&mut self, r: &GateReport) {
+        for a in annotations(r) {
+            println!("{a}");
         }
-        let exit = v.exit_code.to_string();
-        let container_exit = v.culprit.as_ref().and_then(|c| c.exit_code).map(|x| x.to_string()).unwrap_or_default();
-        let _ = self.write_outputs(&[
-            ("outcome", v.outcome.as_str()),
-            ("exit-code", &exit),
-            ("deployment-id", v.deployment_id.as_deref().unwrap_or("")),
-            ("reason", v.reason.as_deref().unwrap_or("")),
-            ("culprit-container", v.culprit.as_ref().and_then(|c| c.container.as_deref()).unwrap_or("")),
-            ("container-exit-code", &container_exit),
-            ("hint", v.hint.as_deref().unwrap_or("")),
-        ]);
+        let _ = self.write_outputs(&outputs(r));
         if let Some(p) = &self.summary {
-            let md = summary_markdown(v, &self.timeline, self.dropped);
+            let md = summary_markdown(r, &self.timeline, self.dropped);
             let _ = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
@@ -85,25 +138,13 @@ impl Github {
                 .and_then(|mut f| f.write_all(md.as_bytes()));
         }
     }
-
-    fn write_outputs(&self, pairs: &[(&str, &str)]) -> std::io::Result<()> {
-        let Some(p) = &self.output else { return Ok(()) };
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(p)?;
-        for (k, v) in pairs {
-            // The multi-line form with a delimiter that cannot occur in the value.
-            let mut delim = "ECSGATE_EOF".to_string();
-            while v.contains(&delim) {
-                delim.push('_');
-            }
-            writeln!(f, "{k}<<{delim}\n{v}\n{delim}")?;
-        }
-        Ok(())
-    }
 }
 
-fn annotation_title(v: &Verdict) -> String {
+/// With several services the title names the service too.
+fn annotation_title(v: &Verdict, several: bool) -> String {
+    let svc = v.service.as_deref().filter(|_| several).map(|s| format!(" of {s}")).unwrap_or_default();
     format!(
-        "ecsgate: deployment {} {}",
+        "ecsgate: deployment {}{svc} {}",
         v.deployment_id.as_deref().unwrap_or("?"),
         v.outcome.as_str().replace('_', " ")
     )
@@ -140,14 +181,66 @@ fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-pub fn summary_markdown(v: &Verdict, timeline: &[String], dropped: usize) -> String {
-    let icon = match v.outcome {
+fn icon(o: Outcome) -> &'static str {
+    match o {
         Outcome::Succeeded => "✅",
-        Outcome::Failed | Outcome::Error => "❌",
+        Outcome::Failed | Outcome::Error(_) => "❌",
         _ => "⚠️",
-    };
+    }
+}
+
+/// The job summary: for one service its verdict; for several a table of all of them and the verdict of
+/// each that did not succeed; then the timeline.
+pub fn summary_markdown(r: &GateReport, timeline: &[String], dropped: usize) -> String {
+    let mut s = String::new();
+    if r.several() {
+        s.push_str(&format!(
+            "## {} ecsgate: {} — {} services ({})\n\n",
+            icon(r.outcome),
+            r.outcome.as_str().replace('_', " "),
+            r.verdicts.len(),
+            count_outcomes(r)
+        ));
+        s.push_str("| service | cluster | outcome | exit code | culprit | reason |\n|---|---|---|---|---|---|\n");
+        for v in &r.verdicts {
+            s.push_str(&format!(
+                "| `{}` | `{}` | {} {} | {} | {} | {} |\n",
+                md_cell(v.service.as_deref().unwrap_or("?")),
+                md_cell(v.cluster.as_deref().unwrap_or("?")),
+                icon(v.outcome),
+                outcome_word(v.outcome).0.to_lowercase(),
+                v.exit_code,
+                md_cell(&culprit_short(v).unwrap_or_default()),
+                md_cell(v.reason.as_deref().unwrap_or(""))
+            ));
+        }
+        s.push_str(&format!("\nGate exit code {}\n\n", r.exit_code));
+        for v in r.verdicts.iter().filter(|v| v.outcome != Outcome::Succeeded) {
+            s.push_str(&verdict_markdown(v, "###"));
+        }
+    } else if let Some(v) = r.verdicts.first() {
+        s.push_str(&verdict_markdown(v, "##"));
+    }
+    if !timeline.is_empty() {
+        s.push_str("<details><summary>Timeline</summary>\n\n```\n");
+        for l in timeline {
+            s.push_str(&l.replace("```", "'''"));
+            s.push('\n');
+        }
+        if dropped > 0 {
+            s.push_str(&format!("… {dropped} more lines\n"));
+        }
+        s.push_str("```\n\n</details>\n\n");
+    }
+    s
+}
+
+/// One service's verdict in Markdown, under a heading of the given level.
+fn verdict_markdown(v: &Verdict, level: &str) -> String {
+    let sub = if level == "##" { "###" } else { "####" };
     let mut s = format!(
-        "## {icon} ecsgate: {} — deployment `{}`\n\n",
+        "{level} {} ecsgate: {} — deployment `{}`\n\n",
+        icon(v.outcome),
         v.outcome.as_str().replace('_', " "),
         v.deployment_id.as_deref().unwrap_or("?")
     );
@@ -175,7 +268,9 @@ pub fn summary_markdown(v: &Verdict, timeline: &[String], dropped: usize) -> Str
         s.push_str(&format!("**Hint:** {h}\n\n"));
     }
     if !v.failed_tasks.is_empty() {
-        s.push_str("### Failed tasks\n\n| task | stop code | stopped reason | containers |\n|---|---|---|---|\n");
+        s.push_str(&format!(
+            "{sub} Failed tasks\n\n| task | stop code | stopped reason | containers |\n|---|---|---|---|\n"
+        ));
         for t in &v.failed_tasks {
             let containers: Vec<String> = t
                 .containers
@@ -200,7 +295,7 @@ pub fn summary_markdown(v: &Verdict, timeline: &[String], dropped: usize) -> Str
         }
     }
     if let Some(t) = &v.log_tail {
-        s.push_str(&format!("### Last log lines (`{}` / `{}`)\n\n", t.log_group, t.log_stream));
+        s.push_str(&format!("{sub} Last log lines (`{}` / `{}`)\n\n", t.log_group, t.log_stream));
         if let Some(n) = &t.note {
             s.push_str(&format!("_{n}_\n\n"));
         }
@@ -212,17 +307,6 @@ pub fn summary_markdown(v: &Verdict, timeline: &[String], dropped: usize) -> Str
             }
             s.push_str("```\n\n");
         }
-    }
-    if !timeline.is_empty() {
-        s.push_str("<details><summary>Timeline</summary>\n\n```\n");
-        for l in timeline {
-            s.push_str(&l.replace("```", "'''"));
-            s.push('\n');
-        }
-        if dropped > 0 {
-            s.push_str(&format!("… {dropped} more lines\n"));
-        }
-        s.push_str("```\n\n</details>\n\n");
     }
     s
 }

@@ -1,151 +1,151 @@
 //! All terminal output goes through [`Reporter`] (architecture invariant; clippy's `print_stdout` and
-//! `print_stderr` lints are allowed only in this module). Terminal, CI-log and JSON modes are resolved
-//! once, here, and the text itself comes from pure functions ([`format_note`], [`format_verdict`]) that
-//! tests call directly.
+//! `print_stderr` lints are allowed only in this module). The reporter hands everything to its sinks:
+//! one for the terminal or the CI log ([`human::Human`]: a live display on a terminal, plain timestamped
+//! lines otherwise), or JSON Lines ([`json::Json`]), plus GitHub ([`github::Github`]) when it runs
+//! there. Which sinks, colours and progress display apply is resolved once, in [`Reporter::new`].
 //!
-//! Streams: the timeline and the verdict go to stdout (they are the product); progress, setup lines,
+//! Every sink renders the same model — timeline notes, progress, and one [`GateReport`] at the end —
+//! through pure functions that the snapshot tests call.
+//!
+//! Streams: the timeline and the verdicts go to stdout (they are the product); progress, setup lines,
 //! warnings and errors go to stderr.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod github;
+pub mod human;
+pub mod json;
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
-
 use crate::cli::OutputFormat;
-use crate::engine::diagnose::group_by_reason;
-use crate::engine::time::{format_clock, now_millis};
-use crate::engine::{Note, Outcome, Progress, Role, StopClass, Verdict};
+use crate::engine::{Note, Outcome, Progress, Verdict};
 use crate::error::AppError;
 
+/// Which service a note or a progress update is about.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Who {
+    /// Position in the gate (the live display's line).
+    pub index: usize,
+    pub service: Option<String>,
+    pub cluster: Option<String>,
+}
+
+impl Who {
+    pub fn label(&self) -> &str {
+        self.service.as_deref().unwrap_or("?")
+    }
+}
+
+/// The end of a gate: every service's verdict and the combined result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GateReport {
+    pub verdicts: Vec<Verdict>,
+    /// The most severe verdict's outcome ([`crate::exit::combine`]).
+    pub outcome: Outcome,
+    pub exit_code: u8,
+}
+
+impl GateReport {
+    pub fn new(verdicts: Vec<Verdict>) -> Self {
+        let exit_code = crate::exit::combine(verdicts.iter().map(|v| v.exit_code));
+        let outcome =
+            verdicts.iter().find(|v| v.exit_code == exit_code).map(|v| v.outcome).unwrap_or(Outcome::Succeeded);
+        GateReport { verdicts, outcome, exit_code }
+    }
+
+    pub fn several(&self) -> bool {
+        self.verdicts.len() > 1
+    }
+}
+
+/// One output: the terminal/CI log, JSON Lines, or GitHub.
+pub trait Sink {
+    /// The services of the gate, before anything else.
+    fn begin(&mut self, _units: &[Who]) {}
+    fn note(&mut self, who: &Who, n: &Note);
+    fn progress(&mut self, _who: &Who, _p: &Progress) {}
+    /// Whether [`Sink::progress`] shows anything (a live display): progress is not computed otherwise.
+    fn wants_progress(&self) -> bool {
+        false
+    }
+    /// A setup or status line.
+    fn info(&mut self, _msg: &str) {}
+    fn warn(&mut self, msg: &str);
+    fn error(&mut self, e: &AppError);
+    fn report(&mut self, r: &GateReport);
+}
+
 pub struct Reporter {
-    format: OutputFormat,
-    quiet: bool,
-    color: bool,
-    /// Live (`wait`): lines are stamped with the wall clock. Replay: with the event's own time.
-    live: bool,
-    bar: Option<ProgressBar>,
-    github: Option<github::Github>,
+    sinks: Vec<Box<dyn Sink>>,
+    wants_progress: bool,
 }
 
 impl Reporter {
+    /// `live`: lines are stamped with the wall clock and a terminal gets a live display (`wait`);
+    /// otherwise with the event's own time (`replay`).
     pub fn new(format: OutputFormat, quiet: bool, live: bool, github: bool) -> Self {
-        let tty = std::io::stderr().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb");
-        let stdout_tty = std::io::stdout().is_terminal();
+        let stderr_tty = std::io::stderr().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb");
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let bar = (live && tty && format == OutputFormat::Human && !quiet).then(|| {
-            let b = ProgressBar::new_spinner();
-            b.set_style(
-                ProgressStyle::with_template("{spinner} {msg} · {elapsed}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            b.enable_steady_tick(Duration::from_millis(120));
-            b
-        });
-        let github =
-            (github || std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")).then(github::Github::from_env);
-        Reporter { format, quiet, color: stdout_tty && !no_color, live, bar, github }
-    }
-
-    /// Prints a line to stdout above the progress display (indicatif prints nothing when hidden, so a
-    /// plain println is used then).
-    fn out(&self, line: &str) {
-        match &self.bar {
-            Some(b) => b.suspend(|| println!("{line}")),
-            None => {
-                let mut o = std::io::stdout().lock();
-                let _ = writeln!(o, "{line}");
-            }
-        }
-    }
-
-    fn err(&self, line: &str) {
-        match &self.bar {
-            Some(b) => b.suspend(|| eprintln!("{line}")),
-            None => eprintln!("{line}"),
-        }
-    }
-
-    pub fn note(&mut self, n: &Note) {
-        if let Some(g) = &mut self.github {
-            g.note(n);
-        }
-        if self.quiet {
-            return;
-        }
-        match self.format {
-            OutputFormat::Json => {
-                if let Ok(s) = serde_json::to_string(n) {
-                    self.out(&s);
-                }
-            }
+        let color = std::io::stdout().is_terminal() && !no_color;
+        let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+        match format {
+            OutputFormat::Json => sinks.push(Box::new(json::Json::stdout(quiet))),
             OutputFormat::Human => {
-                if let Some(text) = format_note(n) {
-                    let at = if self.live { Some(now_millis()) } else { note_time(n) };
-                    let stamp = at.map(format_clock).unwrap_or_else(|| "--:--:--".into());
-                    self.out(&format!("{stamp}  {text}"));
+                let mut h = human::Human::stdout(quiet, color, live);
+                if live && stderr_tty && !quiet {
+                    h = h.with_live_display();
                 }
+                sinks.push(Box::new(h));
             }
         }
-    }
-
-    /// Updates the live display (terminal only; indicatif draws the elapsed time itself).
-    pub fn progress(&mut self, p: &Progress) {
-        if let Some(b) = &self.bar {
-            b.set_message(format_state(p));
+        if github || std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+            sinks.push(Box::new(github::Github::from_env()));
         }
+        Reporter::with_sinks(sinks)
     }
 
-    /// A setup or status line (stderr; not in quiet mode).
+    /// A reporter over given sinks (tests, benches).
+    pub fn with_sinks(sinks: Vec<Box<dyn Sink>>) -> Self {
+        let wants_progress = sinks.iter().any(|s| s.wants_progress());
+        Reporter { sinks, wants_progress }
+    }
+
+    pub fn wants_progress(&self) -> bool {
+        self.wants_progress
+    }
+
+    pub fn begin(&mut self, units: &[Who]) {
+        self.sinks.iter_mut().for_each(|s| s.begin(units));
+    }
+
+    pub fn note(&mut self, who: &Who, n: &Note) {
+        self.sinks.iter_mut().for_each(|s| s.note(who, n));
+    }
+
+    pub fn progress(&mut self, who: &Who, p: &Progress) {
+        self.sinks.iter_mut().for_each(|s| s.progress(who, p));
+    }
+
     pub fn info(&mut self, msg: &str) {
-        if !self.quiet {
-            self.err(msg);
-        }
+        self.sinks.iter_mut().for_each(|s| s.info(msg));
     }
 
     pub fn warn(&mut self, msg: &str) {
-        self.err(&format!("warning: {msg}"));
-        if let Some(g) = &mut self.github {
-            g.warning(msg);
-        }
+        self.sinks.iter_mut().for_each(|s| s.warn(msg));
     }
 
     pub fn error(&mut self, e: &AppError) {
-        self.finish_progress();
-        self.err(&format!("error: {}", e.message));
-        if let Some(h) = &e.hint {
-            self.err(&format!("hint: {h}"));
-        }
-        if let Some(g) = &mut self.github {
-            g.error(e);
-        }
+        self.sinks.iter_mut().for_each(|s| s.error(e));
     }
 
-    pub fn verdict(&mut self, v: &Verdict) {
-        self.finish_progress();
-        match self.format {
-            OutputFormat::Json => {
-                if let Ok(s) = serde_json::to_string(v) {
-                    self.out(&s);
-                }
-            }
-            OutputFormat::Human => self.out(&format_verdict(v, self.color)),
-        }
-        if let Some(g) = &mut self.github {
-            g.verdict(v);
-        }
-    }
-
-    pub fn finish_progress(&mut self) {
-        if let Some(b) = self.bar.take() {
-            b.finish_and_clear();
-        }
+    pub fn report(&mut self, r: &GateReport) {
+        self.sinks.iter_mut().for_each(|s| s.report(r));
     }
 }
 
-fn note_time(n: &Note) -> Option<i64> {
+/// The time a note is about, when it carries one.
+pub fn note_time(n: &Note) -> Option<i64> {
     match n {
         Note::Deployment { at, .. } | Note::Task { at, .. } | Note::Warning { at, .. } | Note::Service { at, .. } => {
             *at
@@ -154,16 +154,17 @@ fn note_time(n: &Note) -> Option<i64> {
     }
 }
 
-fn role_tag(r: Role) -> &'static str {
+fn role_tag(r: crate::engine::Role) -> &'static str {
     match r {
-        Role::Ours => " (ours)",
-        Role::Rollback => " (rollback)",
-        Role::Other => "",
+        crate::engine::Role::Ours => " (ours)",
+        crate::engine::Role::Rollback => " (rollback)",
+        crate::engine::Role::Other => "",
     }
 }
 
 /// One timeline line, without its time stamp; `None` for notes the human view leaves out.
 pub fn format_note(n: &Note) -> Option<String> {
+    use crate::engine::{Role, StopClass};
     Some(match n {
         Note::Deployment { deployment_id, state, reason, role, source, .. } => {
             let via = match source {
@@ -238,16 +239,31 @@ pub fn format_elapsed(d: Duration) -> String {
     if s >= 60 { format!("{}m{:02}s", s / 60, s % 60) } else { format!("{s}s") }
 }
 
-/// The verdict block.
-pub fn format_verdict(v: &Verdict, color: bool) -> String {
-    let (word, code) = match v.outcome {
+/// The outcome as the human views print it, with its ANSI colour.
+pub fn outcome_word(o: Outcome) -> (&'static str, &'static str) {
+    match o {
         Outcome::Succeeded => ("SUCCEEDED", "32"),
         Outcome::Failed => ("FAILED", "31"),
         Outcome::TimedOut => ("TIMED OUT", "33"),
         Outcome::Superseded => ("SUPERSEDED", "33"),
-        Outcome::Interrupted => ("INTERRUPTED", "33"),
-        Outcome::Error => ("ERROR", "31"),
-    };
+        Outcome::InProgress => ("IN PROGRESS", "33"),
+        Outcome::Interrupted(_) => ("INTERRUPTED", "33"),
+        Outcome::Error(_) => ("ERROR", "31"),
+    }
+}
+
+/// The culprit in a few words: `container app, exit code 1`.
+pub fn culprit_short(v: &Verdict) -> Option<String> {
+    let c = v.culprit.as_ref()?;
+    let name = c.container.as_deref().unwrap_or("(no container)");
+    let exit = c.exit_code.map(|x| format!("exit code {x}")).unwrap_or_else(|| "no exit code (never ran)".into());
+    Some(format!("container {name}, {exit}"))
+}
+
+/// The verdict block of one service.
+pub fn format_verdict(v: &Verdict, color: bool) -> String {
+    use crate::engine::diagnose::group_by_reason;
+    let (word, code) = outcome_word(v.outcome);
     let word = if color { format!("\x1b[1;{code}m{word}\x1b[0m") } else { word.to_string() };
     let mut s = String::new();
     let dep = v.deployment_id.as_deref().unwrap_or("(unknown deployment)");
@@ -268,13 +284,11 @@ pub fn format_verdict(v: &Verdict, color: bool) -> String {
     if let Some(by) = &v.superseded_by {
         s.push_str(&format!("  replaced by: {by}\n"));
     }
-    if matches!(v.outcome, Outcome::TimedOut | Outcome::Interrupted) {
+    if matches!(v.outcome, Outcome::TimedOut | Outcome::Interrupted(_) | Outcome::InProgress) {
         s.push_str(&format!("  last state: {}\n", format_state(&v.progress)));
     }
     if let Some(c) = &v.culprit {
-        let name = c.container.as_deref().unwrap_or("(no container)");
-        let exit = c.exit_code.map(|x| format!("exit code {x}")).unwrap_or_else(|| "no exit code (never ran)".into());
-        s.push_str(&format!("  culprit:  container {name}, {exit}\n"));
+        s.push_str(&format!("  culprit:  {}\n", culprit_short(v).unwrap_or_default()));
         if let Some(r) = &c.reason {
             s.push_str(&format!("            {r}\n"));
         }
@@ -308,3 +322,67 @@ pub fn format_verdict(v: &Verdict, color: bool) -> String {
     s.push_str(&format!("  exit code {}", v.exit_code));
     s
 }
+
+/// The end of a gate for people: one service's verdict block; for several, a table of all of them,
+/// the full block of each that did not succeed, and the gate's own line.
+pub fn format_report(r: &GateReport, color: bool) -> String {
+    if !r.several() {
+        return r.verdicts.iter().map(|v| format_verdict(v, color)).collect::<Vec<_>>().join("\n");
+    }
+    let rows: Vec<[String; 6]> = r
+        .verdicts
+        .iter()
+        .map(|v| {
+            [
+                v.service.clone().unwrap_or_else(|| "?".into()),
+                v.cluster.clone().unwrap_or_else(|| "?".into()),
+                outcome_word(v.outcome).0.to_string(),
+                v.exit_code.to_string(),
+                culprit_short(v).unwrap_or_else(|| "-".into()),
+                v.reason.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let head = ["SERVICE", "CLUSTER", "OUTCOME", "EXIT", "CULPRIT", "REASON"].map(String::from);
+    let mut widths = [0usize; 6];
+    for row in std::iter::once(&head).chain(&rows) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |row: &[String; 6]| {
+        let cells: Vec<String> = row[..5].iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        format!("  {}  {}", cells.join("  "), row[5]).trim_end().to_string()
+    };
+    let mut s = format!("\nservices: {}\n", count_outcomes(r));
+    s.push_str(&line(&head));
+    s.push('\n');
+    for row in &rows {
+        s.push_str(&line(row));
+        s.push('\n');
+    }
+    for v in r.verdicts.iter().filter(|v| v.outcome != Outcome::Succeeded) {
+        s.push_str(&format_verdict(v, color));
+        s.push('\n');
+    }
+    let (word, code) = outcome_word(r.outcome);
+    let word = if color { format!("\x1b[1;{code}m{word}\x1b[0m") } else { word.to_string() };
+    s.push_str(&format!("\ngate: {word}  {} services · exit code {}", r.verdicts.len(), r.exit_code));
+    s
+}
+
+/// `1 failed, 2 succeeded`, most severe first.
+pub fn count_outcomes(r: &GateReport) -> String {
+    let mut counts: Vec<(Outcome, usize)> = Vec::new();
+    for v in &r.verdicts {
+        match counts.iter_mut().find(|(o, _)| *o == v.outcome) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((v.outcome, 1)),
+        }
+    }
+    counts.sort_by_key(|(o, _)| std::cmp::Reverse(crate::exit::severity(o.exit_code())));
+    counts.iter().map(|(o, n)| format!("{n} {}", outcome_word(*o).0.to_lowercase())).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod snapshots;

@@ -1,4 +1,5 @@
-//! Reading event files for `replay`, and the `--record` line format that `wait` writes.
+//! Reading replay input: ecsgate's own recordings ([`crate::record`]) and the foreign formats people
+//! have their ECS events in.
 //!
 //! Accepted input (detected, not flagged): JSON Lines of EventBridge envelopes; a JSON array of them;
 //! pretty-printed envelopes one after another; a CloudWatch Logs export whose records carry the event in
@@ -7,25 +8,26 @@
 //! lines. Lines that are not JSON, or JSON that is not an ECS event, are skipped and counted: one bad line
 //! must not cost the verdict.
 
-use std::io::Write;
-
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use crate::engine::Input;
 use crate::engine::event::{Skip, parse_envelope, parse_envelope_str, parse_task_detail};
-use crate::engine::snapshot::{ServiceSnapshot, TaskDefinitionInfo};
 use crate::engine::verdict::LogTail;
-use crate::engine::{Input, Target, TaskRecord};
+use crate::record::{FORMAT_VERSION, Record, Start, TAGS};
 
 /// Everything read from one file.
 #[derive(Debug, Default)]
 pub struct Parsed {
     pub inputs: Vec<Input>,
-    /// The first `start` line of a recording: which deployment `wait` was judging.
-    pub start: Option<Target>,
-    pub log_tail: Option<LogTail>,
+    /// The first `start` line of a recording: which deployment(s) `wait` was judging.
+    pub start: Option<Start>,
+    /// Recorded log tails, with the service each belongs to (none in format 1).
+    pub log_tails: Vec<(Option<String>, LogTail)>,
+    /// A start line of a record format newer than this ecsgate reads.
+    pub newer_format: Option<u32>,
     /// Pieces that were not JSON, or ECS-looking JSON that could not be read.
     pub malformed: usize,
     /// Valid JSON that is not an ECS event we consume (other sources, container-instance events, …).
@@ -172,41 +174,12 @@ impl Parsed {
             self.not_ecs += 1;
             return;
         };
-        if let Some(kind) = o.get("type").and_then(Value::as_str) {
-            let data = o.get("data").cloned().unwrap_or(Value::Null);
-            match kind {
-                "start" => {
-                    // The first start line names the deployment (a file may hold several recordings;
-                    // streaming replay must settle the target before it reads on).
-                    if self.start.is_some() {
-                        return;
-                    }
-                    self.start = Some(Target {
-                        cluster: o.get("cluster").and_then(Value::as_str).map(str::to_string),
-                        service: o.get("service").and_then(Value::as_str).map(str::to_string),
-                        deployment_id: o.get("deployment_id").and_then(Value::as_str).map(str::to_string),
-                    });
-                    return;
-                }
-                "service_snapshot" => match ServiceSnapshot::deserialize(&data) {
-                    Ok(s) => return self.inputs.push(Input::Service(s)),
-                    Err(_) => return self.malformed += 1,
-                },
-                "task_snapshot" => match parse_task_detail(&data) {
-                    Ok(t) => return self.inputs.push(Input::Task(t)),
-                    Err(_) => return self.malformed += 1,
-                },
-                "task_definition" => match TaskDefinitionInfo::deserialize(&data) {
-                    Ok(t) => return self.inputs.push(Input::TaskDefinition(t)),
-                    Err(_) => return self.malformed += 1,
-                },
-                "log_tail" => {
-                    self.log_tail = LogTailIn::deserialize(&data).ok().map(Into::into);
-                    return;
-                }
-                // ecsgate's own JSON output (timeline notes, verdicts) is not input.
-                _ => {}
+        if o.get("type").and_then(Value::as_str).is_some_and(|t| TAGS.contains(&t)) {
+            match Record::deserialize(Value::Object(o)) {
+                Ok(r) => self.record(r),
+                Err(_) => self.malformed += 1,
             }
+            return;
         }
         // Wrappers: CloudWatch Logs records (`message`), their API listings (`events`),
         // SQS messages (`Body`, `Messages`).
@@ -227,6 +200,28 @@ impl Parsed {
         self.not_ecs += 1;
     }
 
+    fn record(&mut self, r: Record) {
+        match r {
+            Record::Start(start) => {
+                if start.version > FORMAT_VERSION {
+                    self.newer_format.get_or_insert(start.version);
+                }
+                // The first start line names the deployment (a file may hold several recordings;
+                // streaming replay must settle the target before it reads on).
+                if self.start.is_none() {
+                    self.start = Some(start);
+                }
+            }
+            Record::ServiceSnapshot { data } => self.inputs.push(Input::Service(data)),
+            Record::TaskSnapshot { data } => match parse_task_detail(&data) {
+                Ok(t) => self.inputs.push(Input::Task(t)),
+                Err(_) => self.malformed += 1,
+            },
+            Record::TaskDefinition { data } => self.inputs.push(Input::TaskDefinition(data)),
+            Record::LogTail { service, data } => self.log_tails.push((service, data)),
+        }
+    }
+
     fn wrapped(&mut self, v: Value) {
         match v {
             Value::String(s) => self.raw_or_text(&s),
@@ -244,76 +239,5 @@ impl Parsed {
         } else {
             self.value(v);
         }
-    }
-}
-
-#[derive(Deserialize)]
-struct LogTailIn {
-    log_group: String,
-    log_stream: String,
-    #[serde(default)]
-    lines: Vec<String>,
-    #[serde(default)]
-    note: Option<String>,
-}
-
-impl From<LogTailIn> for LogTail {
-    fn from(l: LogTailIn) -> Self {
-        LogTail { log_group: l.log_group, log_stream: l.log_stream, lines: l.lines, note: l.note }
-    }
-}
-
-/// Writes `--record` lines. Events are written as received (the raw envelope), so a recording is also
-/// plain EventBridge JSON Lines for other tools; snapshots are wrapped as `{"type": …, "data": …}`.
-pub struct Recorder {
-    out: std::io::BufWriter<std::fs::File>,
-}
-
-impl Recorder {
-    pub fn create(path: &std::path::Path) -> std::io::Result<Self> {
-        Ok(Recorder { out: std::io::BufWriter::new(std::fs::File::create(path)?) })
-    }
-
-    pub fn start(&mut self, t: &Target) -> std::io::Result<()> {
-        let v = serde_json::json!({
-            "type": "start",
-            "cluster": t.cluster,
-            "service": t.service,
-            "deployment_id": t.deployment_id,
-            "ecsgate": env!("CARGO_PKG_VERSION"),
-            "at": crate::engine::time::format_rfc3339_millis(crate::engine::time::now_millis()),
-        });
-        self.line(&v.to_string())
-    }
-
-    pub fn event(&mut self, body: &str) -> std::io::Result<()> {
-        // Compact the body so one event stays one line.
-        match serde_json::from_str::<Value>(body) {
-            Ok(v) => self.line(&v.to_string()),
-            Err(_) => Ok(()),
-        }
-    }
-
-    pub fn service(&mut self, s: &ServiceSnapshot) -> std::io::Result<()> {
-        self.line(&serde_json::json!({"type": "service_snapshot", "data": s}).to_string())
-    }
-
-    pub fn task(&mut self, t: &TaskRecord) -> std::io::Result<()> {
-        self.line(&serde_json::json!({"type": "task_snapshot", "data": t.to_detail_json()}).to_string())
-    }
-
-    pub fn task_definition(&mut self, t: &TaskDefinitionInfo) -> std::io::Result<()> {
-        self.line(&serde_json::json!({"type": "task_definition", "data": t}).to_string())
-    }
-
-    pub fn log_tail(&mut self, t: &LogTail) -> std::io::Result<()> {
-        self.line(&serde_json::json!({"type": "log_tail", "data": t}).to_string())
-    }
-
-    fn line(&mut self, s: &str) -> std::io::Result<()> {
-        self.out.write_all(s.as_bytes())?;
-        self.out.write_all(b"\n")?;
-        // Flushed per line: a recording must survive a killed process (its reason to exist).
-        self.out.flush()
     }
 }

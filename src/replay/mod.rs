@@ -9,14 +9,18 @@
 //! twice for that; standard input is then held in memory. Other shapes (a JSON array, pretty-printed
 //! envelopes, a CloudWatch Logs `events` listing) are one document and are read whole.
 
+pub mod read;
+
 use std::io::{BufRead, Read};
 
+use crate::app::drive::Driver;
 use crate::cli::ReplayArgs;
 use crate::engine::infer::{Inference, infer_target};
-use crate::engine::{Engine, Input, Note, Outcome, Target};
+use crate::engine::{Engine, Outcome, Target};
 use crate::error::AppError;
-use crate::recording::{Parsed, is_line_mode, parse_text};
+use crate::record::FORMAT_VERSION;
 use crate::report::{Reporter, format_state};
+use read::{Parsed, is_line_mode, parse_text};
 
 pub fn run(args: ReplayArgs) -> u8 {
     let mut reporter = Reporter::new(args.output.output, args.output.quiet, false, args.output.github);
@@ -24,7 +28,7 @@ pub fn run(args: ReplayArgs) -> u8 {
         Ok(code) => code,
         Err(e) => {
             reporter.error(&e);
-            e.exit_code
+            e.exit_code()
         }
     }
 }
@@ -42,13 +46,22 @@ pub struct ReadStats {
     pub passes: u32,
 }
 
-/// The result of [`replay_input`]: the engine after the last input, undecided if the stream gave no
-/// verdict.
+/// The result of [`replay_input`]: the drive after the last input (one engine per service; undecided
+/// if the stream gave no verdict).
 pub struct Replayed {
-    pub engine: Engine,
+    pub driver: Driver,
     pub stats: ReadStats,
     /// Whether a deployment to judge was known (given, recorded or inferred).
     pub target_known: bool,
+    /// The recording's format, when its start line is newer than this ecsgate reads.
+    pub newer_format: Option<u32>,
+}
+
+impl Replayed {
+    /// The first (for most recordings, the only) service's engine.
+    pub fn engine(&self) -> &Engine {
+        &self.driver.units[0].engine
+    }
 }
 
 /// Why the input could not be replayed at all.
@@ -74,7 +87,7 @@ pub fn replay_input(
     open: &mut Opener<'_>,
     given: &Target,
     max_task_failures: u32,
-    on_note: &mut dyn FnMut(&Note),
+    reporter: &mut Reporter,
 ) -> Result<Replayed, ReadError> {
     let mut r = open()?;
     let mut line = Vec::new();
@@ -97,19 +110,28 @@ pub fn replay_input(
         // One JSON document: read it whole.
         r.read_to_end(&mut head)?;
         let text = String::from_utf8(head).map_err(|_| ReadError::NotUtf8)?;
-        return Ok(replay_document(&text, given, max_task_failures, on_note));
+        return Ok(replay_document(&text, given, max_task_failures, reporter));
     }
 
     // Flags first, then the recording's first start line.
     let mut base = given.clone();
     let mut start_seen = false;
-    // Only a short first line is parsed for it: a start record is ~200 bytes, while a one-line wrapper
-    // (`jq -c` of a log listing) can be the whole file and is parsed by the passes below anyway.
-    if let Some(first) = first.as_deref().filter(|l| l.len() <= 4096) {
+    // Only a short first line is parsed for it: a start record is a few hundred bytes, while a one-line
+    // wrapper (`jq -c` of a log listing) can be the whole file and is parsed by the passes below anyway.
+    if let Some(first) = first.as_deref().filter(|l| l.len() <= 64 * 1024) {
         let mut p = Parsed::default();
         p.line(first);
+        if let Some(v) = p.newer_format {
+            return Ok(refused(v, given, max_task_failures));
+        }
         if let Some(start) = p.start {
-            base = merge_start(&base, &start);
+            let targets = start.targets();
+            if targets.len() > 1 && given.service.is_none() && given.deployment_id.is_none() {
+                // A gate over several services: every target is named, no pre-scan is needed.
+                let reader = Box::new(std::io::Cursor::new(head).chain(r));
+                return replay_lines(reader, Driver::new(targets, max_task_failures), 1, true, reporter);
+            }
+            base = merge_start(&base, &start.first());
             start_seen = true;
         }
     }
@@ -125,39 +147,52 @@ pub fn replay_input(
         open()?
     };
     let target_known = base.deployment_id.is_some();
-    let mut engine = Engine::new(base, max_task_failures);
+    replay_lines(reader, Driver::new(vec![base], max_task_failures), passes, target_known, reporter)
+}
+
+/// The replay pass proper: every line's inputs through the drive, as they are parsed.
+fn replay_lines(
+    reader: Box<dyn BufRead + '_>,
+    mut driver: Driver,
+    passes: u32,
+    target_known: bool,
+    reporter: &mut Reporter,
+) -> Result<Replayed, ReadError> {
+    driver.begin(reporter);
     let mut p = Parsed::default();
-    let mut notes = Vec::new();
     for_each_line(reader, |line| {
         match line {
             Some(l) => p.line(l),
             None => p.malformed += 1,
         }
-        apply_all(&mut engine, p.inputs.drain(..), &mut notes, on_note);
+        for input in p.inputs.drain(..) {
+            driver.apply(input, reporter);
+        }
     })?;
-    Ok(replayed(engine, p, passes, target_known))
+    Ok(replayed(driver, p, passes, target_known, reporter))
 }
 
-/// Feeds inputs to the engine, handing each timeline note on as it comes.
-fn apply_all(
-    engine: &mut Engine,
-    inputs: impl IntoIterator<Item = Input>,
-    notes: &mut Vec<Note>,
-    on_note: &mut dyn FnMut(&Note),
-) {
-    for input in inputs {
-        engine.apply(input, notes);
-        notes.drain(..).for_each(|n| on_note(&n));
-    }
-}
-
-/// The end of a replay: the recorded log tail joins the engine, the reader's counts become the stats.
-fn replayed(mut engine: Engine, p: Parsed, passes: u32, target_known: bool) -> Replayed {
-    if let Some(t) = p.log_tail {
-        engine.set_log_tail(t);
+/// The end of a replay: recorded log tails join their engines, the reader's counts become the stats.
+fn replayed(mut driver: Driver, p: Parsed, passes: u32, target_known: bool, reporter: &mut Reporter) -> Replayed {
+    for (service, tail) in p.log_tails {
+        let unit = service
+            .as_deref()
+            .and_then(|s| driver.units.iter().position(|u| u.who.service.as_deref() == Some(s)))
+            .unwrap_or(0);
+        driver.set_log_tail(unit, tail, reporter);
     }
     let stats = ReadStats { malformed: p.malformed, not_ecs: p.not_ecs, json_values: p.json_values, passes };
-    Replayed { engine, stats, target_known }
+    Replayed { driver, stats, target_known, newer_format: p.newer_format }
+}
+
+/// A recording this ecsgate cannot read: nothing is replayed.
+fn refused(version: u32, given: &Target, max_task_failures: u32) -> Replayed {
+    Replayed {
+        driver: Driver::new(vec![given.clone()], max_task_failures),
+        stats: ReadStats::default(),
+        target_known: false,
+        newer_format: Some(version),
+    }
 }
 
 /// The pre-scan: the target from the recording's first start line and the inference rules. Returns the
@@ -200,7 +235,7 @@ fn prescan<'a>(
         })?;
         if let Some(start) = late_start {
             // The start line came after events that were judged without it: scan again with it.
-            base = merge_start(&base, &start);
+            base = merge_start(&base, &start.first());
             continue;
         }
         if skipped && !inference.decided_without_tasks() {
@@ -254,17 +289,25 @@ fn merge_start(base: &Target, start: &Target) -> Target {
 }
 
 /// A whole document (array, pretty-printed envelopes, a log listing): parsed at once, then applied.
-fn replay_document(text: &str, given: &Target, max_task_failures: u32, on_note: &mut dyn FnMut(&Note)) -> Replayed {
+fn replay_document(text: &str, given: &Target, max_task_failures: u32, reporter: &mut Reporter) -> Replayed {
     let mut parsed = parse_text(text);
-    let base = match &parsed.start {
-        Some(start) => merge_start(given, start),
-        None => given.clone(),
+    if let Some(v) = parsed.newer_format {
+        return refused(v, given, max_task_failures);
+    }
+    let targets = match &parsed.start {
+        Some(start) if start.targets().len() > 1 && given.service.is_none() && given.deployment_id.is_none() => {
+            start.targets()
+        }
+        Some(start) => vec![infer_target(&parsed.inputs, &merge_start(given, &start.first()))],
+        None => vec![infer_target(&parsed.inputs, given)],
     };
-    let target = infer_target(&parsed.inputs, &base);
-    let target_known = target.deployment_id.is_some();
-    let mut engine = Engine::new(target, max_task_failures);
-    apply_all(&mut engine, std::mem::take(&mut parsed.inputs), &mut Vec::new(), on_note);
-    replayed(engine, parsed, 1, target_known)
+    let target_known = targets.iter().all(|t| t.deployment_id.is_some());
+    let mut driver = Driver::new(targets, max_task_failures);
+    driver.begin(reporter);
+    for input in std::mem::take(&mut parsed.inputs) {
+        driver.apply(input, reporter);
+    }
+    replayed(driver, parsed, 1, target_known, reporter)
 }
 
 fn replay(args: &ReplayArgs, reporter: &mut Reporter) -> Result<u8, AppError> {
@@ -278,7 +321,7 @@ fn replay(args: &ReplayArgs, reporter: &mut Reporter) -> Result<u8, AppError> {
     let unreadable = |e: std::io::Error| {
         AppError::usage(format!("cannot read {name}: {e} (check the path; - reads standard input)"))
     };
-    let mut on_note = |n: &Note| reporter.note(n);
+    let max = args.target.max_task_failures;
     let result = if args.file == "-" {
         // Standard input cannot be read twice: it is held in memory when a pre-scan may be needed
         // (no deployment id and service from the flags); otherwise it streams like a file.
@@ -287,25 +330,31 @@ fn replay(args: &ReplayArgs, reporter: &mut Reporter) -> Result<u8, AppError> {
             let mut open = || -> std::io::Result<Box<dyn BufRead>> {
                 once.take().map(|r| Box::new(r) as Box<dyn BufRead>).ok_or_else(|| std::io::Error::other("read twice"))
             };
-            replay_input(&mut open, &given, args.target.max_task_failures, &mut on_note)
+            replay_input(&mut open, &given, max, reporter)
         } else {
             let mut bytes = Vec::new();
             std::io::stdin().read_to_end(&mut bytes).map_err(unreadable)?;
             let mut open = || -> std::io::Result<Box<dyn BufRead + '_>> { Ok(Box::new(&bytes[..])) };
-            replay_input(&mut open, &given, args.target.max_task_failures, &mut on_note)
+            replay_input(&mut open, &given, max, reporter)
         }
     } else {
         let path = std::path::Path::new(&args.file);
         let mut open = || -> std::io::Result<Box<dyn BufRead>> {
             Ok(Box::new(std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(path)?)))
         };
-        replay_input(&mut open, &given, args.target.max_task_failures, &mut on_note)
+        replay_input(&mut open, &given, max, reporter)
     };
-    let Replayed { mut engine, stats, target_known } = result.map_err(|e| match e {
+    let Replayed { mut driver, stats, target_known, newer_format } = result.map_err(|e| match e {
         ReadError::Io(e) => unreadable(e),
         ReadError::NotUtf8 => AppError::usage(format!("{name} is not UTF-8 text (expected JSON events)"))
             .with_hint("decompress exports first (for example gunzip a CloudWatch Logs export from S3)"),
     })?;
+    if let Some(v) = newer_format {
+        return Err(AppError::usage(format!(
+            "{name} was recorded by a newer ecsgate (record format {v}; this one reads up to {FORMAT_VERSION})"
+        ))
+        .with_hint("replay it with the ecsgate version that recorded it, or a newer one"));
+    }
     if stats.json_values == 0 {
         return Err(AppError::usage(format!(
             "{name}: no JSON found (expected ECS events as JSON Lines, a JSON array, or a CloudWatch Logs export)"
@@ -315,17 +364,14 @@ fn replay(args: &ReplayArgs, reporter: &mut Reporter) -> Result<u8, AppError> {
     if stats.malformed + stats.not_ecs > 0 {
         reporter.warn(&format!("{name}: skipped {} malformed and {} non-ECS entries", stats.malformed, stats.not_ecs));
     }
-    if !engine.is_decided() {
-        let reason = if target_known {
-            format!("the event stream ended with no verdict (last state: {})", format_state(&engine.progress()))
+    driver.finish_undecided(Outcome::TimedOut, |e| {
+        if target_known {
+            format!("the event stream ended with no verdict (last state: {})", format_state(&e.progress()))
         } else {
             format!("no deployment found in {name}: pass --deployment-id (and --service)")
-        };
-        engine.finish(Outcome::TimedOut, reason, None);
-    }
-    let v = engine.verdict().expect("decided");
-    reporter.verdict(&v);
-    Ok(v.exit_code)
+        }
+    });
+    Ok(driver.conclude(reporter))
 }
 
 #[cfg(test)]
@@ -366,12 +412,13 @@ mod tests {
             opened += 1;
             Ok(Box::new(text.as_bytes()))
         };
-        let r = replay_input(&mut open, &given, 3, &mut |_| {}).expect("replay");
+        let mut quiet = Reporter::with_sinks(Vec::new());
+        let r = replay_input(&mut open, &given, 3, &mut quiet).expect("replay");
         (r, opened)
     }
 
     fn outcome(r: &Replayed) -> Option<Outcome> {
-        r.engine.verdict().map(|v| v.outcome)
+        r.engine().verdict().map(|v| v.outcome)
     }
 
     #[test]
@@ -399,7 +446,7 @@ mod tests {
             [deployment("SERVICE_DEPLOYMENT_IN_PROGRESS"), failed_task("a"), failed_task("b"), failed_task("c")];
         let (r, opened) = run(&lines, Target::default());
         assert_eq!((r.stats.passes, opened), (2, 2), "one pre-scan, one replay");
-        assert_eq!(r.engine.verdict().unwrap().deployment_id.as_deref(), Some(NEW));
+        assert_eq!(r.engine().verdict().unwrap().deployment_id.as_deref(), Some(NEW));
         assert_eq!(outcome(&r), Some(Outcome::Failed));
     }
 
@@ -408,7 +455,7 @@ mod tests {
         let lines = [failed_task("a"), failed_task("b"), failed_task("c")];
         let (r, opened) = run(&lines, Target::default());
         assert_eq!((r.stats.passes, opened), (3, 3), "a skipping pre-scan, a full one, the replay");
-        assert_eq!(r.engine.verdict().unwrap().deployment_id.as_deref(), Some(NEW));
+        assert_eq!(r.engine().verdict().unwrap().deployment_id.as_deref(), Some(NEW));
         assert_eq!(outcome(&r), Some(Outcome::Failed));
     }
 

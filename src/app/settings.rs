@@ -1,0 +1,176 @@
+//! Flags resolved once into settings: nothing past [`WaitSettings::from_args`] sees a clap type.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cli::{OutputFormat, WaitArgs};
+use crate::error::AppError;
+
+/// One service to gate, as the user named it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceRef {
+    /// Cluster name (from `cluster/name`, the ARN, or `--cluster`).
+    pub cluster: String,
+    /// What DescribeServices is asked for: the name, or the ARN as given.
+    pub service: String,
+}
+
+impl ServiceRef {
+    /// The service's name, without ARN or cluster.
+    pub fn name(&self) -> &str {
+        crate::engine::arn_name(&self.service)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct WaitSettings {
+    pub services: Vec<ServiceRef>,
+    pub deployment_id: Option<String>,
+    pub max_task_failures: u32,
+    pub timeout: Duration,
+    pub record: Option<PathBuf>,
+    pub poll: bool,
+    pub fail_fast: bool,
+    pub timing: Timing,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub output: OutputFormat,
+    pub quiet: bool,
+    pub github: bool,
+}
+
+/// The loop's periods and budgets.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// Reconcile period until the first event arrives; four times as long once events flow.
+    pub reconcile_interval: Duration,
+    /// Reconcile period when there is no event subscription.
+    pub poll_interval: Duration,
+    /// How long the API may keep failing before exit 5.
+    pub api_error_budget: Duration,
+    /// SQS long-poll seconds.
+    pub wait_seconds: i32,
+}
+
+impl WaitSettings {
+    pub fn from_args(a: WaitArgs) -> Result<Self, AppError> {
+        let (services, arn_region) = parse_services(&a.service, &a.cluster)?;
+        if a.deployment_id.is_some() && services.len() > 1 {
+            return Err(AppError::usage(format!(
+                "--deployment-id names one deployment, but {} services were given",
+                services.len()
+            ))
+            .with_hint("drop --deployment-id to judge each service's PRIMARY deployment, or give one --service"));
+        }
+        if a.timeout.is_zero() {
+            return Err(AppError::usage("--timeout must be longer than 0s").with_hint("for example --timeout 30m"));
+        }
+        Ok(WaitSettings {
+            services,
+            deployment_id: a.deployment_id,
+            max_task_failures: a.max_task_failures,
+            timeout: a.timeout,
+            record: a.record,
+            poll: a.poll,
+            fail_fast: a.fail_fast,
+            timing: Timing {
+                reconcile_interval: a.reconcile_interval.max(Duration::from_millis(100)),
+                poll_interval: a.poll_interval.max(Duration::from_millis(100)),
+                api_error_budget: a.api_error_budget,
+                wait_seconds: a.wait_seconds,
+            },
+            // An ARN names its region; --region still wins, as with the AWS CLI.
+            region: a.aws.region.or(arn_region),
+            profile: a.aws.profile,
+            output: a.output.output,
+            quiet: a.output.quiet,
+            github: a.output.github,
+        })
+    }
+}
+
+/// `api`, `shop/api`, `arn:aws:ecs:eu-west-1:123456789012:service/shop/api` (and old short ARNs
+/// `…:service/api`, whose cluster comes from `--cluster`). Values may hold several, comma- or
+/// newline-separated; duplicates are dropped. Returns the services and the region their ARNs name.
+pub fn parse_services(values: &[String], default_cluster: &str) -> Result<(Vec<ServiceRef>, Option<String>), AppError> {
+    let default_cluster = crate::engine::arn_name(default_cluster.trim());
+    let mut out: Vec<ServiceRef> = Vec::new();
+    let mut regions: Vec<String> = Vec::new();
+    for raw in values.iter().flat_map(|v| v.split([',', '\n'])).map(str::trim).filter(|s| !s.is_empty()) {
+        let r = if raw.starts_with("arn:") {
+            let parts: Vec<&str> = raw.splitn(6, ':').collect();
+            let resource = parts.get(5).copied().unwrap_or_default();
+            if parts.len() < 6 || parts[2] != "ecs" || !resource.starts_with("service/") {
+                return Err(AppError::usage(format!("--service {raw} is not an ECS service ARN"))
+                    .with_hint("expected arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/NAME, cluster/name, or a name"));
+            }
+            if !parts[3].is_empty() && !regions.iter().any(|r| r == parts[3]) {
+                regions.push(parts[3].to_string());
+            }
+            let path: Vec<&str> = resource.split('/').collect();
+            let cluster = if path.len() >= 3 { path[1] } else { default_cluster };
+            ServiceRef { cluster: cluster.to_string(), service: raw.to_string() }
+        } else if let Some((cluster, name)) = raw.split_once('/') {
+            if cluster.is_empty() || name.is_empty() || name.contains('/') {
+                return Err(AppError::usage(format!("--service {raw}: expected NAME or CLUSTER/NAME"))
+                    .with_hint("for example --service api or --service shop/api"));
+            }
+            ServiceRef { cluster: cluster.to_string(), service: name.to_string() }
+        } else {
+            ServiceRef { cluster: default_cluster.to_string(), service: raw.to_string() }
+        };
+        if !out.iter().any(|o| o.cluster == r.cluster && o.name() == r.name()) {
+            out.push(r);
+        }
+    }
+    if out.is_empty() {
+        return Err(AppError::usage("--service is empty").with_hint("name at least one service, e.g. --service api"));
+    }
+    if regions.len() > 1 {
+        return Err(AppError::usage(format!("the service ARNs span several regions ({})", regions.join(", ")))
+            .with_hint("one gate watches one region's default event bus; run one ecsgate per region"));
+    }
+    Ok((out, regions.pop()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn svc(c: &str, s: &str) -> ServiceRef {
+        ServiceRef { cluster: c.into(), service: s.into() }
+    }
+
+    #[test]
+    fn services_are_names_cluster_slash_names_or_arns_in_any_mix() {
+        let arn = "arn:aws:ecs:eu-west-1:123456789012:service/other/cron";
+        let (v, region) =
+            parse_services(&["api,worker".into(), "shop/api".into(), arn.into(), " \n".into()], "shop").unwrap();
+        assert_eq!(v, vec![svc("shop", "api"), svc("shop", "worker"), svc("other", arn)]);
+        assert_eq!(region.as_deref(), Some("eu-west-1"), "an ARN implies its region");
+        assert_eq!(v[2].name(), "cron");
+    }
+
+    #[test]
+    fn newline_separated_services_from_an_action_input_are_several() {
+        let (v, _) = parse_services(&["api\nworker\n".into()], "default").unwrap();
+        assert_eq!(v.len(), 2);
+    }
+
+    #[test]
+    fn an_old_short_arn_takes_the_cluster_flag() {
+        let (v, _) = parse_services(&["arn:aws:ecs:us-east-1:1:service/api".into()], "shop").unwrap();
+        assert_eq!(v[0].cluster, "shop");
+    }
+
+    #[test]
+    fn bad_service_values_are_usage_errors() {
+        for bad in ["arn:aws:s3:::bucket", "a/b/c", "/api", ""] {
+            let e = parse_services(&[bad.into()], "default").unwrap_err();
+            assert_eq!(e.exit_code(), crate::exit::USAGE, "{bad}");
+        }
+        let two_regions =
+            ["arn:aws:ecs:us-east-1:1:service/a/x".to_string(), "arn:aws:ecs:eu-west-1:1:service/a/y".to_string()];
+        assert!(parse_services(&two_regions, "default").unwrap_err().message.contains("several regions"));
+    }
+}

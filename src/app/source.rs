@@ -1,0 +1,160 @@
+//! Where events come from: the SQS subscription (a queue and an EventBridge rule, created per run), or
+//! nothing but the ECS API (`--poll`, or the fallback when the subscription is denied or deleted). The
+//! source owns setup, receive, acknowledge and teardown, so the loop treats both alike.
+//!
+//! Invariant: every resource is registered in [`Teardown`] before the call that creates it, and the
+//! loop calls [`Source::teardown`] on every path out once setup began.
+
+use std::time::Duration;
+
+use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
+use tokio::sync::mpsc;
+
+use crate::aws::subscription::{self, Leftovers, Plan, Teardown};
+use crate::aws::{Clients, ErrInfo, err_info};
+
+/// What the receiver hands the loop.
+pub enum Received {
+    /// (body, receipt handle) pairs.
+    Batch(Vec<(String, String)>),
+    Error(ErrInfo),
+}
+
+pub struct Source {
+    clients: Clients,
+    teardown: Teardown,
+    queue: Option<QueueRx>,
+}
+
+/// The long poll lives in a task of its own, so the loop can react to anything (a signal, a tick)
+/// without cancelling a poll whose messages SQS already handed out.
+struct QueueRx {
+    rx: mpsc::Receiver<Received>,
+    task: tokio::task::JoinHandle<()>,
+    url: String,
+}
+
+/// Setup failed: which call, why, and the source holding what was created before it failed (so the
+/// caller can tear that down whether it falls back or gives up).
+pub struct SetupFailed {
+    pub source: Source,
+    pub op: &'static str,
+    pub err: ErrInfo,
+}
+
+impl Source {
+    /// No subscription: the API is the only source.
+    pub fn polling(clients: &Clients) -> Self {
+        Source { clients: clients.clone(), teardown: Teardown::default(), queue: None }
+    }
+
+    /// Creates the queue, the rule and the target, and starts receiving.
+    pub async fn subscribe(clients: &Clients, plan: &Plan, wait_seconds: i32) -> Result<Self, Box<SetupFailed>> {
+        let mut teardown = Teardown::default();
+        match subscription::create(clients, plan, &mut teardown).await {
+            Ok(sub) => {
+                let queue = spawn_receiver(clients.clone(), sub.queue_url, wait_seconds);
+                Ok(Source { clients: clients.clone(), teardown, queue: Some(queue) })
+            }
+            Err((op, err)) => Err(Box::new(SetupFailed {
+                source: Source { clients: clients.clone(), teardown, queue: None },
+                op,
+                err,
+            })),
+        }
+    }
+
+    pub fn is_queue(&self) -> bool {
+        self.queue.is_some()
+    }
+
+    /// The next batch or receive error; never returns without a queue (so a `select!` branch on it is
+    /// simply idle).
+    pub async fn next(&mut self) -> Received {
+        match &mut self.queue {
+            Some(q) => match q.rx.recv().await {
+                Some(r) => r,
+                None => std::future::pending().await,
+            },
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Deletes handled messages without holding up the loop (a failed delete only means a redelivery,
+    /// which the engine absorbs as a duplicate).
+    pub fn ack(&self, handles: Vec<String>) {
+        let Some(q) = &self.queue else { return };
+        let entries: Vec<DeleteMessageBatchRequestEntry> = handles
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, h)| {
+                DeleteMessageBatchRequestEntry::builder().id(i.to_string()).receipt_handle(h).build().ok()
+            })
+            .collect();
+        let sqs = self.clients.sqs.clone();
+        let url = q.url.clone();
+        tokio::spawn(async move {
+            let _ = sqs.delete_message_batch().queue_url(url).set_entries(Some(entries)).send().await;
+        });
+    }
+
+    /// Stops receiving (the queue stays registered for teardown).
+    pub fn stop_receiving(&mut self) {
+        if let Some(q) = self.queue.take() {
+            q.task.abort();
+        }
+    }
+
+    /// Deletes what was created; `hurry` (a second signal) means one attempt each, no back-off.
+    /// Call [`Source::stop_receiving`] first.
+    pub async fn teardown(&self, hurry: bool) -> Leftovers {
+        self.teardown.run(&self.clients, hurry).await
+    }
+
+    pub fn created_anything(&self) -> bool {
+        self.teardown.rule.is_some() || self.teardown.queue_name.is_some()
+    }
+}
+
+fn spawn_receiver(c: Clients, url: String, wait_seconds: i32) -> QueueRx {
+    let (tx, rx) = mpsc::channel(16);
+    let queue_url = url.clone();
+    let task = tokio::spawn(async move {
+        let mut backoff = Duration::from_millis(250);
+        loop {
+            let res = c
+                .sqs
+                .receive_message()
+                .queue_url(&url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(wait_seconds)
+                .visibility_timeout(60)
+                .send()
+                .await;
+            let msg = match res {
+                Ok(out) => {
+                    backoff = Duration::from_millis(250);
+                    let batch: Vec<(String, String)> = out
+                        .messages()
+                        .iter()
+                        .filter_map(|m| Some((m.body()?.to_string(), m.receipt_handle()?.to_string())))
+                        .collect();
+                    if batch.is_empty() {
+                        continue;
+                    }
+                    Received::Batch(batch)
+                }
+                Err(e) => Received::Error(err_info(&e)),
+            };
+            let failed = matches!(msg, Received::Error(_));
+            if tx.send(msg).await.is_err() {
+                return;
+            }
+            if failed {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    });
+    QueueRx { rx, task, url: queue_url }
+}

@@ -1,0 +1,505 @@
+//! `ecsgate wait`: the live gate over one or several services. Wiring only — resolve the deployments,
+//! subscribe, run the loop, tear down, fetch the diagnosis, report. Decisions are the engine's (what
+//! happened to a deployment) and the handler's (what to do next).
+//!
+//! The loop (nextest's dispatcher shape): `select!` turns a signal, the deadline, queue messages or a
+//! due reconcile into one [`LoopEvent`]; API calls the handler asks for run under the same `select!`, so
+//! a signal or the deadline is served while they are in flight.
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use super::drive::Driver;
+use super::handler::{Action, ApiFailure, Handler, LoopEvent};
+use super::settings::WaitSettings;
+use super::source::{Received, Source};
+use crate::aws::ecs::DescribeError;
+use crate::aws::subscription::{self, Leftovers, Watched};
+use crate::aws::{self, Clients, Kind, fatal};
+use crate::cli::WaitArgs;
+use crate::engine::snapshot::TaskDefinitionInfo;
+use crate::engine::verdict::LogTail;
+use crate::engine::{Input, Outcome, ServiceSnapshot, Target, arn_name};
+use crate::error::AppError;
+use crate::exit::Signal;
+use crate::record::Recorder;
+use crate::report::{Reporter, format_elapsed};
+
+pub fn run(args: WaitArgs) -> u8 {
+    let mut reporter = Reporter::new(args.output.output, args.output.quiet, true, args.output.github);
+    let settings = match WaitSettings::from_args(args) {
+        Ok(s) => s,
+        Err(e) => {
+            reporter.error(&e);
+            return e.exit_code();
+        }
+    };
+    super::block_on(&mut reporter, async |r| wait(&settings, r).await)
+}
+
+/// One gated service, as DescribeServices described it at the start.
+#[derive(Debug, Clone)]
+struct Svc {
+    /// Cluster name, as DescribeServices is asked for it.
+    cluster: String,
+    /// What DescribeServices is asked for (name or ARN, as given).
+    describe_as: String,
+    name: String,
+    service_arn: String,
+    cluster_arn: String,
+    deployment_id: String,
+}
+
+/// SIGINT and SIGTERM become messages; once we handle them the default action is gone, so every path
+/// must exit by itself with 130/143 after teardown.
+fn signals() -> mpsc::UnboundedReceiver<Signal> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+            return;
+        };
+        loop {
+            let s = tokio::select! {
+                _ = int.recv() => Signal::Int,
+                _ = term.recv() => Signal::Term,
+            };
+            if tx.send(s).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+async fn wait(s: &WaitSettings, reporter: &mut Reporter) -> Result<u8, AppError> {
+    let started = Instant::now();
+    let clients = aws::load(s.region.clone(), s.profile.clone()).await?;
+    let (svcs, snaps) = resolve(&clients, s, reporter).await?;
+    let targets: Vec<Target> = svcs
+        .iter()
+        .map(|v| Target {
+            cluster: Some(v.cluster.clone()),
+            service: Some(v.name.clone()),
+            deployment_id: Some(v.deployment_id.clone()),
+        })
+        .collect();
+    let mut driver = Driver::new(targets, s.max_task_failures);
+    driver.begin(reporter);
+    if let Some(p) = &s.record {
+        let rec = Recorder::create(p).map_err(|e| {
+            AppError::usage(format!("cannot write {}: {e}", p.display()))
+                .with_hint("--record needs a writable path; its directory must exist")
+        })?;
+        driver.record_to(rec, reporter);
+    }
+    let timeout = format_elapsed(s.timeout);
+    match svcs.as_slice() {
+        [v] => reporter.info(&format!(
+            "ecsgate: waiting for deployment {} of service {} (cluster {}), timeout {timeout}",
+            v.deployment_id, v.name, v.cluster
+        )),
+        many => {
+            let list: Vec<String> =
+                many.iter().map(|v| format!("{}/{} {}", v.cluster, v.name, v.deployment_id)).collect();
+            reporter.info(&format!(
+                "ecsgate: waiting for {} services ({}), timeout {timeout}",
+                many.len(),
+                list.join(", ")
+            ))
+        }
+    }
+    for snap in &snaps {
+        driver.feed(Input::Service(snap.clone()), reporter);
+    }
+    let mut sigs = signals();
+    let deadline = tokio::time::Instant::now() + s.timeout;
+
+    // Services the API already decided (COMPLETED or FAILED) need no subscription.
+    let setup_started = Instant::now();
+    let mut source = Source::polling(&clients);
+    if !driver.all_decided() && !s.poll {
+        let watched: Vec<Watched> = svcs
+            .iter()
+            .zip(&driver.units)
+            .filter(|(_, u)| !u.engine.is_decided())
+            .map(|(v, _)| Watched {
+                service_arn: v.service_arn.clone(),
+                cluster_arn: v.cluster_arn.clone(),
+                name: v.name.clone(),
+                deployment_id: v.deployment_id.clone(),
+            })
+            .collect();
+        let plan = subscription::plan(&watched);
+        match Source::subscribe(&clients, &plan, s.timing.wait_seconds).await {
+            Ok(src) => {
+                reporter.info(&format!("ecsgate: listening on queue {} (rule {})", plan.name, plan.name));
+                source = src;
+            }
+            Err(f) if f.err.kind == Kind::AccessDenied => {
+                report_leftovers(reporter, &f.source.teardown(false).await);
+                reporter.warn(&format!(
+                    "not authorized to call {} ({}); falling back to polling the ECS API every {}",
+                    f.op,
+                    f.err,
+                    format_elapsed(s.timing.poll_interval)
+                ));
+            }
+            Err(f) => {
+                report_leftovers(reporter, &f.source.teardown(false).await);
+                return Err(fatal(f.op, f.op, f.err));
+            }
+        }
+    }
+    let setup = setup_started.elapsed();
+
+    let mut handler = Handler::new(s.timing, s.timeout, s.fail_fast, !source.is_queue(), svcs.len(), Instant::now());
+    let mut io = Io { clients: &clients, svcs: &svcs, sigs: &mut sigs, deadline };
+    let result = run_loop(&mut io, &mut driver, &mut handler, &mut source, reporter, &snaps).await;
+
+    // Teardown, and beside it the diagnosis of what failed: neither waits for the other.
+    let teardown_started = Instant::now();
+    source.stop_receiving();
+    let (td, tails) = tokio::join!(teardown(&source, &mut sigs, s), diagnose(&clients, &mut driver, reporter));
+    let (left, hurried) = td;
+    if hurried {
+        reporter.info("ecsgate: second signal; teardown hurried");
+    }
+    if std::env::var_os("ECSGATE_TIMINGS").is_some() {
+        // For the benches: phases as the process itself saw them.
+        reporter.info(&format!(
+            "timing: setup_ms={} teardown_ms={} total_ms={}",
+            setup.as_millis(),
+            teardown_started.elapsed().as_millis(),
+            started.elapsed().as_millis()
+        ));
+    }
+    for (i, tail) in tails {
+        driver.set_log_tail(i, tail, reporter);
+    }
+    report_leftovers(reporter, &left);
+    result?;
+    Ok(driver.conclude(reporter))
+}
+
+/// Everything the loop's I/O needs.
+struct Io<'a> {
+    clients: &'a Clients,
+    svcs: &'a [Svc],
+    sigs: &'a mut mpsc::UnboundedReceiver<Signal>,
+    deadline: tokio::time::Instant,
+}
+
+async fn run_loop(
+    io: &mut Io<'_>,
+    driver: &mut Driver,
+    handler: &mut Handler,
+    source: &mut Source,
+    reporter: &mut Reporter,
+    initial: &[ServiceSnapshot],
+) -> Result<(), AppError> {
+    let mut action = handler.start(driver, reporter, Instant::now(), initial);
+    loop {
+        let ev = match action {
+            Action::Stop => return Ok(()),
+            Action::Fail(e) => return Err(e.0),
+            Action::FallBackToPolling => {
+                source.stop_receiving();
+                next_event(io, handler, source).await
+            }
+            Action::Continue => next_event(io, handler, source).await,
+            Action::Describe(units) => {
+                let call = describe(io.clients, io.svcs, &units);
+                guarded(io.sigs, io.deadline, call).await
+            }
+            Action::ListStopped(units) => {
+                let call = list_stopped(io.clients, io.svcs, &units, driver);
+                guarded(io.sigs, io.deadline, call).await
+            }
+        };
+        action = handler.handle(ev, Instant::now(), driver, reporter);
+    }
+}
+
+/// The next thing to happen while nothing is in flight.
+async fn next_event(io: &mut Io<'_>, handler: &Handler, source: &mut Source) -> LoopEvent {
+    let due = tokio::time::Instant::from_std(handler.next_reconcile());
+    enum Got {
+        Ev(LoopEvent),
+        Rx(Received),
+    }
+    let got = tokio::select! {
+        biased;
+        Some(sig) = io.sigs.recv() => Got::Ev(LoopEvent::Signal(sig)),
+        _ = tokio::time::sleep_until(io.deadline) => Got::Ev(LoopEvent::Deadline),
+        r = source.next() => Got::Rx(r),
+        _ = tokio::time::sleep_until(due) => Got::Ev(LoopEvent::ReconcileDue),
+    };
+    match got {
+        Got::Ev(e) => e,
+        Got::Rx(Received::Batch(batch)) => {
+            let (bodies, handles): (Vec<String>, Vec<String>) = batch.into_iter().unzip();
+            source.ack(handles);
+            LoopEvent::Messages(bodies)
+        }
+        Got::Rx(Received::Error(e)) if e.kind == Kind::NotFound => LoopEvent::QueueGone(e),
+        Got::Rx(Received::Error(e)) => LoopEvent::ReceiveFailed(e),
+    }
+}
+
+/// An API call the handler asked for, raced against signals and the deadline: a hung call never holds
+/// either back (the call is dropped).
+async fn guarded(
+    sigs: &mut mpsc::UnboundedReceiver<Signal>,
+    deadline: tokio::time::Instant,
+    call: impl std::future::Future<Output = LoopEvent>,
+) -> LoopEvent {
+    tokio::select! {
+        biased;
+        Some(sig) = sigs.recv() => LoopEvent::Signal(sig),
+        _ = tokio::time::sleep_until(deadline) => LoopEvent::Deadline,
+        ev = call => ev,
+    }
+}
+
+/// DescribeServices of the given units: one call per cluster and ten services.
+async fn describe(c: &Clients, svcs: &[Svc], units: &[usize]) -> LoopEvent {
+    let mut snaps = Vec::new();
+    let mut missing = Vec::new();
+    let mut clusters: Vec<&str> = units.iter().map(|&i| svcs[i].cluster.as_str()).collect();
+    clusters.dedup();
+    clusters.sort_unstable();
+    clusters.dedup();
+    for cluster in clusters {
+        let of_cluster: Vec<usize> = units.iter().copied().filter(|&i| svcs[i].cluster == cluster).collect();
+        for chunk in of_cluster.chunks(10) {
+            let names: Vec<String> = chunk.iter().map(|&i| svcs[i].describe_as.clone()).collect();
+            match aws::ecs::describe_services(c, cluster, &names).await {
+                Ok((found, _)) => {
+                    for &i in chunk {
+                        match found.iter().find(|(s, _)| arn_name(&s.service_arn) == svcs[i].name) {
+                            Some((s, status)) if status == "ACTIVE" => snaps.push(s.clone()),
+                            _ => missing.push(i),
+                        }
+                    }
+                }
+                Err(DescribeError::ClusterNotFound) => missing.extend(chunk),
+                Err(DescribeError::ServiceNotFound(_)) => missing.extend(chunk),
+                Err(DescribeError::Aws(err)) => {
+                    return LoopEvent::Described(Err(ApiFailure {
+                        op: "DescribeServices",
+                        permission: "ecs:DescribeServices",
+                        err,
+                    }));
+                }
+            }
+        }
+    }
+    LoopEvent::Described(Ok((snaps, missing)))
+}
+
+/// Stopped tasks of each unit's deployment that its engine has not seen stopped yet.
+async fn list_stopped(c: &Clients, svcs: &[Svc], units: &[usize], driver: &Driver) -> LoopEvent {
+    let mut tasks = Vec::new();
+    for &i in units {
+        let v = &svcs[i];
+        let arns = match aws::ecs::list_stopped_tasks(c, &v.cluster, &v.deployment_id).await {
+            Ok(a) => a,
+            Err(err) => {
+                return LoopEvent::Stopped(Err(ApiFailure { op: "ListTasks", permission: "ecs:ListTasks", err }));
+            }
+        };
+        let new: Vec<String> = arns.into_iter().filter(|a| !driver.units[i].engine.has_stopped_task(a)).collect();
+        if new.is_empty() {
+            continue;
+        }
+        match aws::ecs::describe_tasks(c, &v.cluster, &new).await {
+            Ok(t) => tasks.extend(t),
+            Err(err) => {
+                return LoopEvent::Stopped(Err(ApiFailure {
+                    op: "DescribeTasks",
+                    permission: "ecs:DescribeTasks",
+                    err,
+                }));
+            }
+        }
+    }
+    LoopEvent::Stopped(Ok(tasks))
+}
+
+/// Deletes the subscription. A signal during teardown hurries it (one attempt per resource, no
+/// back-off; deletes are idempotent); a third signal exits at once, naming what may be left.
+async fn teardown(source: &Source, sigs: &mut mpsc::UnboundedReceiver<Signal>, s: &WaitSettings) -> (Leftovers, bool) {
+    if !source.created_anything() {
+        return (Leftovers::default(), false);
+    }
+    tokio::select! {
+        left = source.teardown(false) => (left, false),
+        Some(_) = sigs.recv() => {
+            tokio::select! {
+                left = source.teardown(true) => (left, true),
+                Some(sig) = sigs.recv() => {
+                    let region = s.region.as_deref().map(|r| format!(" --region {r}")).unwrap_or_default();
+                    #[allow(clippy::print_stderr)]
+                    {
+                        eprintln!("ecsgate: third signal; exiting without cleanup — run `ecsgate gc --older-than 0s{region}` to delete what is left");
+                    }
+                    std::process::exit(i32::from(sig.exit_code()));
+                }
+            }
+        }
+    }
+}
+
+/// For each service that failed: the task definitions of its failed tasks (essential flags decide the
+/// culprit; fetched only now, since a gate that succeeds needs none), then the culprit container's last
+/// log lines. Returns the log tails by unit.
+async fn diagnose(c: &Clients, driver: &mut Driver, reporter: &mut Reporter) -> Vec<(usize, LogTail)> {
+    let failed: Vec<usize> = driver
+        .units
+        .iter()
+        .enumerate()
+        .filter(|(_, u)| u.engine.verdict().is_some_and(|v| v.outcome == Outcome::Failed))
+        .map(|(i, _)| i)
+        .collect();
+    let bounded = async {
+        for &i in &failed {
+            for arn in driver.units[i].engine.missing_task_definitions() {
+                let td: Option<TaskDefinitionInfo> = aws::ecs::describe_task_definition(c, &arn).await.ok();
+                if let Some(td) = td {
+                    driver.feed(Input::TaskDefinition(td), reporter);
+                }
+            }
+        }
+        let mut tails = Vec::new();
+        for &i in &failed {
+            let e = &driver.units[i].engine;
+            let Some(v) = e.verdict() else { continue };
+            let target = (|| {
+                let culprit = v.culprit.as_ref()?;
+                let container = culprit.container.clone()?;
+                let td_arn = v.failed_tasks.first()?.task_definition.clone()?;
+                let cfg =
+                    e.task_definition(&td_arn)?.containers.iter().find(|x| x.name == container)?.awslogs.clone()?;
+                Some((cfg, container, culprit.task_arn.clone()))
+            })();
+            if let Some((cfg, container, task)) = target {
+                tails.push((i, aws::logs::tail(c, &cfg, &container, &task, 20).await));
+            }
+        }
+        tails
+    };
+    // Diagnosis is a courtesy: it must not hold the verdict back for long.
+    tokio::time::timeout(Duration::from_secs(15), bounded).await.unwrap_or_default()
+}
+
+/// DescribeServices of every service (one call per cluster and ten services): the ARNs the rule
+/// needs, and the deployment to judge.
+async fn resolve(
+    c: &Clients,
+    s: &WaitSettings,
+    reporter: &mut Reporter,
+) -> Result<(Vec<Svc>, Vec<ServiceSnapshot>), AppError> {
+    let mut found: Vec<Option<ServiceSnapshot>> = vec![None; s.services.len()];
+    let mut clusters: Vec<&str> = s.services.iter().map(|r| r.cluster.as_str()).collect();
+    clusters.sort_unstable();
+    clusters.dedup();
+    for cluster in clusters {
+        let of_cluster: Vec<usize> = (0..s.services.len()).filter(|&i| s.services[i].cluster == cluster).collect();
+        for chunk in of_cluster.chunks(10) {
+            let names: Vec<String> = chunk.iter().map(|&i| s.services[i].service.clone()).collect();
+            let (svcs, missing) = match aws::ecs::describe_services(c, cluster, &names).await {
+                Ok(x) => x,
+                Err(DescribeError::ClusterNotFound) => {
+                    return Err(AppError::usage(format!("cluster {cluster} not found"))
+                        .with_hint("check --cluster (or the cluster in --service) and --region"));
+                }
+                Err(DescribeError::ServiceNotFound(_)) => (Vec::new(), Vec::new()),
+                Err(DescribeError::Aws(e)) => return Err(fatal("DescribeServices", "ecs:DescribeServices", e)),
+            };
+            for &i in chunk {
+                let want = &s.services[i];
+                match svcs.iter().find(|(snap, _)| arn_name(&snap.service_arn) == want.name()) {
+                    Some((_, status)) if status != "ACTIVE" => {
+                        return Err(AppError::usage(format!("service {} is {status}, not ACTIVE", want.name()))
+                            .with_hint("a deleted or draining service has no deployment to wait for; check --service and --cluster"));
+                    }
+                    Some((snap, _)) => found[i] = Some(snap.clone()),
+                    None => {
+                        let reason = missing
+                            .iter()
+                            .find(|(arn, _)| arn_name(arn) == want.name())
+                            .map(|(_, r)| r.as_str())
+                            .unwrap_or("MISSING");
+                        return Err(AppError::usage(format!(
+                            "service {} not found in cluster {cluster} ({reason})",
+                            want.name()
+                        ))
+                        .with_hint("check --service, --cluster and --region"));
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut snaps = Vec::new();
+    for (want, snap) in s.services.iter().zip(found) {
+        let Some(snap) = snap else { continue };
+        let deployment_id = match &s.deployment_id {
+            Some(id) => {
+                if !snap.deployments.iter().any(|d| &d.id == id) {
+                    let known: Vec<&str> = snap.deployments.iter().map(|d| d.id.as_str()).collect();
+                    return Err(AppError::usage(format!(
+                        "deployment {id} is not among service {}'s deployments ({})",
+                        want.name(),
+                        known.join(", ")
+                    ))
+                    .with_hint("finished deployments leave the list; omit --deployment-id to wait for the PRIMARY one"));
+                }
+                id.clone()
+            }
+            None => default_deployment(&snap, reporter).ok_or_else(|| {
+                AppError::usage(format!("service {} has no PRIMARY deployment", want.name()))
+                    .with_hint("services with the CODE_DEPLOY or EXTERNAL controller have none; ecsgate gates rolling (ECS) deployments")
+            })?,
+        };
+        out.push(Svc {
+            cluster: want.cluster.clone(),
+            describe_as: want.service.clone(),
+            name: snap.service_name.clone().unwrap_or_else(|| want.name().to_string()),
+            service_arn: snap.service_arn.clone(),
+            cluster_arn: snap.cluster_arn.clone().unwrap_or_default(),
+            deployment_id,
+        });
+        snaps.push(snap);
+    }
+    Ok((out, snaps))
+}
+
+/// The deployment to judge when none is named: the PRIMARY one — unless the PRIMARY is already a
+/// circuit-breaker rollback, which means the deployment the pipeline just started has failed before we
+/// got here. Judging the rollback would report its success as ours; judge the one it replaced.
+fn default_deployment(snap: &ServiceSnapshot, reporter: &mut Reporter) -> Option<String> {
+    let primary = snap.deployments.iter().find(|d| d.status == "PRIMARY")?;
+    if primary.rollout_state_reason.as_deref().and_then(crate::engine::rollback_target).is_some()
+        && let Some(replaced) = snap
+            .deployments
+            .iter()
+            .filter(|d| d.status != "PRIMARY")
+            .max_by_key(|d| d.created_at_ms.unwrap_or(i64::MIN))
+    {
+        reporter.warn(&format!(
+            "the PRIMARY deployment {} is a rollback; judging the deployment it replaced, {}",
+            primary.id, replaced.id
+        ));
+        return Some(replaced.id.clone());
+    }
+    Some(primary.id.clone())
+}
+
+fn report_leftovers(reporter: &mut Reporter, left: &Leftovers) {
+    for l in &left.0 {
+        reporter.warn(&format!("left behind: {l}"));
+    }
+}

@@ -1,0 +1,166 @@
+//! The `--record` format, defined once: what `wait` writes and what `replay` reads back.
+//!
+//! A recording is JSON Lines. An ECS event is written as received — the raw EventBridge envelope, one
+//! line — so a recording is also plain EventBridge JSON Lines for other tools. Everything else is a
+//! [`Record`], tagged by `type`:
+//!
+//! | `type` | fields | what it is |
+//! |---|---|---|
+//! | `start` | `version`, `cluster`, `service`, `deployment_id`, `services[]`, `ecsgate`, `at` | the first line: what was judged |
+//! | `service_snapshot` | `data` | a DescribeServices answer ([`ServiceSnapshot`]) |
+//! | `task_snapshot` | `data` | a DescribeTasks task, in the task event's `detail` shape |
+//! | `task_definition` | `data` | essential flags and awslogs settings ([`TaskDefinitionInfo`]) |
+//! | `log_tail` | `service`, `data` | the culprit container's last log lines ([`LogTail`]) |
+//!
+//! `version` is [`FORMAT_VERSION`]; a start line without one is format 1 (one service, no `services`).
+//! A reader refuses a recording whose format is newer than it knows, rather than judge it half-read.
+
+use std::io::Write;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::engine::snapshot::{ServiceSnapshot, TaskDefinitionInfo};
+use crate::engine::verdict::LogTail;
+use crate::engine::{Target, TaskRecord};
+
+/// 1: one service per recording. 2: `services[]` on the start line (a gate over several services)
+/// and `service` on log tails.
+pub const FORMAT_VERSION: u32 = 2;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Record {
+    Start(Start),
+    ServiceSnapshot {
+        data: ServiceSnapshot,
+    },
+    TaskSnapshot {
+        data: Value,
+    },
+    TaskDefinition {
+        data: TaskDefinitionInfo,
+    },
+    LogTail {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
+        data: LogTail,
+    },
+}
+
+/// The `type` values of [`Record`]: a line with another `type` (ecsgate's own JSON output, say) is not
+/// a record.
+pub const TAGS: [&str; 5] = ["start", "service_snapshot", "task_snapshot", "task_definition", "log_tail"];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Start {
+    #[serde(default = "format_1")]
+    pub version: u32,
+    /// The first (or only) target, at the top level as in format 1.
+    #[serde(default)]
+    pub cluster: Option<String>,
+    #[serde(default)]
+    pub service: Option<String>,
+    #[serde(default)]
+    pub deployment_id: Option<String>,
+    /// Every target of a gate over several services (format 2; empty for one service).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<Target>,
+    #[serde(default)]
+    pub ecsgate: Option<String>,
+    #[serde(default)]
+    pub at: Option<String>,
+}
+
+fn format_1() -> u32 {
+    1
+}
+
+impl Start {
+    pub fn new(targets: &[Target]) -> Self {
+        let first = targets.first().cloned().unwrap_or_default();
+        Start {
+            version: FORMAT_VERSION,
+            cluster: first.cluster,
+            service: first.service,
+            deployment_id: first.deployment_id,
+            services: if targets.len() > 1 { targets.to_vec() } else { Vec::new() },
+            ecsgate: Some(env!("CARGO_PKG_VERSION").to_string()),
+            at: Some(crate::engine::time::format_rfc3339_millis(crate::engine::time::now_millis())),
+        }
+    }
+
+    /// What the recording judged: every service of a multi-service gate, or the one target.
+    pub fn targets(&self) -> Vec<Target> {
+        if self.services.is_empty() { vec![self.first()] } else { self.services.clone() }
+    }
+
+    pub fn first(&self) -> Target {
+        Target {
+            cluster: self.cluster.clone(),
+            service: self.service.clone(),
+            deployment_id: self.deployment_id.clone(),
+        }
+    }
+}
+
+/// Writes `--record` lines, flushed one by one: a recording must survive a killed process (its reason
+/// to exist).
+pub struct Recorder {
+    out: std::io::BufWriter<std::fs::File>,
+}
+
+impl Recorder {
+    pub fn create(path: &std::path::Path) -> std::io::Result<Self> {
+        Ok(Recorder { out: std::io::BufWriter::new(std::fs::File::create(path)?) })
+    }
+
+    pub fn write(&mut self, r: &Record) -> std::io::Result<()> {
+        let s = serde_json::to_string(r).map_err(std::io::Error::other)?;
+        self.line(&s)
+    }
+
+    /// An event as received, compacted so that one event stays one line.
+    pub fn event(&mut self, body: &str) -> std::io::Result<()> {
+        match serde_json::from_str::<Value>(body) {
+            Ok(v) => self.line(&v.to_string()),
+            Err(_) => Ok(()),
+        }
+    }
+
+    pub fn task(&mut self, t: &TaskRecord) -> std::io::Result<()> {
+        self.write(&Record::TaskSnapshot { data: t.to_detail_json() })
+    }
+
+    fn line(&mut self, s: &str) -> std::io::Result<()> {
+        self.out.write_all(s.as_bytes())?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_format_1_start_line_reads_as_one_target() {
+        let v: Record =
+            serde_json::from_str(r#"{"type":"start","cluster":"shop","service":"api","deployment_id":"ecs-svc/1"}"#)
+                .unwrap();
+        let Record::Start(s) = v else { panic!("{v:?}") };
+        assert_eq!(s.version, 1);
+        assert_eq!(s.targets().len(), 1);
+        assert_eq!(s.targets()[0].service.as_deref(), Some("api"));
+    }
+
+    #[test]
+    fn a_start_line_for_several_services_round_trips() {
+        let t = |s: &str| Target { cluster: Some("shop".into()), service: Some(s.into()), deployment_id: None };
+        let start = Start::new(&[t("api"), t("worker")]);
+        let line = serde_json::to_string(&Record::Start(start.clone())).unwrap();
+        assert!(line.starts_with(r#"{"type":"start","version":2,"cluster":"shop","service":"api""#), "{line}");
+        let back: Record = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, Record::Start(start));
+    }
+}
