@@ -38,6 +38,7 @@ pub async fn emulator(test: &str) -> Option<Emu> {
 
 pub struct Svc {
     pub cluster: String,
+    pub name: String,
     pub service_arn: String,
     pub cluster_arn: String,
     pub deployment: String,
@@ -62,6 +63,11 @@ impl Emu {
     /// A cluster with service `api` (2 tasks) and a deployment in progress: UpdateService with a new
     /// task definition, as a pipeline does right before `ecsgate wait`.
     pub async fn service(&self, cluster: &str) -> Svc {
+        self.service_named(cluster, "api").await
+    }
+
+    /// Service `name` in `cluster` (created if need be), with a deployment in progress.
+    pub async fn service_named(&self, cluster: &str, name: &str) -> Svc {
         use aws_sdk_ecs::types::{ContainerDefinition, LogConfiguration, LogDriver};
         let ecs = self.ecs();
         ecs.create_cluster().cluster_name(cluster).send().await.unwrap();
@@ -91,7 +97,7 @@ impl Emu {
         let created = ecs
             .create_service()
             .cluster(cluster)
-            .service_name("api")
+            .service_name(name)
             .task_definition(&td1)
             .desired_count(2)
             .send()
@@ -101,10 +107,18 @@ impl Emu {
         let cluster_arn = created.service().unwrap().cluster_arn().unwrap().to_string();
         let old_deployment = created.service().unwrap().deployments()[0].id().unwrap().to_string();
         let td2 = register("app:2").await;
-        let updated = ecs.update_service().cluster(cluster).service("api").task_definition(&td2).send().await.unwrap();
+        let updated = ecs.update_service().cluster(cluster).service(name).task_definition(&td2).send().await.unwrap();
         let deployment = primary_id(updated.service().unwrap());
         assert_ne!(deployment, old_deployment, "the emulator layer creates a new deployment on UpdateService");
-        Svc { cluster: cluster.into(), service_arn, cluster_arn, deployment, old_deployment, task_definition: td2 }
+        Svc {
+            cluster: cluster.into(),
+            name: name.into(),
+            service_arn,
+            cluster_arn,
+            deployment,
+            old_deployment,
+            task_definition: td2,
+        }
     }
 
     /// POST to the emulator layer's control API.
@@ -155,7 +169,7 @@ impl Emu {
         }
         let v = self.ctl(
             "/_ecsgate/task",
-            json!({"cluster": svc.cluster, "service": "api", "started_by": deployment, "task_definition": svc.task_definition,
+            json!({"cluster": svc.cluster, "service": svc.name, "started_by": deployment, "task_definition": svc.task_definition,
                    "lastStatus": "STOPPED", "stopCode": stop_code, "stoppedReason": reason, "containers": [c]}),
         );
         v["taskArn"].as_str().unwrap().to_string()
@@ -192,7 +206,7 @@ impl Emu {
         let mut d = crate::common::fixture("task__stopped-essential-exit1-defra.json")["detail"].clone();
         d["taskArn"] = json!(task_arn);
         d["clusterArn"] = json!(svc.cluster_arn);
-        d["group"] = json!("service:api");
+        d["group"] = json!(format!("service:{}", svc.name));
         d["startedBy"] = json!(started_by);
         d["lastStatus"] = json!(status);
         d["version"] = json!(version);
@@ -229,7 +243,7 @@ impl Emu {
             "--cluster",
             &svc.cluster,
             "--service",
-            "api",
+            &svc.name,
             "--reconcile-interval",
             "1s",
             "--poll-interval",
@@ -241,6 +255,38 @@ impl Emu {
         self.env(&mut cmd);
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
         cmd.spawn().unwrap()
+    }
+
+    /// `ecsgate wait` over several services, as given (names, `cluster/name` or ARNs), with the
+    /// test-speed periods of [`Emu::spawn_wait`].
+    pub fn spawn_gate(&self, args: &[&str]) -> Child {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+        cmd.args(["wait", "--reconcile-interval", "1s", "--poll-interval", "500ms", "--wait-seconds", "2"]);
+        cmd.args(args);
+        self.env(&mut cmd);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+        cmd.spawn().unwrap()
+    }
+
+    /// API calls this test's key made, by `service.Action`.
+    pub fn calls(&self) -> Value {
+        self.get(&format!("/_ecsgate/calls?key={}", self.key))
+    }
+
+    /// Three failed tasks of `svc`'s deployment (exit 1), each in the API and as an event.
+    pub async fn crash_loop(&self, svc: &Svc) {
+        let stop = Some(("EssentialContainerExited", "Essential container in task exited", Some(1), None));
+        for _ in 0..3 {
+            let arn = self.stopped_task(
+                svc,
+                &svc.deployment,
+                "EssentialContainerExited",
+                "Essential container in task exited",
+                Some(1),
+                None,
+            );
+            self.task_event(svc, &arn, &svc.deployment, "STOPPED", 5, stop).await;
+        }
     }
 
     pub fn env(&self, cmd: &mut Command) {
