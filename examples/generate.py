@@ -32,26 +32,30 @@ def envelope(v, n, sec):
     return v
 
 
-def deployment(n, sec, name, dep_id, reason):
+def service_arn(svc):
+    return f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{CLUSTER}/{svc}"
+
+
+def deployment(n, sec, name, dep_id, reason, svc=SERVICE):
     base = {"SERVICE_DEPLOYMENT_COMPLETED": "deployment__completed-real-id-2022.json",
             "SERVICE_DEPLOYMENT_FAILED": "deployment__failed-circuit-breaker-docs.json"}.get(
         name, "deployment__in-progress-with-clusterarn-autoptic-trimmed.json")
     v = envelope(load(base), n, sec)
-    v["resources"] = [SERVICE_ARN]
+    v["resources"] = [service_arn(svc)]
     d = v["detail"]
     d.update({"eventName": name, "deploymentId": dep_id, "updatedAt": ts(sec, 250), "reason": reason,
               "clusterArn": CLUSTER_ARN, "eventType": "ERROR" if name.endswith("FAILED") else "INFO"})
     return v
 
 
-def task(n, sec, base, task_id, started_by, status, version, td_rev, **extra):
+def task(n, sec, base, task_id, started_by, status, version, td_rev, svc=SERVICE, **extra):
     v = envelope(load(base), n, sec)
     arn = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/{CLUSTER}/{task_id}"
     v["resources"] = [arn]
     d = v["detail"]
-    d.update({"taskArn": arn, "clusterArn": CLUSTER_ARN, "group": f"service:{SERVICE}", "startedBy": started_by,
+    d.update({"taskArn": arn, "clusterArn": CLUSTER_ARN, "group": f"service:{svc}", "startedBy": started_by,
               "lastStatus": status, "version": version, "updatedAt": ts(sec, 500),
-              "taskDefinitionArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/api:{td_rev}"})
+              "taskDefinitionArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{svc}:{td_rev}"})
     for c in d.get("containers", []):
         c["taskArn"] = arn
     if status != "STOPPED":
@@ -118,3 +122,23 @@ for i in range(3):
     add(task(n, 10 + i * 40, RUN, tid, NEW, "RUNNING", 2, 42))
     add(task(n, 30 + i * 40, SIDECAR, tid, NEW, "STOPPED", 7, 42))
 write("crash-loop-no-breaker.jsonl", ev)
+
+# 4. One gate over three services (a recording by `ecsgate wait --service api,worker,cron`): api and cron
+# complete, worker's new revision dies of OOM three times and the circuit breaker fails it.
+WORKER, CRON = "ecs-svc/5550000000000000001", "ecs-svc/7770000000000000002"
+ev, n = [], 0
+targets = [{"cluster": CLUSTER, "service": s, "deployment_id": d} for s, d in (("api", NEW), ("worker", WORKER), ("cron", CRON))]
+ev.append({"type": "start", "version": 2, **targets[0], "services": targets, "ecsgate": "0.1.0",
+           "at": "2025-02-13T14:00:00.000Z"})
+for svc, dep in (("api", NEW), ("worker", WORKER), ("cron", CRON)):
+    add(deployment(n, 0, "SERVICE_DEPLOYMENT_IN_PROGRESS", dep, f"ECS deployment {dep} in progress.", svc))
+add(task(n, 5, RUN, "a0b2c3d4e5f60718293a4b5c6d7e8f01", NEW, "RUNNING", 2, 42, "api"))
+add(task(n, 6, RUN, "c0b2c3d4e5f60718293a4b5c6d7e8f03", CRON, "RUNNING", 2, 7, "cron"))
+for i in range(3):
+    tid = f"b{i}b2c3d4e5f60718293a4b5c6d7e8f0{i}"
+    add(task(n, 10 + i * 30, RUN, tid, WORKER, "RUNNING", 2, 13, "worker"))
+    add(task(n, 25 + i * 30, OOM, tid, WORKER, "STOPPED", 3, 13, "worker"))
+add(deployment(n, 60, "SERVICE_DEPLOYMENT_COMPLETED", NEW, f"ECS deployment {NEW} completed."))
+add(deployment(n, 95, "SERVICE_DEPLOYMENT_COMPLETED", CRON, f"ECS deployment {CRON} completed.", "cron"))
+add(deployment(n, 100, "SERVICE_DEPLOYMENT_FAILED", WORKER, "ECS deployment circuit breaker: tasks failed to start.", "worker"))
+write("three-services.jsonl", ev)

@@ -422,7 +422,10 @@ async fn several_services_one_crash_looping_exit_1_with_a_verdict_each_over_one_
     let api = emu.service_named("e2e-multi", "api").await;
     let worker = emu.service_named("e2e-multi", "worker").await;
     let cron = emu.service_named("e2e-multi", "cron").await;
-    let child = emu.spawn_gate(&["--cluster", "e2e-multi", "--service", "api,worker", "--service", "cron"]);
+    let file = std::env::temp_dir().join(format!("ecsgate-multi-{}.jsonl", std::process::id()));
+    let record = file.to_str().unwrap();
+    let child =
+        emu.spawn_gate(&["--cluster", "e2e-multi", "--service", "api,worker", "--service", "cron", "--record", record]);
     emu.wait_for_rule(&api).await;
     assert_eq!(emu.rules_for(&api).await.len(), 1, "one rule for all three services");
     emu.deployment_event(&api, "SERVICE_DEPLOYMENT_COMPLETED", &api.deployment, "ECS deployment completed.").await;
@@ -453,6 +456,12 @@ async fn several_services_one_crash_looping_exit_1_with_a_verdict_each_over_one_
     assert!(d.stdout.contains("hint:     app exited 1"), "{}", d.stdout);
     assert!(d.stdout.trim_end().ends_with("gate: FAILED  3 services · exit code 1"), "{}", d.stdout);
     assert!(d.stdout.contains("[worker] task "), "timeline lines name their service: {}", d.stdout);
+    // The recording replays to the same verdicts, table and gate line.
+    let r = common::ecsgate(&["replay", record], None, &[]);
+    std::fs::remove_file(&file).ok();
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let tail = |s: &str| s[s.find("\nservices: ").expect("a table")..].to_string();
+    assert_eq!(tail(&r.stdout), tail(&d.stdout));
     for s in [&api, &worker, &cron] {
         emu.assert_nothing_left(s).await;
     }

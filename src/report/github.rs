@@ -6,7 +6,6 @@
 //! `culprit-container`, `container-exit-code`, `hint`). With several services the same names describe
 //! the gate (the combined outcome and exit code; the other fields those of the most severe service),
 //! and `verdicts` holds every verdict object as a JSON array.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::Write;
 
@@ -16,6 +15,8 @@ use crate::engine::{Note, Outcome, Verdict};
 use crate::error::AppError;
 
 pub struct Github {
+    /// Where annotations go: stdout, which the runner reads for workflow commands.
+    out: Box<dyn Write>,
     summary: Option<std::path::PathBuf>,
     output: Option<std::path::PathBuf>,
     /// Timeline lines for the summary; capped so a huge deployment cannot exceed GitHub's 1 MiB limit.
@@ -29,13 +30,11 @@ const TIMELINE_CAP: usize = 200;
 impl Github {
     pub fn from_env() -> Self {
         let path = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(std::path::PathBuf::from);
-        Github {
-            summary: path("GITHUB_STEP_SUMMARY"),
-            output: path("GITHUB_OUTPUT"),
-            timeline: Vec::new(),
-            dropped: 0,
-            several: false,
-        }
+        Github::new(Box::new(std::io::stdout()), path("GITHUB_STEP_SUMMARY"), path("GITHUB_OUTPUT"))
+    }
+
+    pub fn new(out: Box<dyn Write>, summary: Option<std::path::PathBuf>, output: Option<std::path::PathBuf>) -> Self {
+        Github { out, summary, output, timeline: Vec::new(), dropped: 0, several: false }
     }
 
     fn write_outputs(&self, pairs: &[(&str, String)]) -> std::io::Result<()> {
@@ -108,7 +107,7 @@ impl Sink for Github {
     }
 
     fn warn(&mut self, msg: &str) {
-        println!("::warning title=ecsgate::{}", escape_data(msg));
+        let _ = writeln!(self.out, "::warning title=ecsgate::{}", escape_data(msg));
     }
 
     fn error(&mut self, e: &AppError) {
@@ -116,7 +115,7 @@ impl Sink for Github {
         if let Some(h) = &e.hint {
             msg.push_str(&format!("\nhint: {h}"));
         }
-        println!("::error title=ecsgate::{}", escape_data(&msg));
+        let _ = writeln!(self.out, "::error title=ecsgate::{}", escape_data(&msg));
         let _ = self.write_outputs(&[
             ("outcome", "error".to_string()),
             ("exit-code", e.exit_code().to_string()),
@@ -126,7 +125,7 @@ impl Sink for Github {
 
     fn report(&mut self, r: &GateReport) {
         for a in annotations(r) {
-            println!("{a}");
+            let _ = writeln!(self.out, "{a}");
         }
         let _ = self.write_outputs(&outputs(r));
         if let Some(p) = &self.summary {
