@@ -100,6 +100,10 @@ got=$(env -u GITHUB_OUTPUT ECSGATE_BIN="$work/fake-ecsgate" INPUT_SERVICE=api IN
   INPUT_TIMEOUT=5m INPUT_MAX_TASK_FAILURES=2 INPUT_REGION=eu-west-2 INPUT_RECORD_FILE="$work/r/rec.jsonl" bash scripts/run-wait.sh)
 want="wait --service api --cluster shop --deployment-id ecs-svc/1 --timeout 5m --max-task-failures 2 --region eu-west-2 --record $work/r/rec.jsonl"
 if [ "$got" = "$want" ]; then ok "run-wait.sh maps every input"; else bad "run-wait.sh: got '$got'"; fi
+got=$(env -u GITHUB_OUTPUT ECSGATE_BIN="$work/fake-ecsgate" INPUT_SERVICE=$'api\n  worker,cron\n' INPUT_FAIL_FAST=true \
+  INPUT_RECORD_FILE="$work/r/rec.jsonl" bash scripts/run-wait.sh)
+want="wait --service api,worker,cron --fail-fast --record $work/r/rec.jsonl"
+if [ "$got" = "$want" ]; then ok "run-wait.sh passes several services (lines or commas) and fail-fast"; else bad "run-wait.sh several: got '$got'"; fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
