@@ -10,3 +10,4 @@ cargo bench --locked --bench replay
 start_emulator
 export ECSGATE_AWS_CLI="$ECSGATE_VENV/bin/aws"
 cargo bench --locked --bench latency
+cargo bench --locked --bench scale

@@ -1,0 +1,209 @@
+//! Several services on the emulator (scripts/bench.sh starts it): for 1, 10 and 20 services, one
+//! `ecsgate wait` over all of them beside N separate single-service gates and, for the cost, N
+//! `aws ecs wait services-stable` run side by side in the same window. Prints figures; asserts nothing.
+//!
+//! - latency: the last service's decisive event (COMPLETED) returned from PutEvents → every gate exited;
+//! - setup + teardown calls: CreateQueue, PutRule, PutTargets, RemoveTargets, DeleteRule, DeleteQueue;
+//! - ECS reads per service-minute during a wait of `ECSGATE_SCALE_WINDOW` seconds (default 120) while
+//!   the deployments progress (a task event per service every 20 s), with ecsgate's default periods.
+#![allow(clippy::print_stdout)]
+
+#[path = "../tests/common/mod.rs"]
+#[allow(unused)]
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::emulator::{Emu, Svc, emulator};
+
+const RUNS: usize = 5;
+const SIZES: [usize; 3] = [1, 10, 20];
+const SETUP_TEARDOWN: [&str; 7] = [
+    "sqs.CreateQueue",
+    "sqs.GetQueueUrl",
+    "events.PutRule",
+    "events.PutTargets",
+    "events.RemoveTargets",
+    "events.DeleteRule",
+    "sqs.DeleteQueue",
+];
+const ECS_READS: [&str; 4] =
+    ["ecs.DescribeServices", "ecs.ListTasks", "ecs.DescribeTasks", "ecs.DescribeTaskDefinition"];
+
+fn pct(v: &mut [Duration], p: f64) -> Duration {
+    v.sort();
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn services(emu: &Emu, cluster: &str, n: usize) -> Vec<Svc> {
+    let mut v = Vec::new();
+    for i in 0..n {
+        v.push(emu.service_named(cluster, &format!("s{i:02}")).await);
+    }
+    v
+}
+
+/// `ecsgate wait` over `svcs` with its default periods, signing with `key`.
+fn gate(emu: &Emu, key: &str, svcs: &[&Svc]) -> Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+    cmd.args(["wait", "--output", "json", "--cluster", &svcs[0].cluster]);
+    for s in svcs {
+        cmd.args(["--service", &s.name]);
+    }
+    emu.env(&mut cmd);
+    cmd.env("AWS_ACCESS_KEY_ID", key).stdout(Stdio::null()).stderr(Stdio::null()).stdin(Stdio::null());
+    cmd.spawn().unwrap()
+}
+
+fn count(emu: &Emu, key: &str, which: &[&str]) -> u64 {
+    let calls = emu.get(&format!("/_ecsgate/calls?key={key}"));
+    which.iter().filter_map(|k| calls.get(*k).and_then(|v| v.as_u64())).sum()
+}
+
+async fn wait_all(children: Vec<Child>) -> (Instant, Vec<i32>) {
+    let h = tokio::task::spawn_blocking(move || {
+        let codes: Vec<i32> = children.into_iter().map(|mut c| c.wait().unwrap().code().unwrap_or(-1)).collect();
+        (Instant::now(), codes)
+    });
+    h.await.unwrap()
+}
+
+/// Waits until every service of `svcs` has a rule delivering its events.
+async fn rules_ready(emu: &Emu, svcs: &[&Svc], separate: bool) {
+    if separate {
+        for s in svcs {
+            emu.wait_for_rule(s).await;
+        }
+    } else {
+        emu.wait_for_rule(svcs[0]).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+}
+
+struct Latency {
+    latency: Duration,
+    codes: Vec<i32>,
+    setup_teardown: u64,
+}
+
+/// One run: all services complete; the last COMPLETED is the decisive event.
+async fn latency_run(n: usize, run: usize, separate: bool) -> Latency {
+    let tag = format!("{}{}{n}{run}", if separate { "sep" } else { "one" }, std::process::id());
+    let emu = emulator(&format!("scale_{tag}")).await.expect("scripts/bench.sh starts the emulator");
+    let svcs = services(&emu, &format!("scale-{tag}"), n).await;
+    let refs: Vec<&Svc> = svcs.iter().collect();
+    let key = format!("{}GATE", emu.key);
+    let children: Vec<Child> =
+        if separate { refs.iter().map(|s| gate(&emu, &key, &[s])).collect() } else { vec![gate(&emu, &key, &refs)] };
+    rules_ready(&emu, &refs, separate).await;
+    for s in &svcs[..n - 1] {
+        emu.deployment_event(s, "SERVICE_DEPLOYMENT_COMPLETED", &s.deployment, "ECS deployment completed.").await;
+    }
+    let last = &svcs[n - 1];
+    let exited = tokio::spawn(wait_all(children));
+    emu.deployment_event(last, "SERVICE_DEPLOYMENT_COMPLETED", &last.deployment, "ECS deployment completed.").await;
+    let t0 = Instant::now();
+    let (t1, codes) = exited.await.unwrap();
+    Latency { latency: t1.saturating_duration_since(t0), codes, setup_teardown: count(&emu, &key, &SETUP_TEARDOWN) }
+}
+
+/// ECS reads per service-minute of the three approaches over the same window.
+async fn cost(n: usize, window: Duration) -> [f64; 3] {
+    let tag = format!("{}{n}", std::process::id());
+    let emu = emulator(&format!("scalecost_{tag}")).await.expect("emulator");
+    let one = services(&emu, &format!("cost-one-{tag}"), n).await;
+    let sep = services(&emu, &format!("cost-sep-{tag}"), n).await;
+    let wai = services(&emu, &format!("cost-wai-{tag}"), n).await;
+    let keys = [format!("{}ONE", emu.key), format!("{}SEP", emu.key), format!("{}WAI", emu.key)];
+    let one_refs: Vec<&Svc> = one.iter().collect();
+    let mut gates = vec![gate(&emu, &keys[0], &one_refs)];
+    gates.extend(sep.iter().map(|s| gate(&emu, &keys[1], &[s])));
+    let mut waiters: Vec<Child> = wai
+        .iter()
+        .map(|s| {
+            let mut w = Command::new(std::env::var("ECSGATE_AWS_CLI").unwrap_or_else(|_| "aws".into()));
+            w.args(["ecs", "wait", "services-stable", "--cluster", &s.cluster, "--services", &s.name]);
+            w.args(["--endpoint-url", &emu.endpoint, "--region", "us-east-1"]);
+            emu.env(&mut w);
+            w.env("AWS_ACCESS_KEY_ID", &keys[2]).env("AWS_DEFAULT_REGION", "us-east-1");
+            w.stdout(Stdio::null()).stderr(Stdio::null());
+            w.spawn().expect("aws CLI (scripts/bench.sh installs it into .venv)")
+        })
+        .collect();
+    let start = Instant::now();
+    // The deployments progress: a task of each service's deployment starts every 20 s.
+    let mut round = 0;
+    while start.elapsed() < window {
+        for (i, s) in one.iter().chain(&sep).enumerate() {
+            let arn = format!("arn:aws:ecs:us-east-1:123456789012:task/{}/{:032x}", s.cluster, round * 1000 + i);
+            emu.task_event(s, &arn, &s.deployment, "RUNNING", 2, None).await;
+        }
+        round += 1;
+        let next = Duration::from_secs(20 * round as u64).min(window);
+        tokio::time::sleep(next.saturating_sub(start.elapsed())).await;
+    }
+    let minutes = start.elapsed().as_secs_f64() / 60.0;
+    for g in &gates {
+        common::emulator::signal(g, "TERM");
+    }
+    let _ = wait_all(gates).await;
+    for w in &mut waiters {
+        let _ = w.kill();
+        let _ = w.wait();
+    }
+    keys.map(|k| count(&emu, &k, &ECS_READS) as f64 / (n as f64 * minutes))
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    if std::env::args().any(|a| a == "--list") || std::env::var_os("ECSGATE_EMULATOR").is_none() {
+        println!("scale bench: no emulator (run scripts/bench.sh)");
+        return;
+    }
+    let window =
+        Duration::from_secs(std::env::var("ECSGATE_SCALE_WINDOW").ok().and_then(|v| v.parse().ok()).unwrap_or(120));
+    println!("several services on the emulator: {RUNS} runs per size, one gate over N services vs N separate gates");
+    println!(
+        "{:>8}  {:<22} {:>10} {:>10} {:>22}  exit codes",
+        "services", "approach", "median", "p95", "setup+teardown calls"
+    );
+    for n in SIZES {
+        for separate in [false, true] {
+            let mut lat = Vec::new();
+            let mut calls = Vec::new();
+            let mut codes = Vec::new();
+            for run in 0..RUNS {
+                let l = latency_run(n, run, separate).await;
+                lat.push(l.latency);
+                calls.push(l.setup_teardown);
+                codes.extend(l.codes);
+            }
+            calls.sort_unstable();
+            let ok = codes.iter().filter(|c| **c == 0).count();
+            println!(
+                "{n:>8}  {:<22} {:>8.1}ms {:>8.1}ms {:>22}  {ok}/{} exit 0",
+                if separate { format!("{n} separate gates") } else { "one gate".into() },
+                pct(&mut lat, 0.5).as_secs_f64() * 1e3,
+                pct(&mut lat, 0.95).as_secs_f64() * 1e3,
+                calls[calls.len() / 2],
+                codes.len()
+            );
+        }
+    }
+    println!(
+        "\nECS read calls per service-minute over {} s, deployments progressing (all sizes side by side):",
+        window.as_secs()
+    );
+    println!("{:>8}  {:>10} {:>18} {:>16}", "services", "one gate", "separate gates", "services-stable");
+    let figures = futures_join(window).await;
+    for (n, f) in SIZES.iter().zip(figures) {
+        println!("{n:>8}  {:>10.2} {:>18.2} {:>16.2}", f[0], f[1], f[2]);
+    }
+}
+
+/// The cost runs of every size at once: the same window for all.
+async fn futures_join(window: Duration) -> Vec<[f64; 3]> {
+    let (a, b, c) = tokio::join!(cost(SIZES[0], window), cost(SIZES[1], window), cost(SIZES[2], window));
+    vec![a, b, c]
+}
