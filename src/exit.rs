@@ -45,13 +45,17 @@ impl Signal {
     }
 }
 
-/// What kind of error ended a command (exit 2 or 5).
+/// What ended a command before any deployment could be judged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
     /// Flags, input files, unknown cluster/service/deployment.
     Usage,
     /// Credentials, permissions, AWS failing past the error budget.
     Aws,
+    /// `--timeout` ran out while the services were still being resolved (the API did not answer).
+    TimedOut,
+    /// A signal arrived while the services were still being resolved.
+    Interrupted(Signal),
 }
 
 impl ErrorKind {
@@ -59,6 +63,8 @@ impl ErrorKind {
         match self {
             ErrorKind::Usage => USAGE,
             ErrorKind::Aws => AWS_ERROR,
+            ErrorKind::TimedOut => TIMED_OUT,
+            ErrorKind::Interrupted(s) => s.exit_code(),
         }
     }
 }

@@ -571,3 +571,135 @@ async fn sigterm_with_several_services_cleans_up_and_exits_143() {
     emu.assert_nothing_left(&api).await;
     emu.assert_nothing_left(&worker).await;
 }
+
+// ------------------------------------------------------------------ a gate nothing can wedge
+
+#[tokio::test]
+async fn a_hung_api_cannot_hold_back_the_timeout() {
+    let emu = emu!("e2e_hungtimeout");
+    let svc = emu.service("e2e-hungtimeout").await;
+    let started = std::time::Instant::now();
+    let child = emu.start_wait(&svc, &["--timeout", "4s"]).await;
+    // From now on every ECS call and every long poll is held for 30 s.
+    emu.fault(json!({"service": "ecs", "hang": 30, "seconds": 60}));
+    emu.fault(json!({"service": "sqs", "action": "ReceiveMessage", "hang": 30, "seconds": 60}));
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 3, "{}\n{}", d.stdout, d.stderr);
+    assert!(started.elapsed() < Duration::from_secs(4 + 6), "took {:?}", started.elapsed());
+    assert!(d.stdout.contains("reason:   timed out after 4s; last state: IN_PROGRESS"), "{}", d.stdout);
+    emu.assert_nothing_left(&svc).await;
+}
+
+async fn signal_while_hung(name: &str, sig: &str, code: i32) {
+    let emu = emu!(name);
+    let svc = emu.service(&name.replace('_', "-")).await;
+    let child = emu.start_wait(&svc, &[]).await;
+    emu.fault(json!({"service": "ecs", "hang": 30, "seconds": 60}));
+    // The 1 s reconcile is now stuck in DescribeServices.
+    tokio::time::sleep(Duration::from_millis(1800)).await;
+    let sent = std::time::Instant::now();
+    signal(&child, sig);
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, code, "{}\n{}", d.stdout, d.stderr);
+    assert!(sent.elapsed() < Duration::from_secs(4), "exited {:?} after the signal", sent.elapsed());
+    assert!(d.stdout.contains("verdict: INTERRUPTED"), "{}", d.stdout);
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn sigint_is_served_while_an_api_call_hangs() {
+    signal_while_hung("e2e_hungint", "INT", 130).await;
+}
+
+#[tokio::test]
+async fn sigterm_is_served_while_an_api_call_hangs() {
+    signal_while_hung("e2e_hungterm", "TERM", 143).await;
+}
+
+#[tokio::test]
+async fn teardown_against_a_hung_endpoint_is_bounded_and_names_what_is_left() {
+    let emu = emu!("e2e_hungteardown");
+    let svc = emu.service("e2e-hungteardown").await;
+    let gate_key = format!("{}GATE", emu.key);
+    let child = emu.spawn_gate_as(&gate_key, &["--cluster", "e2e-hungteardown", "--service", "api"]);
+    emu.wait_for_rule(&svc).await;
+    for (service, action) in [("events", "RemoveTargets"), ("events", "DeleteRule"), ("sqs", "DeleteQueue")] {
+        emu.ctl(
+            "/_ecsgate/fault",
+            json!({"key": gate_key, "service": service, "action": action, "hang": 25, "code": "InternalError", "status": 500, "seconds": 60}),
+        );
+    }
+    emu.deployment_event(&svc, "SERVICE_DEPLOYMENT_COMPLETED", &svc.deployment, "ECS deployment completed.").await;
+    let started = std::time::Instant::now();
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 0, "the verdict's exit code stands: {}\n{}", d.stdout, d.stderr);
+    assert!(started.elapsed() < Duration::from_secs(15), "teardown took {:?}", started.elapsed());
+    assert!(d.stderr.contains("left behind: EventBridge rule ecsgate-"), "{}", d.stderr);
+    assert!(d.stderr.contains("teardown did not finish within 10s"), "{}", d.stderr);
+    assert!(d.stderr.contains("aws events delete-rule --region us-east-1"), "{}", d.stderr);
+    assert!(d.stderr.contains("left behind: SQS queue ecsgate-") && d.stderr.contains("ecsgate gc --region us-east-1"));
+    emu.clean_up(&svc).await;
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn a_deployment_failed_before_the_gate_started_still_names_its_culprit() {
+    let emu = emu!("e2e_prefailed");
+    let svc = emu.service("e2e-prefailed").await;
+    for _ in 0..2 {
+        emu.stopped_task(
+            &svc,
+            &svc.deployment,
+            "EssentialContainerExited",
+            "Essential container in task exited",
+            Some(137),
+            Some("OutOfMemoryError: Container killed due to memory usage"),
+        );
+    }
+    emu.ctl(
+        "/_ecsgate/deployment",
+        json!({"cluster": svc.cluster, "service": "api", "deployment_id": svc.deployment, "rollout_state": "FAILED",
+               "reason": "ECS deployment circuit breaker: tasks failed to start."}),
+    );
+    let d = finish(emu.spawn_wait(&svc, &[]), LIMIT).await;
+    assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
+    assert!(d.stdout.contains("reason:   ECS deployment circuit breaker: tasks failed to start."), "{}", d.stdout);
+    assert!(d.stdout.contains("culprit:  container app, exit code 137"), "{}", d.stdout);
+    assert!(d.stdout.contains("OutOfMemoryError: Container killed due to memory usage"));
+    assert!(d.stdout.contains("hint:     The container hit its hard memory limit"), "{}", d.stdout);
+    assert!(emu.calls().get("sqs.CreateQueue").is_none(), "decided at start: no subscription");
+}
+
+#[tokio::test]
+async fn an_explicit_profile_beats_keys_in_the_environment_and_an_unknown_one_is_named() {
+    let emu = emu!("e2e_profile");
+    let svc = emu.service("e2e-profile").await;
+    emu.ctl("/_ecsgate/deployment", json!({"cluster": svc.cluster, "service": "api", "deployment_id": svc.deployment, "rollout_state": "COMPLETED"}));
+    let dir = std::env::temp_dir().join(format!("ecsgate-profile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (config, creds) = (dir.join("config"), dir.join("credentials"));
+    let profile_key = format!("{}PROF", emu.key);
+    let env_key = format!("{}ENV", emu.key);
+    std::fs::write(&config, "[profile gate]\nregion = us-east-1\n").unwrap();
+    std::fs::write(&creds, format!("[gate]\naws_access_key_id = {profile_key}\naws_secret_access_key = secret\n"))
+        .unwrap();
+    let run = |profile: &str| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+        cmd.args(["wait", "--cluster", "e2e-profile", "--service", "api", "--profile", profile]);
+        emu.env(&mut cmd);
+        cmd.env("AWS_ACCESS_KEY_ID", &env_key)
+            .env("AWS_CONFIG_FILE", &config)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &creds);
+        cmd.output().unwrap()
+    };
+    let out = run("gate");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let calls = |k: &str| emu.get(&format!("/_ecsgate/calls?key={k}"));
+    assert!(calls(&profile_key)["ecs.DescribeServices"].as_u64().unwrap_or(0) >= 1, "signed with the profile's key");
+    assert_eq!(calls(&env_key), json!({}), "the environment's key was not used");
+    let out = run("nope");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("error: AWS profile nope not found in "), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -34,34 +34,19 @@ struct QueueRx {
     url: String,
 }
 
-/// Setup failed: which call, why, and the source holding what was created before it failed (so the
-/// caller can tear that down whether it falls back or gives up).
-pub struct SetupFailed {
-    pub source: Source,
-    pub op: &'static str,
-    pub err: ErrInfo,
-}
-
 impl Source {
-    /// No subscription: the API is the only source.
+    /// No subscription (yet): the API is the only source.
     pub fn polling(clients: &Clients) -> Self {
         Source { clients: clients.clone(), teardown: Teardown::default(), queue: None }
     }
 
-    /// Creates the queue, the rule and the target, and starts receiving.
-    pub async fn subscribe(clients: &Clients, plan: &Plan, wait_seconds: i32) -> Result<Self, Box<SetupFailed>> {
-        let mut teardown = Teardown::default();
-        match subscription::create(clients, plan, &mut teardown).await {
-            Ok(sub) => {
-                let queue = spawn_receiver(clients.clone(), sub.queue_url, wait_seconds);
-                Ok(Source { clients: clients.clone(), teardown, queue: Some(queue) })
-            }
-            Err((op, err)) => Err(Box::new(SetupFailed {
-                source: Source { clients: clients.clone(), teardown, queue: None },
-                op,
-                err,
-            })),
-        }
+    /// Creates the queue, the rule and the target, and starts receiving. Each resource is registered in
+    /// this source before its create call, so a subscription that fails — or whose future is dropped by
+    /// a signal or the deadline — still leaves [`Source::teardown`] everything to delete.
+    pub async fn subscribe(&mut self, plan: &Plan, wait_seconds: i32) -> Result<(), (&'static str, ErrInfo)> {
+        let sub = subscription::create(&self.clients, plan, &mut self.teardown).await?;
+        self.queue = Some(spawn_receiver(self.clients.clone(), sub.queue_url, wait_seconds));
+        Ok(())
     }
 
     pub fn is_queue(&self) -> bool {
@@ -112,7 +97,12 @@ impl Source {
     }
 
     pub fn created_anything(&self) -> bool {
-        self.teardown.rule.is_some() || self.teardown.queue_name.is_some()
+        !self.teardown.is_empty()
+    }
+
+    /// Everything this source created, as leftovers (teardown ran out of time).
+    pub fn everything(&self, why: &str) -> Leftovers {
+        self.teardown.everything(why, &self.clients.region)
     }
 }
 

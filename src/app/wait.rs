@@ -22,7 +22,7 @@ use crate::engine::snapshot::TaskDefinitionInfo;
 use crate::engine::verdict::LogTail;
 use crate::engine::{Input, Outcome, ServiceSnapshot, Target, arn_name};
 use crate::error::AppError;
-use crate::exit::Signal;
+use crate::exit::{ErrorKind, Signal};
 use crate::record::Recorder;
 use crate::report::{Reporter, format_elapsed};
 
@@ -73,10 +73,28 @@ fn signals() -> mpsc::UnboundedReceiver<Signal> {
     rx
 }
 
+/// How long teardown may take before ecsgate gives up and prints what is left (with the commands that
+/// delete it). A second signal makes it one attempt per resource; a third exits at once.
+const TEARDOWN_BUDGET: Duration = Duration::from_secs(10);
+/// How long the failure diagnosis (task definitions, log lines) may take beside the teardown.
+const DIAGNOSIS_BUDGET: Duration = Duration::from_secs(10);
+
 async fn wait(s: &WaitSettings, reporter: &mut Reporter) -> Result<u8, AppError> {
     let started = Instant::now();
+    let mut sigs = signals();
+    let deadline = tokio::time::Instant::now() + s.timeout;
     let clients = aws::load(s.region.clone(), s.profile.clone()).await?;
-    let (svcs, snaps) = resolve(&clients, s, reporter).await?;
+    // Nothing exists yet to tear down: a signal or the deadline simply ends the command.
+    let (svcs, snaps) = tokio::select! {
+        biased;
+        Some(sig) = sigs.recv() => {
+            return Err(AppError { kind: ErrorKind::Interrupted(sig), message: format!("interrupted by {} while describing the services", sig.name()), hint: None });
+        }
+        _ = tokio::time::sleep_until(deadline) => {
+            return Err(AppError { kind: ErrorKind::TimedOut, message: format!("timed out after {} while describing the services (DescribeServices did not answer)", format_elapsed(s.timeout)), hint: Some("the ECS API did not answer in time; check the network path to it (proxy, VPC endpoint, AWS_ENDPOINT_URL)".into()) });
+        }
+        r = resolve(&clients, s, reporter) => r?,
+    };
     let targets: Vec<Target> = svcs
         .iter()
         .map(|v| Target {
@@ -113,12 +131,11 @@ async fn wait(s: &WaitSettings, reporter: &mut Reporter) -> Result<u8, AppError>
     for snap in &snaps {
         driver.feed(Input::Service(snap.clone()), reporter);
     }
-    let mut sigs = signals();
-    let deadline = tokio::time::Instant::now() + s.timeout;
 
     // Services the API already decided (COMPLETED or FAILED) need no subscription.
     let setup_started = Instant::now();
     let mut source = Source::polling(&clients);
+    let mut first = None;
     if !driver.all_decided() && !s.poll {
         let watched: Vec<Watched> = svcs
             .iter()
@@ -132,23 +149,31 @@ async fn wait(s: &WaitSettings, reporter: &mut Reporter) -> Result<u8, AppError>
             })
             .collect();
         let plan = subscription::plan(&watched);
-        match Source::subscribe(&clients, &plan, s.timing.wait_seconds).await {
-            Ok(src) => {
+        // Setup is raced against signals and the deadline too: what it registered is torn down below.
+        let setup = tokio::select! {
+            biased;
+            Some(sig) = sigs.recv() => { first = Some(LoopEvent::Signal(sig)); Ok(()) }
+            _ = tokio::time::sleep_until(deadline) => { first = Some(LoopEvent::Deadline); Ok(()) }
+            r = source.subscribe(&plan, s.timing.wait_seconds) => r,
+        };
+        match setup {
+            Ok(()) if first.is_none() => {
                 reporter.info(&format!("ecsgate: listening on queue {} (rule {})", plan.name, plan.name));
-                source = src;
             }
-            Err(f) if f.err.kind == Kind::AccessDenied => {
-                report_leftovers(reporter, &f.source.teardown(false).await);
+            Ok(()) => {}
+            Err((op, e)) if e.kind == Kind::AccessDenied => {
+                source.stop_receiving();
+                report_leftovers(reporter, &source.teardown(false).await);
+                source = Source::polling(&clients);
                 reporter.warn(&format!(
-                    "not authorized to call {} ({}); falling back to polling the ECS API every {}",
-                    f.op,
-                    f.err,
+                    "not authorized to call {op} ({e}); falling back to polling the ECS API every {}",
                     format_elapsed(s.timing.poll_interval)
                 ));
             }
-            Err(f) => {
-                report_leftovers(reporter, &f.source.teardown(false).await);
-                return Err(fatal(f.op, f.op, f.err));
+            Err((op, e)) => {
+                source.stop_receiving();
+                report_leftovers(reporter, &bounded_teardown(&source, &mut sigs).await.0);
+                return Err(fatal(op, op, e));
             }
         }
     }
@@ -156,12 +181,15 @@ async fn wait(s: &WaitSettings, reporter: &mut Reporter) -> Result<u8, AppError>
 
     let mut handler = Handler::new(s.timing, s.timeout, s.fail_fast, !source.is_queue(), svcs.len(), Instant::now());
     let mut io = Io { clients: &clients, svcs: &svcs, sigs: &mut sigs, deadline };
-    let result = run_loop(&mut io, &mut driver, &mut handler, &mut source, reporter, &snaps).await;
+    let result = run_loop(&mut io, &mut driver, &mut handler, &mut source, reporter, &snaps, first).await;
 
     // Teardown, and beside it the diagnosis of what failed: neither waits for the other.
     let teardown_started = Instant::now();
     source.stop_receiving();
-    let (td, tails) = tokio::join!(teardown(&source, &mut sigs, s), diagnose(&clients, &mut driver, reporter));
+    let (td, tails) = tokio::join!(
+        bounded_teardown(&source, &mut sigs),
+        tokio::time::timeout(DIAGNOSIS_BUDGET, diagnose(&clients, &svcs, &mut driver, reporter))
+    );
     let (left, hurried) = td;
     if hurried {
         reporter.info("ecsgate: second signal; teardown hurried");
@@ -175,7 +203,7 @@ async fn wait(s: &WaitSettings, reporter: &mut Reporter) -> Result<u8, AppError>
             started.elapsed().as_millis()
         ));
     }
-    for (i, tail) in tails {
+    for (i, tail) in tails.unwrap_or_default() {
         driver.set_log_tail(i, tail, reporter);
     }
     report_leftovers(reporter, &left);
@@ -198,8 +226,13 @@ async fn run_loop(
     source: &mut Source,
     reporter: &mut Reporter,
     initial: &[ServiceSnapshot],
+    first: Option<LoopEvent>,
 ) -> Result<(), AppError> {
-    let mut action = handler.start(driver, reporter, Instant::now(), initial);
+    let mut action = match first {
+        // Setup was cut short by a signal or the deadline.
+        Some(ev) => handler.handle(ev, Instant::now(), driver, reporter),
+        None => handler.start(driver, reporter, Instant::now(), initial),
+    };
     loop {
         let ev = match action {
             Action::Stop => return Ok(()),
@@ -328,22 +361,31 @@ async fn list_stopped(c: &Clients, svcs: &[Svc], units: &[usize], driver: &Drive
     LoopEvent::Stopped(Ok(tasks))
 }
 
-/// Deletes the subscription. A signal during teardown hurries it (one attempt per resource, no
-/// back-off; deletes are idempotent); a third signal exits at once, naming what may be left.
-async fn teardown(source: &Source, sigs: &mut mpsc::UnboundedReceiver<Signal>, s: &WaitSettings) -> (Leftovers, bool) {
+/// Deletes the subscription within [`TEARDOWN_BUDGET`]. A signal during teardown hurries it (one
+/// attempt per resource, no back-off; deletes are idempotent); a third signal exits at once. What could
+/// not be deleted in time is returned with the commands that delete it.
+async fn bounded_teardown(source: &Source, sigs: &mut mpsc::UnboundedReceiver<Signal>) -> (Leftovers, bool) {
     if !source.created_anything() {
         return (Leftovers::default(), false);
     }
+    let out_of_time =
+        || source.everything(&format!("teardown did not finish within {}", format_elapsed(TEARDOWN_BUDGET)));
+    let budget = tokio::time::sleep(TEARDOWN_BUDGET);
+    tokio::pin!(budget);
     tokio::select! {
         left = source.teardown(false) => (left, false),
+        _ = &mut budget => (out_of_time(), false),
         Some(_) = sigs.recv() => {
             tokio::select! {
                 left = source.teardown(true) => (left, true),
+                _ = &mut budget => (out_of_time(), true),
                 Some(sig) = sigs.recv() => {
-                    let region = s.region.as_deref().map(|r| format!(" --region {r}")).unwrap_or_default();
+                    let left = source.everything("not deleted: a third signal ended ecsgate at once");
                     #[allow(clippy::print_stderr)]
                     {
-                        eprintln!("ecsgate: third signal; exiting without cleanup — run `ecsgate gc --older-than 0s{region}` to delete what is left");
+                        for l in &left.0 {
+                            eprintln!("warning: left behind: {l}");
+                        }
                     }
                     std::process::exit(i32::from(sig.exit_code()));
                 }
@@ -352,10 +394,11 @@ async fn teardown(source: &Source, sigs: &mut mpsc::UnboundedReceiver<Signal>, s
     }
 }
 
-/// For each service that failed: the task definitions of its failed tasks (essential flags decide the
-/// culprit; fetched only now, since a gate that succeeds needs none), then the culprit container's last
-/// log lines. Returns the log tails by unit.
-async fn diagnose(c: &Clients, driver: &mut Driver, reporter: &mut Reporter) -> Vec<(usize, LogTail)> {
+/// For each service that failed: its stopped tasks when the verdict came before ecsgate saw any (the
+/// deployment was FAILED when the gate started, or a FAILED event came first), the task definitions of
+/// its failed tasks (essential flags decide the culprit; read only now, since a gate that succeeds needs
+/// none), then the culprit container's last log lines. Returns the log tails by unit.
+async fn diagnose(c: &Clients, svcs: &[Svc], driver: &mut Driver, reporter: &mut Reporter) -> Vec<(usize, LogTail)> {
     let failed: Vec<usize> = driver
         .units
         .iter()
@@ -363,35 +406,39 @@ async fn diagnose(c: &Clients, driver: &mut Driver, reporter: &mut Reporter) -> 
         .filter(|(_, u)| u.engine.verdict().is_some_and(|v| v.outcome == Outcome::Failed))
         .map(|(i, _)| i)
         .collect();
-    let bounded = async {
-        for &i in &failed {
-            for arn in driver.units[i].engine.missing_task_definitions() {
-                let td: Option<TaskDefinitionInfo> = aws::ecs::describe_task_definition(c, &arn).await.ok();
-                if let Some(td) = td {
-                    driver.feed(Input::TaskDefinition(td), reporter);
-                }
+    for &i in &failed {
+        if driver.units[i].engine.verdict().is_some_and(|v| v.failed_tasks.is_empty())
+            && let LoopEvent::Stopped(Ok(tasks)) = list_stopped(c, svcs, &[i], driver).await
+        {
+            for t in tasks {
+                driver.feed(Input::Task(t), reporter);
             }
         }
-        let mut tails = Vec::new();
-        for &i in &failed {
-            let e = &driver.units[i].engine;
-            let Some(v) = e.verdict() else { continue };
-            let target = (|| {
-                let culprit = v.culprit.as_ref()?;
-                let container = culprit.container.clone()?;
-                let td_arn = v.failed_tasks.first()?.task_definition.clone()?;
-                let cfg =
-                    e.task_definition(&td_arn)?.containers.iter().find(|x| x.name == container)?.awslogs.clone()?;
-                Some((cfg, container, culprit.task_arn.clone()))
-            })();
-            if let Some((cfg, container, task)) = target {
-                tails.push((i, aws::logs::tail(c, &cfg, &container, &task, 20).await));
+    }
+    for &i in &failed {
+        for arn in driver.units[i].engine.missing_task_definitions() {
+            let td: Option<TaskDefinitionInfo> = aws::ecs::describe_task_definition(c, &arn).await.ok();
+            if let Some(td) = td {
+                driver.feed(Input::TaskDefinition(td), reporter);
             }
         }
-        tails
-    };
-    // Diagnosis is a courtesy: it must not hold the verdict back for long.
-    tokio::time::timeout(Duration::from_secs(15), bounded).await.unwrap_or_default()
+    }
+    let mut tails = Vec::new();
+    for &i in &failed {
+        let e = &driver.units[i].engine;
+        let Some(v) = e.verdict() else { continue };
+        let target = (|| {
+            let culprit = v.culprit.as_ref()?;
+            let container = culprit.container.clone()?;
+            let td_arn = v.failed_tasks.first()?.task_definition.clone()?;
+            let cfg = e.task_definition(&td_arn)?.containers.iter().find(|x| x.name == container)?.awslogs.clone()?;
+            Some((cfg, container, culprit.task_arn.clone()))
+        })();
+        if let Some((cfg, container, task)) = target {
+            tails.push((i, aws::logs::tail(c, &cfg, &container, &task, 20).await));
+        }
+    }
+    tails
 }
 
 /// DescribeServices of every service (one call per cluster and ten services): the ARNs the rule

@@ -22,34 +22,72 @@ pub struct Clients {
     pub sqs: aws_sdk_sqs::Client,
     pub events: aws_sdk_eventbridge::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// The region the clients talk to (for the commands printed about leftovers).
+    pub region: String,
 }
 
-/// Loads the default credential chain (env, profile, SSO, web identity, container and instance roles).
-/// `AWS_ENDPOINT_URL` (and the per-service variants) are honoured by aws-config itself.
+/// Connect timeout: a host that does not accept the connection fails fast (the SDK's own default).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
+/// One attempt of any call: must exceed the 20 s SQS long poll; a stalled connection is cut here.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+/// A call with its retries. The loop never waits for one anyway (signals and `--timeout` are served
+/// while calls are in flight); this bounds the background receiver and the teardown's attempts.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(65);
+
+/// Loads credentials and region the way the AWS CLI does: an explicit `--profile` wins over keys in the
+/// environment (the default chain would take the environment's first); otherwise the default chain
+/// (environment, `AWS_PROFILE`, SSO, web identity, container and instance roles). `--region` beats
+/// `AWS_REGION`, which beats the profile's region. `AWS_ENDPOINT_URL` (and the per-service variants)
+/// are honoured by aws-config itself.
 pub async fn load(region: Option<String>, profile: Option<String>) -> Result<Clients, AppError> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
         TimeoutConfig::builder()
-            .connect_timeout(Duration::from_millis(3100))
-            // Must exceed the 20 s SQS long poll.
-            .operation_attempt_timeout(Duration::from_secs(30))
+            .connect_timeout(CONNECT_TIMEOUT)
+            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+            .operation_timeout(OPERATION_TIMEOUT)
             .build(),
     );
     if let Some(r) = region {
         loader = loader.region(aws_config::Region::new(r));
     }
     if let Some(p) = profile {
-        loader = loader.profile_name(p);
+        if !profile_exists(&p) {
+            return Err(AppError::usage(format!("AWS profile {p} not found in {}", profile_files().join(" or ")))
+                .with_hint("check --profile against `aws configure list-profiles`; AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE move the files"));
+        }
+        let creds = aws_config::profile::ProfileFileCredentialsProvider::builder().profile_name(&p).build();
+        loader = loader.profile_name(p).credentials_provider(creds);
     }
     let conf = loader.load().await;
-    if conf.region().is_none() {
+    let Some(region) = conf.region().map(|r| r.to_string()) else {
         return Err(AppError::usage("no AWS Region configured")
             .with_hint("pass --region, or set AWS_REGION (or a region in your AWS profile)"));
-    }
+    };
     Ok(Clients {
         ecs: aws_sdk_ecs::Client::new(&conf),
         sqs: aws_sdk_sqs::Client::new(&conf),
         events: aws_sdk_eventbridge::Client::new(&conf),
         logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
+        region,
+    })
+}
+
+fn profile_files() -> Vec<String> {
+    let home = std::env::var("HOME").unwrap_or_else(|_| "~".into());
+    vec![
+        std::env::var("AWS_CONFIG_FILE").unwrap_or_else(|_| format!("{home}/.aws/config")),
+        std::env::var("AWS_SHARED_CREDENTIALS_FILE").unwrap_or_else(|_| format!("{home}/.aws/credentials")),
+    ]
+}
+
+/// Whether `[profile NAME]` (config file) or `[NAME]` (either file) is defined: an unknown profile is a
+/// usage error of its own, not a confusing "no region" or "no credentials" later.
+fn profile_exists(name: &str) -> bool {
+    profile_files().iter().filter_map(|f| std::fs::read_to_string(f).ok()).any(|text| {
+        text.lines().filter_map(|l| l.trim().strip_prefix('[')?.strip_suffix(']')).any(|h| {
+            let h = h.trim();
+            h == name || h.strip_prefix("profile").is_some_and(|rest| rest.trim() == name)
+        })
     })
 }
 

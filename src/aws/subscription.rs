@@ -225,11 +225,7 @@ impl Teardown {
                 }
             })
             .await;
-            ok.err().map(|e| {
-                format!(
-                    "EventBridge rule {name} ({e}); delete it with: aws events remove-targets --rule {name} --ids {TARGET_ID} && aws events delete-rule --name {name}"
-                )
-            })
+            ok.err().map(|e| rule_leftover(name, &e.to_string(), &c.region))
         };
         let queue = async {
             let name = self.queue_name.as_ref()?;
@@ -249,10 +245,36 @@ impl Teardown {
                 }
             })
             .await;
-            ok.err().map(|e| format!("SQS queue {name} ({e}); delete it with: aws sqs delete-queue --queue-url $(aws sqs get-queue-url --queue-name {name} --query QueueUrl --output text)"))
+            ok.err().map(|e| queue_leftover(name, &e.to_string(), &c.region))
         };
         let (r, q) = tokio::join!(rule, queue);
         Leftovers(r.into_iter().chain(q).collect())
+    }
+
+    /// Everything registered, as leftovers: what to print when teardown ran out of time.
+    pub fn everything(&self, why: &str, region: &str) -> Leftovers {
+        let rule = self.rule.as_deref().map(|n| rule_leftover(n, why, region));
+        let queue = self.queue_name.as_deref().map(|n| queue_leftover(n, why, region));
+        Leftovers(rule.into_iter().chain(queue).collect())
+    }
+}
+
+fn rule_leftover(name: &str, why: &str, region: &str) -> String {
+    format!(
+        "EventBridge rule {name} ({why}); delete it with: aws events remove-targets --region {region} --rule {name} --ids {TARGET_ID} && aws events delete-rule --region {region} --name {name} (or: ecsgate gc --region {region})"
+    )
+}
+
+fn queue_leftover(name: &str, why: &str, region: &str) -> String {
+    format!(
+        "SQS queue {name} ({why}); delete it with: aws sqs delete-queue --region {region} --queue-url $(aws sqs get-queue-url --region {region} --queue-name {name} --query QueueUrl --output text) (or: ecsgate gc --region {region})"
+    )
+}
+
+impl Teardown {
+    /// Whether anything was registered for deletion.
+    pub fn is_empty(&self) -> bool {
+        self.rule.is_none() && self.queue_name.is_none()
     }
 }
 

@@ -79,7 +79,11 @@ impl Verdict {
     /// The verdict object of a command that ended in an error (exit 2 or 5) before any deployment was
     /// judged: `--output json` consumers always get a verdict.
     pub fn error(kind: ErrorKind, message: &str, hint: Option<&str>) -> Self {
-        let outcome = Outcome::Error(kind);
+        let outcome = match kind {
+            ErrorKind::TimedOut => Outcome::TimedOut,
+            ErrorKind::Interrupted(s) => Outcome::Interrupted(s),
+            ErrorKind::Usage | ErrorKind::Aws => Outcome::Error(kind),
+        };
         Verdict {
             kind: "verdict",
             outcome,

@@ -268,6 +268,29 @@ impl Emu {
         cmd.spawn().unwrap()
     }
 
+    /// `ecsgate wait` signing with its own access key, so faults injected for `key` hit only ecsgate and
+    /// the test can still clean up with its own.
+    pub fn spawn_gate_as(&self, key: &str, args: &[&str]) -> Child {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+        cmd.args(["wait", "--reconcile-interval", "1s", "--poll-interval", "500ms", "--wait-seconds", "2"]);
+        cmd.args(args);
+        self.env(&mut cmd);
+        cmd.env("AWS_ACCESS_KEY_ID", key);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+        cmd.spawn().unwrap()
+    }
+
+    /// Deletes what an ecsgate left for `svc` (its rule's target, the rule, the queue).
+    pub async fn clean_up(&self, svc: &Svc) {
+        for r in self.rules_for(svc).await {
+            let _ = self.events().remove_targets().rule(&r).ids("ecsgate").send().await;
+            self.events().delete_rule().name(&r).send().await.unwrap();
+        }
+        for q in self.queues_for(svc).await {
+            self.sqs().delete_queue().queue_url(q).send().await.unwrap();
+        }
+    }
+
     /// API calls this test's key made, by `service.Action`.
     pub fn calls(&self) -> Value {
         self.get(&format!("/_ecsgate/calls?key={}", self.key))

@@ -10,7 +10,8 @@ What the layer adds, in-process, around moto's own WSGI app:
   and containers (exit codes, reasons) that a test's emitted events describe, so ListTasks(startedBy,
   desiredStatus) and DescribeTasks agree with the events.
 - POST /_ecsgate/fault: make requests signed with one access key fail (a code and HTTP status, for a
-  number of requests or seconds): 500s, throttling, AccessDenied. Tests use their own key so faults never
+  number of requests or seconds): 500s, throttling, AccessDenied; or hang (`hang`: seconds before the
+  answer, the fault's error if it has a `code`), as a stalled endpoint does. Tests use their own key so faults never
   leak into other tests running against the same server.
 - GET /_ecsgate/calls?key=AKID: API calls seen per service and action for that key (for the benchmark).
 Tasks never advance on DescribeTasks (moto's state manager is set to manual for ecs::task).
@@ -200,6 +201,12 @@ class Layer:
         with LOCK:
             CALLS[key][f"{service}.{action}"] += 1
         f = match_fault(key, service, action)
+        if f and f.get("hang"):
+            # A stalled endpoint: the connection is accepted and the answer held back (then given, or
+            # the fault's error if it names one).
+            time.sleep(f["hang"])
+            if "code" not in f:
+                return self.app(environ, start_response)
         if f:
             code = f.get("code", "InternalFailure")
             body = json.dumps({"__type": code, "message": f.get("message", f"injected {code}")}).encode()
