@@ -159,6 +159,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     if s.is_empty() {
         return Err("empty duration".into());
     }
+    let too_long = || format!("duration {s:?} is too long (at most about 584 billion years; try 30m or 1h)");
     if let Ok(n) = s.parse::<u64>() {
         return Ok(Duration::from_secs(n));
     }
@@ -170,22 +171,24 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             num.push(c);
             continue;
         }
-        let n: u64 = num.parse().map_err(|_| format!("invalid duration {s:?} (examples: 90s, 15m, 1h30m)"))?;
+        let n: u64 = num.parse().map_err(|_| {
+            if num.is_empty() { format!("invalid duration {s:?} (examples: 90s, 15m, 1h30m)") } else { too_long() }
+        })?;
         num.clear();
         let unit = if c == 'm' && chars.peek() == Some(&'s') {
             chars.next();
             Duration::from_millis(n)
         } else {
             match c {
-                'h' => Duration::from_secs(n * 3600),
-                'm' => Duration::from_secs(n * 60),
+                'h' => Duration::from_secs(n.checked_mul(3600).ok_or_else(too_long)?),
+                'm' => Duration::from_secs(n.checked_mul(60).ok_or_else(too_long)?),
                 's' => Duration::from_secs(n),
                 _ => {
                     return Err(format!("invalid duration {s:?} (examples: 90s, 15m, 1h30m)"));
                 }
             }
         };
-        total += unit;
+        total = total.checked_add(unit).ok_or_else(too_long)?;
     }
     if !num.is_empty() {
         return Err(format!("invalid duration {s:?}: a number needs a unit (s, m, h)"));
@@ -206,6 +209,9 @@ mod tests {
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("10x").is_err());
         assert!(parse_duration("1h30").is_err());
+        assert!(parse_duration("99999999999999999h").unwrap_err().contains("too long"));
+        assert!(parse_duration("5124095576030431h5124095576030431h").unwrap_err().contains("too long"));
+        assert!(parse_duration("99999999999999999999999s").unwrap_err().contains("too long"));
     }
 
     #[test]

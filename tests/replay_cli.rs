@@ -359,7 +359,7 @@ fn a_compressed_file_exits_2_with_the_decompress_hint() {
     let file = TempFile::new("gz", &[0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, b'\n', b'{']);
     let r = ecsgate(&["replay", file.path()], None, &[]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("is not UTF-8 text"), "{}", r.stderr);
+    assert!(r.stderr.contains("is compressed or binary, not text"), "{}", r.stderr);
     assert!(r.stderr.contains("hint: decompress exports first"));
     assert!(r.stdout.is_empty());
 }
@@ -408,4 +408,123 @@ fn with_several_start_lines_the_first_names_the_deployment_in_both_readers() {
     assert!(lines.stdout.contains(&format!("verdict: SUCCEEDED  deployment {NEW}")));
     assert_eq!(document.code, 0, "{}", document.stdout);
     assert_eq!(lines.stdout, document.stdout);
+}
+
+// ------------------------------------------------------------------ hostile input is bounded
+
+fn example(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+#[test]
+fn a_line_longer_than_the_cap_is_skipped_and_counted() {
+    let mut text = example("success.jsonl");
+    text.insert_str(text.find('\n').unwrap() + 1, &format!("{{\"x\":\"{}\"}}\n", "a".repeat(17 * 1024 * 1024)));
+    let file = TempFile::new("long-line", text.as_bytes());
+    let r = ecsgate(&["replay", file.path(), "-q"], None, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("skipped 1 line(s) longer than 16 MiB"), "{}", r.stderr);
+}
+
+#[test]
+fn one_document_larger_than_the_cap_exits_2_with_one_line() {
+    let mut text = String::from("[\n");
+    text.push_str(&" ".repeat(17 * 1024 * 1024));
+    text.push_str("\n]\n");
+    let file = TempFile::new("big-doc", text.as_bytes());
+    let r = ecsgate(&["replay", file.path()], None, &[]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.starts_with(&format!("error: {} is one JSON document larger than 16 MiB", file.path())),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("hint: convert it to JSON Lines"));
+}
+
+#[test]
+fn nesting_deeper_than_the_parser_allows_is_a_skipped_line_not_a_crash() {
+    let mut text = example("breaker-rollback.jsonl");
+    let deep = format!(
+        "{}{}\n{}{}\n",
+        "[".repeat(200_000),
+        "]".repeat(200_000),
+        "{\"a\":".repeat(200_000),
+        "}".repeat(200_000)
+    );
+    text.insert_str(text.find('\n').unwrap() + 1, &deep);
+    let file = TempFile::new("deep", text.as_bytes());
+    let r = ecsgate(&["replay", file.path(), "-q"], None, &[]);
+    assert_eq!(r.code, 1, "the verdict is the recording's: {}", r.stderr);
+    assert!(r.stderr.contains("skipped 2 malformed"), "{}", r.stderr);
+}
+
+#[test]
+fn an_invalid_utf8_byte_skips_its_line_not_the_file() {
+    let mut bytes = b"{\"note\":\"caf\xe9\"}\n".to_vec();
+    bytes.extend_from_slice(example("success.jsonl").as_bytes());
+    let file = TempFile::new("latin1", &bytes);
+    let r = ecsgate(&["replay", file.path(), "-q"], None, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("skipped 1 malformed"), "{}", r.stderr);
+}
+
+#[test]
+fn a_fifo_is_read_once_in_one_pass() {
+    let path = std::env::temp_dir().join(format!("ecsgate-fifo-{}", std::process::id()));
+    let ok = std::process::Command::new("mkfifo").arg(&path).status().unwrap();
+    assert!(ok.success());
+    let text = example("breaker-rollback.jsonl");
+    let writer_path = path.clone();
+    let writer = std::thread::spawn(move || std::fs::write(writer_path, text));
+    // No deployment named: the pre-scan must not open the FIFO a second time (that would block forever).
+    let r = ecsgate(&["replay", path.to_str().unwrap(), "--output", "json"], None, &[]);
+    writer.join().unwrap().unwrap();
+    std::fs::remove_file(&path).ok();
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.last_json()["deployment_id"], "ecs-svc/2757582648257641111");
+}
+
+#[test]
+fn standard_input_that_is_not_ecs_does_not_grow_memory() {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ecsgate"))
+        .args(["replay", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut stdin = child.stdin.take().unwrap();
+    // `yes '{"a":1}' | ecsgate replay -`, 16 MB of it; the peak RSS is read while the input is still open.
+    let chunk = "{\"a\":1}\n".repeat(64 * 1024);
+    for _ in 0..32 {
+        stdin.write_all(chunk.as_bytes()).unwrap();
+    }
+    stdin.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let hwm_kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .unwrap()
+        .trim()
+        .trim_end_matches(" kB")
+        .trim()
+        .parse()
+        .unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "no deployment in it: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(hwm_kb < 40 * 1024, "peak RSS {hwm_kb} kB after 16 MB of input");
+}
+
+#[test]
+fn durations_that_overflow_and_a_zero_timeout_exit_2() {
+    for t in ["99999999999999999h", "0", "0s"] {
+        let r = ecsgate(&["wait", "--service", "api", "--timeout", t], None, &[("AWS_REGION", "us-east-1")]);
+        assert_eq!(r.code, 2, "--timeout {t}: {}", r.stderr);
+        assert!(r.stderr.contains("--timeout"), "{}", r.stderr);
+    }
 }

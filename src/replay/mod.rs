@@ -44,6 +44,8 @@ pub struct ReadStats {
     pub json_values: usize,
     /// Passes over the input: 1 when the target was known up front, 2 or 3 with a pre-scan.
     pub passes: u32,
+    /// Lines longer than [`LINE_CAP`], skipped.
+    pub oversized: usize,
 }
 
 /// The result of [`replay_input`]: the drive after the last input (one engine per service; undecided
@@ -68,9 +70,21 @@ impl Replayed {
 #[derive(Debug)]
 pub enum ReadError {
     Io(std::io::Error),
-    /// The first line is not UTF-8: a compressed or binary file.
+    /// A compressed or binary file (magic bytes, or NUL bytes at the start).
     NotUtf8,
+    /// One JSON document (an array, pretty-printed envelopes) larger than [`LINE_CAP`].
+    TooLarge,
+    /// Input that can be read only once held more events than [`ONE_PASS_CAP`] with no deployment named.
+    TooManyToInfer,
 }
+
+/// The longest line — or single JSON document — replay reads; a longer line is skipped and counted.
+/// The largest real event is 256 KB (EventBridge's limit), so this only ever stops garbage.
+pub const LINE_CAP: usize = 16 * 1024 * 1024;
+
+/// How many events input that cannot be read twice (standard input, a pipe) may hold while the
+/// deployment is inferred: beyond it, ecsgate asks for `--deployment-id` instead of growing.
+pub const ONE_PASS_CAP: usize = 1_000_000;
 
 impl From<std::io::Error> for ReadError {
     fn from(e: std::io::Error) -> Self {
@@ -89,28 +103,53 @@ pub fn replay_input(
     max_task_failures: u32,
     reporter: &mut Reporter,
 ) -> Result<Replayed, ReadError> {
+    replay_input_from(open, true, given, max_task_failures, reporter)
+}
+
+/// [`replay_input`] for input that may be readable only once (`rereadable: false`: standard input, a
+/// pipe, a FIFO): then there is no second pass, and a pre-scan keeps the parsed events — never the raw
+/// lines — until the deployment is inferred.
+pub fn replay_input_from(
+    open: &mut Opener<'_>,
+    rereadable: bool,
+    given: &Target,
+    max_task_failures: u32,
+    reporter: &mut Reporter,
+) -> Result<Replayed, ReadError> {
     let mut r = open()?;
+    if looks_binary(r.fill_buf()?) {
+        return Err(ReadError::NotUtf8);
+    }
     let mut line = Vec::new();
     let mut head = Vec::new();
+    let mut skipped_long = 0;
     // The first non-empty line decides the shape (and may be a recording's start line).
     let first = loop {
-        line.clear();
-        if r.read_until(b'\n', &mut line)? == 0 {
-            break None;
-        }
-        head.extend_from_slice(&line);
-        let text = std::str::from_utf8(&line).map_err(|_| ReadError::NotUtf8)?.trim();
-        if !text.is_empty() {
-            break Some(text.to_string());
+        match read_line_capped(&mut r, &mut line)? {
+            LineRead::Eof => break None,
+            LineRead::TooLong => skipped_long += 1,
+            LineRead::Line => {
+                head.extend_from_slice(&line);
+                // A line that is not UTF-8 is counted by the replay pass, which reads `head` again.
+                let Ok(text) = std::str::from_utf8(&line) else { continue };
+                if !text.trim().is_empty() {
+                    break Some(text.trim().to_string());
+                }
+            }
         }
     };
     if let Some(first) = first.as_deref()
         && !is_line_mode(first)
     {
-        // One JSON document: read it whole.
-        r.read_to_end(&mut head)?;
+        // One JSON document: read it whole, up to the cap.
+        (&mut r).take((LINE_CAP + 1 - head.len().min(LINE_CAP)) as u64).read_to_end(&mut head)?;
+        if head.len() > LINE_CAP {
+            return Err(ReadError::TooLarge);
+        }
         let text = String::from_utf8(head).map_err(|_| ReadError::NotUtf8)?;
-        return Ok(replay_document(&text, given, max_task_failures, reporter));
+        let mut out = replay_document(&text, given, max_task_failures, reporter);
+        out.stats.oversized += skipped_long;
+        return Ok(out);
     }
 
     // Flags first, then the recording's first start line.
@@ -139,6 +178,11 @@ pub fn replay_input(
     let reader: Box<dyn BufRead + '_> = if base.deployment_id.is_some() && base.service.is_some() {
         // Known target: this reader is the only pass; the lines already read go first.
         Box::new(std::io::Cursor::new(head).chain(r))
+    } else if !rereadable {
+        let reader = Box::new(std::io::Cursor::new(head).chain(r));
+        let mut out = one_pass(reader, base, max_task_failures, reporter)?;
+        out.stats.oversized += skipped_long;
+        return Ok(out);
     } else {
         let first_pass = Box::new(std::io::Cursor::new(head).chain(r));
         let (target, scans) = prescan(first_pass, open, base, start_seen)?;
@@ -147,7 +191,52 @@ pub fn replay_input(
         open()?
     };
     let target_known = base.deployment_id.is_some();
-    replay_lines(reader, Driver::new(vec![base], max_task_failures), passes, target_known, reporter)
+    let mut out = replay_lines(reader, Driver::new(vec![base], max_task_failures), passes, target_known, reporter)?;
+    out.stats.oversized += skipped_long;
+    Ok(out)
+}
+
+/// One pass over input that cannot be read again, when the deployment must be inferred: the parsed
+/// inputs are kept (lines that are not ECS events are not), the target inferred, then they are applied.
+fn one_pass(
+    reader: Box<dyn BufRead + '_>,
+    base: Target,
+    max_task_failures: u32,
+    reporter: &mut Reporter,
+) -> Result<Replayed, ReadError> {
+    let mut p = Parsed::default();
+    let mut inputs = Vec::new();
+    let mut oversized = 0;
+    let mut too_many = false;
+    for_each_line(reader, |line| match line {
+        LineIn::Text(l) => {
+            p.line(l);
+            if inputs.len() + p.inputs.len() > ONE_PASS_CAP {
+                too_many = true;
+                p.inputs.clear();
+            }
+            inputs.append(&mut p.inputs);
+        }
+        LineIn::NotUtf8 => p.malformed += 1,
+        LineIn::TooLong => oversized += 1,
+    })?;
+    if too_many {
+        return Err(ReadError::TooManyToInfer);
+    }
+    let base = match &p.start {
+        Some(start) => merge_start(&base, &start.first()),
+        None => base,
+    };
+    let target = infer_target(&inputs, &base);
+    let target_known = target.deployment_id.is_some();
+    let mut driver = Driver::new(vec![target], max_task_failures);
+    driver.begin(reporter);
+    for input in inputs {
+        driver.apply(input, reporter);
+    }
+    let mut out = replayed(driver, p, 1, target_known, reporter);
+    out.stats.oversized = oversized;
+    Ok(out)
 }
 
 /// The replay pass proper: every line's inputs through the drive, as they are parsed.
@@ -160,16 +249,20 @@ fn replay_lines(
 ) -> Result<Replayed, ReadError> {
     driver.begin(reporter);
     let mut p = Parsed::default();
+    let mut oversized = 0;
     for_each_line(reader, |line| {
         match line {
-            Some(l) => p.line(l),
-            None => p.malformed += 1,
+            LineIn::Text(l) => p.line(l),
+            LineIn::NotUtf8 => p.malformed += 1,
+            LineIn::TooLong => oversized += 1,
         }
         for input in p.inputs.drain(..) {
             driver.apply(input, reporter);
         }
     })?;
-    Ok(replayed(driver, p, passes, target_known, reporter))
+    let mut out = replayed(driver, p, passes, target_known, reporter);
+    out.stats.oversized = oversized;
+    Ok(out)
 }
 
 /// The end of a replay: recorded log tails join their engines, the reader's counts become the stats.
@@ -181,7 +274,8 @@ fn replayed(mut driver: Driver, p: Parsed, passes: u32, target_known: bool, repo
             .unwrap_or(0);
         driver.set_log_tail(unit, tail, reporter);
     }
-    let stats = ReadStats { malformed: p.malformed, not_ecs: p.not_ecs, json_values: p.json_values, passes };
+    let stats =
+        ReadStats { malformed: p.malformed, not_ecs: p.not_ecs, json_values: p.json_values, passes, oversized: 0 };
     Replayed { driver, stats, target_known, newer_format: p.newer_format }
 }
 
@@ -219,7 +313,7 @@ fn prescan<'a>(
             None => open()?,
         };
         for_each_line(r, |line| {
-            let Some(line) = line else { return };
+            let LineIn::Text(line) = line else { return };
             if skip_tasks && only_task_event(line) {
                 skipped = true;
                 return;
@@ -260,24 +354,86 @@ fn only_task_event(line: &str) -> bool {
     TASK.find(b).is_some() && DEPLOYMENT.find(b).is_none() && SNAPSHOT.find(b).is_none()
 }
 
-/// Calls `f` with each non-empty trimmed line (`None` for a line that is not UTF-8).
-fn for_each_line(mut r: impl BufRead, mut f: impl FnMut(Option<&str>)) -> std::io::Result<()> {
+/// A line as [`for_each_line`] hands it on.
+enum LineIn<'a> {
+    /// Trimmed, non-empty.
+    Text(&'a str),
+    NotUtf8,
+    /// Longer than [`LINE_CAP`]: its bytes were never held.
+    TooLong,
+}
+
+/// Calls `f` with each non-empty line; memory is bounded by [`LINE_CAP`] whatever the input.
+fn for_each_line(mut r: impl BufRead, mut f: impl FnMut(LineIn<'_>)) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(64 * 1024);
     loop {
-        buf.clear();
-        if r.read_until(b'\n', &mut buf)? == 0 {
-            return Ok(());
-        }
-        match std::str::from_utf8(&buf) {
-            Ok(s) => {
-                let s = s.trim();
-                if !s.is_empty() {
-                    f(Some(s));
+        match read_line_capped(&mut r, &mut buf)? {
+            LineRead::Eof => return Ok(()),
+            LineRead::TooLong => f(LineIn::TooLong),
+            LineRead::Line => match std::str::from_utf8(&buf) {
+                Ok(s) => {
+                    let s = s.trim();
+                    if !s.is_empty() {
+                        f(LineIn::Text(s));
+                    }
                 }
-            }
-            Err(_) => f(None),
+                Err(_) => f(LineIn::NotUtf8),
+            },
+        }
+        // A huge line must not keep its buffer for the rest of the file.
+        if buf.capacity() > 1024 * 1024 {
+            buf = Vec::with_capacity(64 * 1024);
         }
     }
+}
+
+enum LineRead {
+    Eof,
+    /// `buf` holds the line (with its newline, if any).
+    Line,
+    TooLong,
+}
+
+/// Reads one line into `buf`, holding at most [`LINE_CAP`] bytes: the rest of a longer line is read
+/// and dropped.
+fn read_line_capped(r: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<LineRead> {
+    buf.clear();
+    let mut too_long = false;
+    let mut any = false;
+    loop {
+        let available = r.fill_buf()?;
+        if available.is_empty() {
+            return Ok(match (any, too_long) {
+                (false, _) => LineRead::Eof,
+                (true, true) => LineRead::TooLong,
+                (true, false) => LineRead::Line,
+            });
+        }
+        any = true;
+        let (used, done) = match memchr::memchr(b'\n', available) {
+            Some(i) => (i + 1, true),
+            None => (available.len(), false),
+        };
+        if !too_long {
+            if buf.len() + used > LINE_CAP {
+                too_long = true;
+                buf.clear();
+            } else {
+                buf.extend_from_slice(&available[..used]);
+            }
+        }
+        r.consume(used);
+        if done {
+            return Ok(if too_long { LineRead::TooLong } else { LineRead::Line });
+        }
+    }
+}
+
+/// Compressed or binary input (gzip, zstd, bzip2, xz, zip; NUL bytes): refused as a whole, where one
+/// line that is not UTF-8 in a text file is only skipped.
+fn looks_binary(start: &[u8]) -> bool {
+    const MAGIC: [&[u8]; 5] = [b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"BZh", b"\xfd7zXZ\x00", b"PK\x03\x04"];
+    MAGIC.iter().any(|m| start.starts_with(m)) || start.iter().take(512).any(|b| *b == 0)
 }
 
 fn merge_start(base: &Target, start: &Target) -> Target {
@@ -322,32 +478,38 @@ fn replay(args: &ReplayArgs, reporter: &mut Reporter) -> Result<u8, AppError> {
         AppError::usage(format!("cannot read {name}: {e} (check the path; - reads standard input)"))
     };
     let max = args.target.max_task_failures;
+    // Standard input, pipes and FIFOs (`<(zcat …)`, /dev/stdin) can be read once: one pass, never held.
+    // A regular file can be read again, so a pre-scan costs a second read, not memory.
     let result = if args.file == "-" {
-        // Standard input cannot be read twice: it is held in memory when a pre-scan may be needed
-        // (no deployment id and service from the flags); otherwise it streams like a file.
-        if given.deployment_id.is_some() && given.service.is_some() {
-            let mut once = Some(std::io::stdin().lock());
-            let mut open = || -> std::io::Result<Box<dyn BufRead>> {
-                once.take().map(|r| Box::new(r) as Box<dyn BufRead>).ok_or_else(|| std::io::Error::other("read twice"))
-            };
-            replay_input(&mut open, &given, max, reporter)
-        } else {
-            let mut bytes = Vec::new();
-            std::io::stdin().read_to_end(&mut bytes).map_err(unreadable)?;
-            let mut open = || -> std::io::Result<Box<dyn BufRead + '_>> { Ok(Box::new(&bytes[..])) };
-            replay_input(&mut open, &given, max, reporter)
-        }
+        let mut once = Some(std::io::stdin().lock());
+        let mut open = || -> std::io::Result<Box<dyn BufRead>> {
+            once.take().map(|r| Box::new(r) as Box<dyn BufRead>).ok_or_else(|| std::io::Error::other("read twice"))
+        };
+        replay_input_from(&mut open, false, &given, max, reporter)
     } else {
         let path = std::path::Path::new(&args.file);
+        let rereadable = std::fs::metadata(path).map_err(unreadable)?.is_file();
+        if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+            return Err(unreadable(std::io::Error::other("is a directory")));
+        }
         let mut open = || -> std::io::Result<Box<dyn BufRead>> {
             Ok(Box::new(std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(path)?)))
         };
-        replay_input(&mut open, &given, max, reporter)
+        replay_input_from(&mut open, rereadable, &given, max, reporter)
     };
     let Replayed { mut driver, stats, target_known, newer_format } = result.map_err(|e| match e {
         ReadError::Io(e) => unreadable(e),
-        ReadError::NotUtf8 => AppError::usage(format!("{name} is not UTF-8 text (expected JSON events)"))
+        ReadError::NotUtf8 => AppError::usage(format!("{name} is compressed or binary, not text (expected JSON events)"))
             .with_hint("decompress exports first (for example gunzip a CloudWatch Logs export from S3)"),
+        ReadError::TooLarge => AppError::usage(format!(
+            "{name} is one JSON document larger than {} MiB",
+            LINE_CAP / (1024 * 1024)
+        ))
+        .with_hint("convert it to JSON Lines, for example jq -c '.[]' FILE > events.jsonl"),
+        ReadError::TooManyToInfer => AppError::usage(format!(
+            "{name} holds more than {ONE_PASS_CAP} events and can be read only once, so the deployment cannot be inferred"
+        ))
+        .with_hint("pass --deployment-id and --service, or replay a file instead of a pipe"),
     })?;
     if let Some(v) = newer_format {
         return Err(AppError::usage(format!(
@@ -363,6 +525,13 @@ fn replay(args: &ReplayArgs, reporter: &mut Reporter) -> Result<u8, AppError> {
     }
     if stats.malformed + stats.not_ecs > 0 {
         reporter.warn(&format!("{name}: skipped {} malformed and {} non-ECS entries", stats.malformed, stats.not_ecs));
+    }
+    if stats.oversized > 0 {
+        reporter.warn(&format!(
+            "{name}: skipped {} line(s) longer than {} MiB",
+            stats.oversized,
+            LINE_CAP / (1024 * 1024)
+        ));
     }
     driver.finish_undecided(Outcome::TimedOut, |e| {
         if target_known {

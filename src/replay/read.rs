@@ -34,7 +34,14 @@ pub struct Parsed {
     pub not_ecs: usize,
     /// How many JSON values were found at all (0 = "no JSON in this file").
     pub json_values: usize,
+    /// How deep the wrappers being unpacked are nested (see [`MAX_WRAPPING`]).
+    depth: u8,
 }
+
+/// How many wrappers (arrays, `message`/`Body` fields, JSON strings holding JSON) may enclose an event.
+/// Real exports use two or three; a deeper nesting is garbage, and unpacking it without a bound would
+/// recurse once per level (serde_json checks depth when it builds values, not when it skims raw ones).
+pub const MAX_WRAPPING: u8 = 16;
 
 pub fn parse_text(text: &str) -> Parsed {
     let mut p = Parsed::default();
@@ -130,6 +137,16 @@ impl Parsed {
     }
 
     fn raw(&mut self, s: &str) {
+        if self.depth >= MAX_WRAPPING {
+            self.malformed += 1;
+            return;
+        }
+        self.depth += 1;
+        self.raw_unpack(s);
+        self.depth -= 1;
+    }
+
+    fn raw_unpack(&mut self, s: &str) {
         let t = s.trim_start();
         if t.starts_with('[') {
             match serde_json::from_str::<Vec<&RawValue>>(t) {
@@ -170,6 +187,16 @@ impl Parsed {
 
     /// A JSON object that is not an envelope: a record line or a wrapper.
     fn value(&mut self, v: Value) {
+        if self.depth >= MAX_WRAPPING {
+            self.malformed += 1;
+            return;
+        }
+        self.depth += 1;
+        self.value_unpack(v);
+        self.depth -= 1;
+    }
+
+    fn value_unpack(&mut self, v: Value) {
         let Value::Object(mut o) = v else {
             self.not_ecs += 1;
             return;
