@@ -122,3 +122,58 @@ fn bad_input_on_github_still_sets_the_outputs() {
     assert_eq!(o["outcome"], "error");
     assert_eq!(o["exit-code"], "2");
 }
+
+/// ECS text is the attacker's: a stopped reason or container reason can hold newlines, workflow
+/// commands, ANSI escapes, Markdown and HTML.
+#[test]
+fn ecs_text_cannot_inject_workflow_commands_markup_or_escapes() {
+    use common::{IDS, jsonl, task_event};
+    let gh = Gh::new("inject");
+    let evil = "Essential container in task exited\n::error::pwned\r\n::set-output name=outcome::succeeded\n</details><img src=x>|cell|\u{1b}[2J";
+    let events: Vec<serde_json::Value> = (0..3)
+        .map(|i| {
+            let mut e = task_event(&IDS, "task__stopped-essential-exit1-defra.json", &format!("t{i}"), "ecs-svc/1", 9);
+            e["detail"]["stoppedReason"] = serde_json::json!(evil);
+            e["detail"]["containers"][0]["reason"] = serde_json::json!("OutOfMemory\n::warning::fake\u{1b}[31m");
+            e
+        })
+        .collect();
+    let file = std::env::temp_dir().join(format!("ecsgate-inject-{}.jsonl", std::process::id()));
+    std::fs::write(&file, jsonl(&events)).unwrap();
+    let env = gh.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r =
+        ecsgate(&["replay", file.to_str().unwrap(), "--service", "api", "--deployment-id", "ecs-svc/1"], None, &env);
+    std::fs::remove_file(&file).ok();
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    for line in r.stdout.lines().chain(r.stderr.lines()) {
+        if line.starts_with("::") {
+            assert!(
+                line.starts_with("::error title=ecsgate") || line.starts_with("::warning title=ecsgate"),
+                "injected: {line}"
+            );
+        }
+    }
+    assert!(!r.stdout.contains('\u{1b}') && !r.stderr.contains('\u{1b}'), "no escape sequences reach the log");
+    let s = gh.summary();
+    assert_eq!(s.matches("<details>").count(), 1, "only our own <details>: {s}");
+    assert!(s.contains("&lt;/details&gt;&lt;img src=x&gt;\\|cell\\|"), "{s}");
+    assert_eq!(gh.outputs()["outcome"], "failed", "no output can be set from ECS text");
+}
+
+#[test]
+fn an_unwritable_github_file_is_a_warning_not_a_change_of_verdict() {
+    let gh = Gh::new("unwritable");
+    let dir = gh.dir.display().to_string();
+    let path = format!("{}/examples/success.jsonl", env!("CARGO_MANIFEST_DIR"));
+    // A directory cannot be appended to.
+    let r = ecsgate(
+        &["replay", &path],
+        None,
+        &[("GITHUB_ACTIONS", "true"), ("GITHUB_OUTPUT", &dir), ("GITHUB_STEP_SUMMARY", &dir)],
+    );
+    assert_eq!(r.code, 0);
+    assert!(r.stderr.contains("warning: cannot write GITHUB_OUTPUT"), "{}", r.stderr);
+    assert!(r.stderr.contains("warning: cannot write GITHUB_STEP_SUMMARY"), "{}", r.stderr);
+    assert!(r.stdout.contains("::warning title=ecsgate::cannot write GITHUB_OUTPUT"));
+}

@@ -68,7 +68,7 @@ impl Driver {
         self.record(reporter, |r| r.event(body));
         match parse_envelope_str(body) {
             Ok(e) => self.apply(Input::Event(e), reporter),
-            Err(e) => reporter.warn(&format!("ignored a message that is not an ECS event ({e:?})")),
+            Err(e) => reporter.warn(&format!("ignored a queue message: {e}")),
         }
     }
 

@@ -167,6 +167,16 @@ pub enum Skip {
     NotEnvelope,
 }
 
+impl std::fmt::Display for Skip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Skip::NotEcs(what) => write!(f, "not an ECS event we read: {what}"),
+            Skip::Malformed(why) => write!(f, "malformed ECS event: {why}"),
+            Skip::NotEnvelope => f.write_str("not an EventBridge event (no detail-type)"),
+        }
+    }
+}
+
 /// Parses one envelope (already deserialised as JSON) into an event.
 pub fn parse_envelope(v: &Value) -> Result<EcsEvent, Skip> {
     let raw = RawEnvelope::deserialize(v).map_err(|e| Skip::Malformed(e.to_string()))?;

@@ -37,10 +37,26 @@ impl Github {
         Github { out, summary, output, timeline: Vec::new(), dropped: 0, several: false }
     }
 
-    fn write_outputs(&self, pairs: &[(&str, String)]) -> std::io::Result<()> {
-        let Some(p) = &self.output else { return Ok(()) };
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(p)?;
-        f.write_all(outputs_text(pairs).as_bytes())
+    fn write_outputs(&mut self, pairs: &[(&str, String)]) {
+        let Some(p) = self.output.clone() else { return };
+        let res = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&p)
+            .and_then(|mut f| f.write_all(outputs_text(pairs).as_bytes()));
+        if let Err(e) = res {
+            self.cannot_write("GITHUB_OUTPUT", &p, &e);
+        }
+    }
+
+    /// A step output or the summary could not be written: the gate's verdict stands, but say so.
+    fn cannot_write(&mut self, what: &str, p: &std::path::Path, e: &std::io::Error) {
+        let msg = format!("cannot write {what} ({}): {e}; the step's outputs or summary are missing", p.display());
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("warning: {msg}");
+        }
+        let _ = writeln!(self.out, "::warning title=ecsgate::{}", escape_data(&msg));
     }
 }
 
@@ -116,7 +132,7 @@ impl Sink for Github {
             msg.push_str(&format!("\nhint: {h}"));
         }
         let _ = writeln!(self.out, "::error title=ecsgate::{}", escape_data(&msg));
-        let _ = self.write_outputs(&[
+        self.write_outputs(&[
             ("outcome", "error".to_string()),
             ("exit-code", e.exit_code().to_string()),
             ("reason", e.message.clone()),
@@ -127,14 +143,17 @@ impl Sink for Github {
         for a in annotations(r) {
             let _ = writeln!(self.out, "{a}");
         }
-        let _ = self.write_outputs(&outputs(r));
-        if let Some(p) = &self.summary {
+        self.write_outputs(&outputs(r));
+        if let Some(p) = self.summary.clone() {
             let md = summary_markdown(r, &self.timeline, self.dropped);
-            let _ = std::fs::OpenOptions::new()
+            let res = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
-                .open(p)
+                .open(&p)
                 .and_then(|mut f| f.write_all(md.as_bytes()));
+            if let Err(e) = res {
+                self.cannot_write("GITHUB_STEP_SUMMARY", &p, &e);
+            }
         }
     }
 }
@@ -167,17 +186,26 @@ fn annotation_body(v: &Verdict) -> String {
     s
 }
 
-/// Workflow-command escaping (actions/toolkit `escapeData` / `escapeProperty`).
+/// Workflow-command escaping (actions/toolkit `escapeData` / `escapeProperty`), plus: other control
+/// characters (ESC and the like, from ECS text) become spaces, so an annotation cannot recolour the log.
 pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    let s = s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
+    super::one_line(&s).into_owned()
 }
 
 pub fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
+/// ECS text in Markdown prose: one line, no raw HTML (a `</details>` or `<script>` in a stopped reason
+/// must not restructure the summary).
+fn md_text(s: &str) -> String {
+    super::one_line(s).replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// ECS text in a Markdown table cell: as [`md_text`], and a pipe cannot end the cell.
 fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    md_text(s).replace('|', "\\|")
 }
 
 fn icon(o: Outcome) -> &'static str {
@@ -223,7 +251,7 @@ pub fn summary_markdown(r: &GateReport, timeline: &[String], dropped: usize) -> 
     if !timeline.is_empty() {
         s.push_str("<details><summary>Timeline</summary>\n\n```\n");
         for l in timeline {
-            s.push_str(&l.replace("```", "'''"));
+            s.push_str(&l.replace("```", "'''").replace("~~~", "'''"));
             s.push('\n');
         }
         if dropped > 0 {
@@ -250,21 +278,21 @@ fn verdict_markdown(v: &Verdict, level: &str) -> String {
         v.exit_code
     ));
     if let Some(r) = &v.reason {
-        s.push_str(&format!("**Reason:** {r}\n\n"));
+        s.push_str(&format!("**Reason:** {}\n\n", md_text(r)));
     }
     if let Some(to) = &v.rollback_to {
-        s.push_str(&format!("**Rollback:** ECS rolled back to `{to}`\n\n"));
+        s.push_str(&format!("**Rollback:** ECS rolled back to `{}`\n\n", md_text(to)));
     }
     if let Some(c) = &v.culprit {
         s.push_str(&format!(
             "**Culprit:** container `{}`, exit code {}{}\n\n",
-            c.container.as_deref().unwrap_or("?"),
+            md_text(c.container.as_deref().unwrap_or("?")),
             c.exit_code.map(|x| x.to_string()).unwrap_or_else(|| "none".into()),
-            c.reason.as_deref().map(|r| format!(" — {r}")).unwrap_or_default()
+            c.reason.as_deref().map(|r| format!(" — {}", md_text(r))).unwrap_or_default()
         ));
     }
     if let Some(h) = &v.hint {
-        s.push_str(&format!("**Hint:** {h}\n\n"));
+        s.push_str(&format!("**Hint:** {}\n\n", md_text(h)));
     }
     if !v.failed_tasks.is_empty() {
         s.push_str(&format!(
@@ -294,14 +322,15 @@ fn verdict_markdown(v: &Verdict, level: &str) -> String {
         }
     }
     if let Some(t) = &v.log_tail {
-        s.push_str(&format!("{sub} Last log lines (`{}` / `{}`)\n\n", t.log_group, t.log_stream));
+        s.push_str(&format!("{sub} Last log lines (`{}` / `{}`)\n\n", md_text(&t.log_group), md_text(&t.log_stream)));
         if let Some(n) = &t.note {
-            s.push_str(&format!("_{n}_\n\n"));
+            s.push_str(&format!("_{}_\n\n", md_text(n)));
         }
         if !t.lines.is_empty() {
             s.push_str("```\n");
             for l in &t.lines {
-                s.push_str(&l.replace("```", "'''"));
+                // Inside the fence nothing is Markdown or HTML; only a fence could end it early.
+                s.push_str(&super::one_line(l).replace("```", "'''").replace("~~~", "'''"));
                 s.push('\n');
             }
             s.push_str("```\n\n");

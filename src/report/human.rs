@@ -59,7 +59,9 @@ impl Human {
         }
     }
 
+    /// A status line on stderr: always one line (it may quote AWS's error text).
     fn write_err(&mut self, line: &str) {
+        let line = super::one_line(line);
         let err = &mut self.err;
         match &self.display {
             Some(d) => d.multi.suspend(|| {

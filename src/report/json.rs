@@ -110,16 +110,16 @@ impl Sink for Json {
         // Warnings stay on stderr: stdout is for machines.
         #[allow(clippy::print_stderr)]
         {
-            eprintln!("warning: {msg}");
+            eprintln!("warning: {}", super::one_line(msg));
         }
     }
 
     fn error(&mut self, e: &AppError) {
         #[allow(clippy::print_stderr)]
         {
-            eprintln!("error: {}", e.message);
+            eprintln!("error: {}", super::one_line(&e.message));
             if let Some(h) = &e.hint {
-                eprintln!("hint: {h}");
+                eprintln!("hint: {}", super::one_line(h));
             }
         }
         self.line(&Verdict::error(e.kind, &e.message, e.hint.as_deref()));

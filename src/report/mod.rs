@@ -144,6 +144,19 @@ impl Reporter {
     }
 }
 
+/// Text from ECS or AWS (stopped reasons, container reasons, log lines, error messages) as one line:
+/// line breaks and other control characters become spaces, so such text can never start a line of
+/// ours — in particular not a GitHub workflow command (`::error::…`) — nor move the cursor or recolour
+/// a terminal (ESC).
+pub fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
+    if s.chars().any(bad) {
+        std::borrow::Cow::Owned(s.chars().map(|c| if bad(c) { ' ' } else { c }).collect())
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 /// The time a note is about, when it carries one.
 pub fn note_time(n: &Note) -> Option<i64> {
     match n {
@@ -162,8 +175,13 @@ fn role_tag(r: crate::engine::Role) -> &'static str {
     }
 }
 
-/// One timeline line, without its time stamp; `None` for notes the human view leaves out.
+/// One timeline line, without its time stamp; `None` for notes the human view leaves out. Always one
+/// line, whatever the event's text holds.
 pub fn format_note(n: &Note) -> Option<String> {
+    format_note_raw(n).map(|l| one_line(&l).into_owned())
+}
+
+fn format_note_raw(n: &Note) -> Option<String> {
     use crate::engine::{Role, StopClass};
     Some(match n {
         Note::Deployment { deployment_id, state, reason, role, source, .. } => {
@@ -276,47 +294,44 @@ pub fn format_verdict(v: &Verdict, color: bool) -> String {
     }
     s.push('\n');
     if let Some(r) = &v.reason {
-        s.push_str(&format!("  reason:   {r}\n"));
+        s.push_str(&format!("  reason:   {}\n", one_line(r)));
     }
     if let Some(to) = &v.rollback_to {
-        s.push_str(&format!("  rollback: ECS rolled back to {to}\n"));
+        s.push_str(&format!("  rollback: ECS rolled back to {}\n", one_line(to)));
     }
     if let Some(by) = &v.superseded_by {
-        s.push_str(&format!("  replaced by: {by}\n"));
+        s.push_str(&format!("  replaced by: {}\n", one_line(by)));
     }
     if matches!(v.outcome, Outcome::TimedOut | Outcome::Interrupted(_) | Outcome::InProgress) {
         s.push_str(&format!("  last state: {}\n", format_state(&v.progress)));
     }
     if let Some(c) = &v.culprit {
-        s.push_str(&format!("  culprit:  {}\n", culprit_short(v).unwrap_or_default()));
+        s.push_str(&format!("  culprit:  {}\n", one_line(&culprit_short(v).unwrap_or_default())));
         if let Some(r) = &c.reason {
-            s.push_str(&format!("            {r}\n"));
+            s.push_str(&format!("            {}\n", one_line(r)));
         }
-        s.push_str(&format!("            task {}\n", c.task_arn));
+        s.push_str(&format!("            task {}\n", one_line(&c.task_arn)));
     }
     if !v.failed_tasks.is_empty() {
         s.push_str(&format!("  failed tasks ({}):\n", v.failed_tasks.len()));
         for (n, label) in group_by_reason(&v.failed_tasks) {
-            s.push_str(&format!("    {n} × {label}\n"));
+            s.push_str(&format!("    {n} × {}\n", one_line(&label)));
         }
     }
     for w in &v.warnings {
-        s.push_str(&format!(
-            "  warning:  {}{}\n",
-            w.event_name,
-            w.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
-        ));
+        let line = format!("{}{}", w.event_name, w.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default());
+        s.push_str(&format!("  warning:  {}\n", one_line(&line)));
     }
     if let Some(h) = &v.hint {
-        s.push_str(&format!("  hint:     {h}\n"));
+        s.push_str(&format!("  hint:     {}\n", one_line(h)));
     }
     if let Some(t) = &v.log_tail {
-        s.push_str(&format!("  logs:     {} {}\n", t.log_group, t.log_stream));
+        s.push_str(&format!("  logs:     {} {}\n", one_line(&t.log_group), one_line(&t.log_stream)));
         if let Some(n) = &t.note {
-            s.push_str(&format!("            ({n})\n"));
+            s.push_str(&format!("            ({})\n", one_line(n)));
         }
         for l in &t.lines {
-            s.push_str(&format!("    | {l}\n"));
+            s.push_str(&format!("    | {}\n", one_line(l)));
         }
     }
     s.push_str(&format!("  exit code {}", v.exit_code));
@@ -338,8 +353,8 @@ pub fn format_report(r: &GateReport, color: bool) -> String {
                 v.cluster.clone().unwrap_or_else(|| "?".into()),
                 outcome_word(v.outcome).0.to_string(),
                 v.exit_code.to_string(),
-                culprit_short(v).unwrap_or_else(|| "-".into()),
-                v.reason.clone().unwrap_or_default(),
+                one_line(&culprit_short(v).unwrap_or_else(|| "-".into())).into_owned(),
+                one_line(v.reason.as_deref().unwrap_or_default()).into_owned(),
             ]
         })
         .collect();
