@@ -142,6 +142,10 @@ pub struct GcArgs {
     /// List what would be deleted, delete nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Also delete ecsgate resources whose age cannot be known (a rule without its created-at tag).
+    /// Without it they are listed and kept, unless --older-than is 0s.
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
 }

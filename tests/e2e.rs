@@ -703,3 +703,28 @@ async fn an_explicit_profile_beats_keys_in_the_environment_and_an_unknown_one_is
     assert!(err.starts_with("error: AWS profile nope not found in "), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn gc_keeps_what_it_cannot_date_unless_forced() {
+    use aws_sdk_eventbridge::types::Tag;
+    let emu = emu!("e2e_gcundated");
+    let name = format!("ecsgate-undated{}", std::process::id());
+    let ev = emu.events();
+    let tag = Tag::builder().key("creator").value("ecsgate").build().unwrap();
+    ev.put_rule().name(&name).event_pattern(r#"{"source":["aws.ecs"]}"#).tags(tag).send().await.unwrap();
+    let gc = |extra: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+        cmd.args(["gc", "--older-than", "1h"]).args(extra);
+        emu.env(&mut cmd);
+        cmd.output().unwrap()
+    };
+    let out = gc(&[]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("kept rule {name}: its age is unknown")), "{err}");
+    assert!(ev.describe_rule().name(&name).send().await.is_ok(), "an undatable rule is kept");
+    let out = gc(&["--force"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("deleted rule {name} (unknown age)")));
+    assert!(ev.describe_rule().name(&name).send().await.is_err(), "--force deletes it");
+}

@@ -16,10 +16,20 @@ async fn gc(args: &GcArgs, reporter: &mut Reporter) -> Result<u8, AppError> {
     let found = aws::gc::find(&clients).await.map_err(|(op, e)| fatal(op, op, e))?;
     let mut failed = 0;
     let mut n = 0;
+    let mut kept = 0;
     for f in &found {
-        // Unknown age (tag missing or unreadable) counts as old: the name prefix and creator tag matched.
-        if f.age.is_some_and(|a| a < args.older_than) {
-            continue;
+        match f.age {
+            Some(a) if a < args.older_than => continue,
+            // Another gate may be using a resource that cannot be dated: never delete it on a guess.
+            None if !args.force && !args.older_than.is_zero() => {
+                kept += 1;
+                reporter.warn(&format!(
+                    "kept {} {}: its age is unknown (no creation time, no ecsgate:created-at tag); --force deletes it",
+                    f.kind, f.name
+                ));
+                continue;
+            }
+            _ => {}
         }
         n += 1;
         let age = f.age.map(format_elapsed).unwrap_or_else(|| "unknown age".into());
@@ -36,8 +46,9 @@ async fn gc(args: &GcArgs, reporter: &mut Reporter) -> Result<u8, AppError> {
         }
     }
     reporter.info(&format!(
-        "ecsgate gc: {n} leftover resource(s) older than {}{}",
+        "ecsgate gc: {n} leftover resource(s) older than {}{}{}",
         format_elapsed(args.older_than),
+        if kept > 0 { format!(", {kept} of unknown age kept") } else { String::new() },
         if args.dry_run { " (dry run: nothing deleted)" } else { "" }
     ));
     Ok(if failed > 0 { exit::AWS_ERROR } else { exit::SUCCEEDED })

@@ -79,7 +79,26 @@ pub async fn find(c: &Clients) -> Result<Vec<Found>, (&'static str, ErrInfo)> {
                 continue;
             }
             let name = url.rsplit('/').next().unwrap_or(url).to_string();
-            found.push(Found { kind: "queue", name, handle: url.clone(), age: age(get(TAG_CREATED).as_deref()) });
+            // SQS keeps the creation time itself; the tag is the fallback when that cannot be read.
+            let created = c
+                .sqs
+                .get_queue_attributes()
+                .queue_url(url)
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::CreatedTimestamp)
+                .send()
+                .await
+                .ok()
+                .and_then(|o| {
+                    let secs = o.attributes()?.get(&aws_sdk_sqs::types::QueueAttributeName::CreatedTimestamp)?;
+                    secs.parse::<i64>().ok()
+                })
+                .map(|secs| Duration::from_millis(now_millis().saturating_sub(secs * 1000).max(0) as u64));
+            found.push(Found {
+                kind: "queue",
+                name,
+                handle: url.clone(),
+                age: created.or_else(|| age(get(TAG_CREATED).as_deref())),
+            });
         }
         token = out.next_token().map(str::to_string);
         if token.is_none() {
