@@ -125,6 +125,9 @@ pub struct WaitArgs {
     /// How long AWS API calls may keep failing (5xx, throttling, network) before giving up with exit 5.
     #[arg(long, default_value = "60s", value_parser = parse_duration, hide = true)]
     pub api_error_budget: Duration,
+    /// Without a terminal, print a heartbeat line this often (CI systems kill jobs that stay silent).
+    #[arg(long, default_value = "60s", value_parser = parse_duration, hide = true)]
+    pub heartbeat: Duration,
     /// Seconds of SQS long polling (AWS maximum: 20).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i32).range(0..=20), hide = true)]
     pub wait_seconds: i32,

@@ -22,6 +22,11 @@ impl AppError {
         AppError { kind: ErrorKind::Aws, message: message.into(), hint: None }
     }
 
+    /// A bug of ours (a caught panic): exit 5, since nothing was judged.
+    pub fn internal(message: impl Into<String>) -> Self {
+        AppError { kind: ErrorKind::Aws, message: message.into(), hint: None }
+    }
+
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self

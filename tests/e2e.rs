@@ -728,3 +728,38 @@ async fn gc_keeps_what_it_cannot_date_unless_forced() {
     assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("deleted rule {name} (unknown age)")));
     assert!(ev.describe_rule().name(&name).send().await.is_err(), "--force deletes it");
 }
+
+#[tokio::test]
+async fn ci_logs_get_a_heartbeat_while_nothing_happens() {
+    let emu = emu!("e2e_heartbeat");
+    let svc = emu.service("e2e-heartbeat").await;
+    let d = finish(emu.spawn_wait(&svc, &["--heartbeat", "1s", "--timeout", "3500ms"]), LIMIT).await;
+    assert_eq!(d.code, 3, "{}", d.stderr);
+    let beats: Vec<&str> = d.stderr.lines().filter(|l| l.contains("ecsgate: still waiting after ")).collect();
+    assert!(beats.len() >= 2, "{}", d.stderr);
+    assert!(beats[0].contains("IN_PROGRESS · running"), "state and counts: {}", beats[0]);
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn a_panic_inside_the_wait_still_tears_down() {
+    let emu = emu!("e2e_panic");
+    let svc = emu.service("e2e-panic").await;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+    cmd.args(["wait", "--cluster", "e2e-panic", "--service", "api", "--wait-seconds", "2", "--timeout", "40s"]);
+    emu.env(&mut cmd);
+    cmd.env("ECSGATE_TEST_PANIC_ON_MESSAGE", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    emu.wait_for_rule(&svc).await;
+    // The rule exists; its target may be a moment behind: say it a few times (the first one delivered panics).
+    for _ in 0..5 {
+        emu.deployment_event(&svc, "SERVICE_DEPLOYMENT_IN_PROGRESS", &svc.deployment, "in progress").await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 5, "{}", d.stderr);
+    assert!(d.stderr.contains("error: ecsgate panicked while waiting"), "{}", d.stderr);
+    emu.assert_nothing_left(&svc).await;
+}

@@ -24,6 +24,8 @@ pub enum LoopEvent {
     /// The queue is gone (deleted by someone else).
     QueueGone(ErrInfo),
     ReconcileDue,
+    /// Time for a sign of life in a log nobody watches live.
+    Heartbeat,
     /// DescribeServices answered: snapshots, and the units whose service no longer exists.
     Described(Result<(Vec<ServiceSnapshot>, Vec<usize>), ApiFailure>),
     /// ListTasks(STOPPED) + DescribeTasks answered with tasks not seen stopped before.
@@ -76,6 +78,8 @@ pub struct Handler {
     /// takes a moment to match), so reconciliation runs often; after, rarely.
     got_message: bool,
     next_reconcile: Instant,
+    started: Instant,
+    next_heartbeat: Instant,
     /// Per unit: the state of our deployment when its stopped tasks were last listed. Listing again is
     /// worth a call only when that changed (a task started or stopped shows in the counts).
     listed: Vec<Option<DeploymentKey>>,
@@ -102,6 +106,8 @@ impl Handler {
             failing_since: None,
             got_message: false,
             next_reconcile: now,
+            started: now,
+            next_heartbeat: now + timing.heartbeat,
             listed: vec![None; units],
         }
     }
@@ -125,6 +131,11 @@ impl Handler {
     /// When the next reconcile is due.
     pub fn next_reconcile(&self) -> Instant {
         self.next_reconcile
+    }
+
+    /// When the next heartbeat is due.
+    pub fn next_heartbeat(&self) -> Instant {
+        self.next_heartbeat
     }
 
     pub fn polling(&self) -> bool {
@@ -157,6 +168,11 @@ impl Handler {
                 Action::Stop
             }
             LoopEvent::Messages(bodies) => {
+                // The e2e test of teardown after a panic needs a panic to happen; debug builds only.
+                #[cfg(debug_assertions)]
+                if std::env::var_os("ECSGATE_TEST_PANIC_ON_MESSAGE").is_some() {
+                    panic!("test-only panic (ECSGATE_TEST_PANIC_ON_MESSAGE)");
+                }
                 self.api_ok();
                 if !self.got_message {
                     self.got_message = true;
@@ -176,6 +192,22 @@ impl Handler {
                 self.polling = true;
                 self.next_reconcile = now;
                 Action::FallBackToPolling
+            }
+            LoopEvent::Heartbeat => {
+                self.next_heartbeat = now + self.timing.heartbeat;
+                let elapsed = format_elapsed(now.saturating_duration_since(self.started));
+                let several = d.units.len() > 1;
+                let states: Vec<String> = d
+                    .units
+                    .iter()
+                    .filter(|u| !u.engine.is_decided())
+                    .map(|u| {
+                        let state = format_state(&u.engine.progress());
+                        if several { format!("{}: {state}", u.who.label()) } else { state }
+                    })
+                    .collect();
+                r.heartbeat(&format!("ecsgate: still waiting after {elapsed} — {}", states.join("; ")));
+                Action::Continue
             }
             LoopEvent::ReconcileDue => {
                 self.next_reconcile = now + self.period();

@@ -50,6 +50,8 @@ pub struct Timing {
     pub api_error_budget: Duration,
     /// SQS long-poll seconds.
     pub wait_seconds: i32,
+    /// Heartbeat period when no terminal shows progress.
+    pub heartbeat: Duration,
 }
 
 impl WaitSettings {
@@ -78,6 +80,7 @@ impl WaitSettings {
                 poll_interval: a.poll_interval.max(Duration::from_millis(100)),
                 api_error_budget: a.api_error_budget,
                 wait_seconds: a.wait_seconds,
+                heartbeat: a.heartbeat.max(Duration::from_millis(100)),
             },
             // An ARN names its region; --region still wins, as with the AWS CLI.
             region: a.aws.region.or(arn_region),

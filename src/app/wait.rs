@@ -181,7 +181,19 @@ async fn wait(s: &WaitSettings, reporter: &mut Reporter) -> Result<u8, AppError>
 
     let mut handler = Handler::new(s.timing, s.timeout, s.fail_fast, !source.is_queue(), svcs.len(), Instant::now());
     let mut io = Io { clients: &clients, svcs: &svcs, sigs: &mut sigs, deadline };
-    let result = run_loop(&mut io, &mut driver, &mut handler, &mut source, reporter, &snaps, first).await;
+    // A bug in the loop must not leave the queue and rule behind: the panic is caught, reported, and
+    // teardown runs as on any other path.
+    let result = {
+        use futures_util::FutureExt;
+        let run = run_loop(&mut io, &mut driver, &mut handler, &mut source, reporter, &snaps, first);
+        match std::panic::AssertUnwindSafe(run).catch_unwind().await {
+            Ok(r) => r,
+            Err(_) => Err(AppError::internal(
+                "ecsgate panicked while waiting (a bug: please report it with the message above)",
+            )
+            .with_hint("the queue and rule it created are deleted now; the deployment itself is not affected")),
+        }
+    };
 
     // Teardown, and beside it the diagnosis of what failed: neither waits for the other.
     let teardown_started = Instant::now();
@@ -258,6 +270,7 @@ async fn run_loop(
 /// The next thing to happen while nothing is in flight.
 async fn next_event(io: &mut Io<'_>, handler: &Handler, source: &mut Source) -> LoopEvent {
     let due = tokio::time::Instant::from_std(handler.next_reconcile());
+    let beat = tokio::time::Instant::from_std(handler.next_heartbeat());
     enum Got {
         Ev(LoopEvent),
         Rx(Received),
@@ -268,6 +281,7 @@ async fn next_event(io: &mut Io<'_>, handler: &Handler, source: &mut Source) -> 
         _ = tokio::time::sleep_until(io.deadline) => Got::Ev(LoopEvent::Deadline),
         r = source.next() => Got::Rx(r),
         _ = tokio::time::sleep_until(due) => Got::Ev(LoopEvent::ReconcileDue),
+        _ = tokio::time::sleep_until(beat) => Got::Ev(LoopEvent::Heartbeat),
     };
     match got {
         Got::Ev(e) => e,

@@ -141,6 +141,14 @@ impl Sink for Human {
         self.write_err(&format!("warning: {msg}"));
     }
 
+    /// The live display already shows that the gate is alive; a CI log gets a stamped line (even in
+    /// quiet mode: silence is what gets a job killed).
+    fn heartbeat(&mut self, msg: &str) {
+        if self.display.is_none() {
+            self.write_err(&format!("{}  {msg}", format_clock(now_millis())));
+        }
+    }
+
     fn error(&mut self, e: &AppError) {
         self.finish_display();
         self.write_err(&format!("error: {}", e.message));

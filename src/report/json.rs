@@ -114,6 +114,14 @@ impl Sink for Json {
         }
     }
 
+    /// On stderr: stdout stays JSON Lines.
+    fn heartbeat(&mut self, msg: &str) {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("{}", super::one_line(msg));
+        }
+    }
+
     fn error(&mut self, e: &AppError) {
         #[allow(clippy::print_stderr)]
         {

@@ -71,6 +71,8 @@ pub trait Sink {
     }
     /// A setup or status line.
     fn info(&mut self, _msg: &str) {}
+    /// A sign of life for logs without a live display (CI systems kill jobs that stay silent).
+    fn heartbeat(&mut self, _msg: &str) {}
     fn warn(&mut self, msg: &str);
     fn error(&mut self, e: &AppError);
     fn report(&mut self, r: &GateReport);
@@ -133,6 +135,10 @@ impl Reporter {
 
     pub fn warn(&mut self, msg: &str) {
         self.sinks.iter_mut().for_each(|s| s.warn(msg));
+    }
+
+    pub fn heartbeat(&mut self, msg: &str) {
+        self.sinks.iter_mut().for_each(|s| s.heartbeat(msg));
     }
 
     pub fn error(&mut self, e: &AppError) {

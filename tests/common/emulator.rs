@@ -332,12 +332,16 @@ impl Emu {
         child
     }
 
-    /// Waits until ecsgate's rule for this service exists (so events emitted from now on are delivered).
+    /// Waits until ecsgate's rule for this service exists and has its queue as target (so events
+    /// emitted from now on are delivered).
     pub async fn wait_for_rule(&self, svc: &Svc) -> String {
         let start = Instant::now();
         loop {
             if let Some(r) = self.rules_for(svc).await.into_iter().next() {
-                return r;
+                let targets = self.events().list_targets_by_rule().rule(&r).send().await;
+                if targets.is_ok_and(|t| !t.targets().is_empty()) {
+                    return r;
+                }
             }
             assert!(start.elapsed() < Duration::from_secs(20), "ecsgate never created its rule");
             tokio::time::sleep(Duration::from_millis(50)).await;

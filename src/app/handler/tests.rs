@@ -9,6 +9,7 @@ const TIMING: Timing = Timing {
     poll_interval: Duration::from_secs(5),
     api_error_budget: Duration::from_secs(60),
     wait_seconds: 20,
+    heartbeat: Duration::from_secs(60),
 };
 
 fn dep(service: &str) -> String {
