@@ -95,10 +95,11 @@ async fn wait(s: &WaitSettings, reporter: &mut Reporter) -> Result<u8, AppError>
         }
         r = resolve(&clients, s, reporter) => r?,
     };
+    // The cluster by ARN: task events then match account and region too, not just the name.
     let targets: Vec<Target> = svcs
         .iter()
         .map(|v| Target {
-            cluster: Some(v.cluster.clone()),
+            cluster: Some(if v.cluster_arn.is_empty() { v.cluster.clone() } else { v.cluster_arn.clone() }),
             service: Some(v.name.clone()),
             deployment_id: Some(v.deployment_id.clone()),
         })

@@ -34,13 +34,13 @@ pub async fn find(c: &Clients) -> Result<Vec<Found>, (&'static str, ErrInfo)> {
             .map_err(|e| ("events:ListRules", err_info(&e)))?;
         for r in out.rules() {
             let (Some(name), Some(arn)) = (r.name(), r.arn()) else { continue };
-            let tags = c
-                .events
-                .list_tags_for_resource()
-                .resource_arn(arn)
-                .send()
-                .await
-                .map_err(|e| ("events:ListTagsForResource", err_info(&e)))?;
+            let tags = c.events.list_tags_for_resource().resource_arn(arn).send().await;
+            // A rule deleted since it was listed (another gate's teardown) is simply gone.
+            let tags = match tags {
+                Ok(t) => t,
+                Err(e) if err_info(&e).kind == Kind::NotFound => continue,
+                Err(e) => return Err(("events:ListTagsForResource", err_info(&e))),
+            };
             let get = |k: &str| tags.tags().iter().find(|t| t.key() == k).map(|t| t.value().to_string());
             if get(TAG_CREATOR).as_deref() != Some("ecsgate") {
                 continue;

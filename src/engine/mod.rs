@@ -244,6 +244,12 @@ pub fn arn_name(s: &str) -> &str {
     if s.starts_with("arn:") { s.rsplit('/').next().unwrap_or(s) } else { s }
 }
 
+/// Two ARNs must be equal — account and region included: a cluster of the same name in another
+/// account or region is another cluster. A plain name (replay given `--cluster shop`) matches by name.
+fn same_cluster(want: &str, have: &str) -> bool {
+    if want.starts_with("arn:") && have.starts_with("arn:") { want == have } else { arn_name(want) == arn_name(have) }
+}
+
 /// The cluster name inside a new-format service ARN (`service/<cluster>/<name>`).
 pub(crate) fn cluster_of_service_arn(arn: &str) -> Option<&str> {
     let path = arn.split(':').nth(5)?;
@@ -434,10 +440,14 @@ impl Engine {
             }
         }
         if let Some(want) = &self.target.cluster {
-            let want = arn_name(want);
+            if let Some(have) = cluster_arn
+                && !same_cluster(want, have)
+            {
+                return false;
+            }
             let have = cluster_arn.map(arn_name).or_else(|| service_arn.and_then(cluster_of_service_arn));
             if let Some(have) = have
-                && have != want
+                && have != arn_name(want)
             {
                 return false;
             }
@@ -453,7 +463,7 @@ impl Engine {
             }
         }
         if let (Some(want), Some(have)) = (&self.target.cluster, &t.cluster_arn)
-            && arn_name(want) != arn_name(have)
+            && !same_cluster(want, have)
         {
             return false;
         }
@@ -851,8 +861,8 @@ impl Engine {
             kind: "verdict",
             outcome: d.outcome,
             exit_code,
-            cluster: self.target.cluster.clone(),
-            service: self.target.service.clone(),
+            cluster: self.target.cluster.as_deref().map(|c| arn_name(c).to_string()),
+            service: self.target.service.as_deref().map(|c| arn_name(c).to_string()),
             deployment_id: self.target.deployment_id.clone(),
             reason: Some(d.reason.clone()),
             failed_tasks,

@@ -689,3 +689,25 @@ fn progress_counts_follow_our_tasks_through_their_lifecycle() {
     feed(&mut e, [event(&task("task__stopped-essential-exit1-defra.json", "a", OURS, 6))]);
     assert_eq!((e.progress().running, e.progress().pending, e.progress().failed_tasks), (0, 0, 1));
 }
+
+#[test]
+fn a_cluster_of_the_same_name_in_another_account_or_region_is_not_ours() {
+    let mut e = Engine::new(
+        Target {
+            cluster: Some(CLUSTER_ARN.into()),
+            service: Some("servicetest".into()),
+            deployment_id: Some(OURS.into()),
+        },
+        1,
+    );
+    let mut elsewhere = task("task__stopped-essential-exit1-defra.json", "x1", OURS, 5);
+    elsewhere["detail"]["clusterArn"] = json!(CLUSTER_ARN.replace("us-west-2", "eu-west-1"));
+    let mut other_account = task("task__stopped-essential-exit1-defra.json", "x2", OURS, 5);
+    other_account["detail"]["clusterArn"] = json!(CLUSTER_ARN.replace("111122223333", "999999999999"));
+    feed(&mut e, [event(&elsewhere), event(&other_account)]);
+    assert_eq!(outcome(&e), None, "neither failed task is ours");
+    assert_eq!(e.stats().other_services, 2);
+    feed(&mut e, [event(&task("task__stopped-essential-exit1-defra.json", "x3", OURS, 5))]);
+    assert_eq!(outcome(&e), Some(Outcome::Failed), "the same task in our cluster is");
+    assert_eq!(e.verdict().unwrap().cluster.as_deref(), Some("default"), "the verdict names the cluster");
+}
