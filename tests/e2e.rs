@@ -763,3 +763,57 @@ async fn a_panic_inside_the_wait_still_tears_down() {
     assert!(d.stderr.contains("error: ecsgate panicked while waiting"), "{}", d.stderr);
     emu.assert_nothing_left(&svc).await;
 }
+
+#[tokio::test]
+async fn a_failure_whose_tasks_ecs_forgot_is_explained_by_the_service_event_log() {
+    let emu = emu!("e2e_forgotten");
+    let svc = emu.service("e2e-forgotten").await;
+    // No stopped task is left (ECS keeps them about an hour); the service's event log remains.
+    emu.ctl(
+        "/_ecsgate/deployment",
+        json!({"cluster": svc.cluster, "service": "api", "deployment_id": svc.deployment, "rollout_state": "FAILED",
+               "reason": "ECS deployment circuit breaker: tasks failed to start.",
+               "service_events": ["(service api) has started 1 tasks: (task 5f2c).", "(service api) (task 5f2c) failed container health checks."]}),
+    );
+    let d = finish(emu.spawn_wait(&svc, &[]), LIMIT).await;
+    assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
+    assert!(
+        d.stdout.contains("service event: (service api) (task 5f2c) failed container health checks."),
+        "timeline: {}",
+        d.stdout
+    );
+    assert!(d.stdout.contains("  evidence: the service's event log"), "{}", d.stdout);
+    assert!(d.stdout.contains("    | (service api) (task 5f2c) failed container health checks."), "{}", d.stdout);
+    assert!(d.stdout.contains("hint:     The container healthCheck command kept failing"), "{}", d.stdout);
+}
+
+#[tokio::test]
+async fn a_third_signal_during_a_stuck_teardown_exits_at_once_naming_what_is_left() {
+    let emu = emu!("e2e_thirdsig");
+    let svc = emu.service("e2e-thirdsig").await;
+    let gate_key = format!("{}GATE", emu.key);
+    let child = emu.spawn_gate_as(&gate_key, &["--cluster", "e2e-thirdsig", "--service", "api"]);
+    emu.wait_for_rule(&svc).await;
+    for (service, action) in [("events", "RemoveTargets"), ("events", "DeleteRule"), ("sqs", "DeleteQueue")] {
+        emu.ctl(
+            "/_ecsgate/fault",
+            json!({"key": gate_key, "service": service, "action": action, "hang": 25, "code": "InternalError", "status": 500, "seconds": 60}),
+        );
+    }
+    signal(&child, "TERM");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    signal(&child, "TERM");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let third = std::time::Instant::now();
+    signal(&child, "TERM");
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 143, "{}\n{}", d.stdout, d.stderr);
+    assert!(third.elapsed() < Duration::from_secs(2), "exited {:?} after the third signal", third.elapsed());
+    assert!(d.stderr.contains("a third signal ended ecsgate at once"), "{}", d.stderr);
+    assert!(
+        d.stderr.contains("left behind: EventBridge rule ecsgate-")
+            && d.stderr.contains("ecsgate gc --region us-east-1")
+    );
+    emu.clean_up(&svc).await;
+    emu.assert_nothing_left(&svc).await;
+}

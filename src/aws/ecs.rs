@@ -7,7 +7,7 @@ use super::{Clients, ErrInfo, err_info};
 use crate::engine::TaskRecord;
 use crate::engine::event::{ContainerRecord, Meta};
 use crate::engine::snapshot::{
-    AwsLogsConfig, ContainerDefinitionInfo, DeploymentSnapshot, ServiceSnapshot, TaskDefinitionInfo,
+    AwsLogsConfig, ContainerDefinitionInfo, DeploymentSnapshot, ServiceEventMsg, ServiceSnapshot, TaskDefinitionInfo,
 };
 use crate::engine::time::now_millis;
 
@@ -83,6 +83,17 @@ pub fn service_snapshot(s: &aws_sdk_ecs::types::Service) -> ServiceSnapshot {
                 failed_tasks: i64::from(d.failed_tasks()),
                 created_at_ms: ms(d.created_at()),
                 updated_at_ms: ms(d.updated_at()),
+            })
+            .collect(),
+        // The newest 20: enough to explain a failure, small enough to record at every reconcile.
+        events: s
+            .events()
+            .iter()
+            .take(20)
+            .map(|e| ServiceEventMsg {
+                id: e.id().unwrap_or_default().to_string(),
+                created_at_ms: ms(e.created_at()),
+                message: e.message().unwrap_or_default().to_string(),
             })
             .collect(),
     }

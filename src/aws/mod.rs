@@ -108,13 +108,25 @@ pub struct ErrInfo {
     pub kind: Kind,
     pub code: Option<String>,
     pub message: String,
+    /// AWS's request id, for a support case.
+    pub request_id: Option<String>,
+}
+
+impl ErrInfo {
+    pub fn other(message: impl Into<String>) -> Self {
+        ErrInfo { kind: Kind::Other, code: None, message: message.into(), request_id: None }
+    }
 }
 
 impl std::fmt::Display for ErrInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.code {
-            Some(c) => write!(f, "{c}: {}", self.message),
-            None => f.write_str(&self.message),
+            Some(c) => write!(f, "{c}: {}", self.message)?,
+            None => f.write_str(&self.message)?,
+        }
+        match &self.request_id {
+            Some(id) => write!(f, " (request id {id})"),
+            None => Ok(()),
         }
     }
 }
@@ -122,11 +134,12 @@ impl std::fmt::Display for ErrInfo {
 pub fn err_info<E, R>(e: &SdkError<E, R>) -> ErrInfo
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     let full = DisplayErrorContext(e).to_string();
     let code = e.code().map(str::to_string);
-    let message = e.message().map(str::to_string).unwrap_or_else(|| full.clone());
+    let message = e.message().map(str::to_string).unwrap_or_else(|| error_chain(e));
+    let request_id = e.meta().extra("aws_request_id").map(str::to_string);
     let kind = match (e, code.as_deref()) {
         (_, Some(c))
             if c.contains("AccessDenied")
@@ -163,7 +176,30 @@ where
         _ if full.to_lowercase().contains("credential") => Kind::Credentials,
         _ => Kind::Other,
     };
-    ErrInfo { kind, code, message }
+    ErrInfo { kind, code, message, request_id }
+}
+
+/// An error and its sources as one sentence (`dispatch failure: … : Connection refused (os error 111)`):
+/// every level's Display, never a Debug dump; a level that only repeats the next one is dropped.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        let text = err.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = err.source();
+    }
+    parts.dedup();
+    // An outer message that merely contains the inner ones is dropped in favour of them.
+    let keep: Vec<&String> = parts
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| !parts[i + 1..].iter().any(|q| p.contains(q.as_str())))
+        .map(|(_, p)| p)
+        .collect();
+    keep.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(": ")
 }
 
 /// Account, region and partition from any ARN (`arn:PARTITION:SERVICE:REGION:ACCOUNT:…`).
@@ -180,6 +216,8 @@ pub fn fatal(op: &str, permission: &str, e: ErrInfo) -> AppError {
             .with_hint(format!("grant {permission} to the role ecsgate runs as (README: IAM policy)")),
         Kind::Credentials => AppError::aws(format!("no AWS credentials found ({op}): {}", e.message))
             .with_hint("configure credentials: environment variables, --profile, SSO, or a role (e.g. aws-actions/configure-aws-credentials)"),
+        Kind::Throttled | Kind::Transient if e.code.is_none() => AppError::aws(format!("{op} failed: {e}"))
+            .with_hint("the AWS endpoint could not be reached; check the network, proxy settings, --region and AWS_ENDPOINT_URL"),
         Kind::Throttled | Kind::Transient => AppError::aws(format!("{op} failed: {e}"))
             .with_hint("AWS is throttling or failing; the deployment itself goes on, retry the wait"),
         Kind::NotFound | Kind::Other => AppError::aws(format!("{op} failed: {e}"))

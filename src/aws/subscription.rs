@@ -184,7 +184,7 @@ pub async fn create(c: &Clients, p: &Plan, td: &mut Teardown) -> Result<Subscrip
         .id(TARGET_ID)
         .arn(&p.queue_arn)
         .build()
-        .map_err(|e| ("events:PutTargets", ErrInfo { kind: Kind::Other, code: None, message: e.to_string() }))?;
+        .map_err(|e| ("events:PutTargets", ErrInfo::other(e.to_string())))?;
     let out = c
         .events
         .put_targets()
@@ -195,7 +195,7 @@ pub async fn create(c: &Clients, p: &Plan, td: &mut Teardown) -> Result<Subscrip
         .map_err(|e| ("events:PutTargets", err_info(&e)))?;
     if out.failed_entry_count() > 0 {
         let msg = out.failed_entries().first().and_then(|f| f.error_message()).unwrap_or("target rejected").to_string();
-        return Err(("events:PutTargets", ErrInfo { kind: Kind::Other, code: None, message: msg }));
+        return Err(("events:PutTargets", ErrInfo::other(msg)));
     }
     Ok(Subscription { queue_url, rule_name: p.name.clone() })
 }

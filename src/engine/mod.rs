@@ -110,6 +110,12 @@ pub enum Note {
         at: Option<i64>,
         event_name: String,
     },
+    /// A message of the service's own event log (DescribeServices), since our deployment began.
+    ServiceEvent {
+        #[serde(serialize_with = "ser_ts")]
+        at: Option<i64>,
+        message: String,
+    },
     Counts {
         running: i64,
         pending: i64,
@@ -213,6 +219,20 @@ pub struct Engine {
     seq: u64,
     stats: Stats,
     log_tail: Option<verdict::LogTail>,
+    /// Ids of service event messages already in the timeline.
+    seen_service_events: HashSet<String>,
+    /// Service event messages that tell of a failure, oldest first (the evidence when no task is left).
+    evidence: Vec<String>,
+}
+
+/// How many failure messages of the service's event log a verdict keeps.
+const EVIDENCE_CAP: usize = 5;
+
+/// Whether a service event message tells of a failure ("failed container health checks", "was unable to
+/// place a task", "is unhealthy in target-group", …) rather than progress ("has started 1 tasks").
+fn is_failure_message(m: &str) -> bool {
+    let m = m.to_ascii_lowercase();
+    ["fail", "unable", "unhealthy", "error"].iter().any(|w| m.contains(w))
 }
 
 /// "rolling back to deploymentId ecs-svc/123" → `ecs-svc/123` (also the docs' placeholder wording).
@@ -282,6 +302,8 @@ impl Engine {
             seq: 0,
             stats: Stats::default(),
             log_tail: None,
+            seen_service_events: HashSet::new(),
+            evidence: Vec::new(),
         }
     }
 
@@ -747,6 +769,7 @@ impl Engine {
                 });
             }
         }
+        self.service_events(&s, out);
         let Some(ours) = self.ours().map(str::to_string) else {
             return;
         };
@@ -820,6 +843,30 @@ impl Engine {
         }
     }
 
+    /// The service's event messages since our deployment began, into the timeline once each; failures
+    /// among them are kept as evidence. Before our deployment's start is known, none are taken: older
+    /// messages are about older deployments.
+    fn service_events(&mut self, s: &ServiceSnapshot, out: &mut Vec<Note>) {
+        let Some(since) = self.our_created() else { return };
+        // Newest first in the API: the timeline wants them oldest first.
+        for e in s.events.iter().rev() {
+            if e.created_at_ms.is_some_and(|t| t < since) || e.message.is_empty() {
+                continue;
+            }
+            let key = if e.id.is_empty() { e.message.clone() } else { e.id.clone() };
+            if !self.seen_service_events.insert(key) {
+                continue;
+            }
+            if is_failure_message(&e.message) {
+                if self.evidence.len() >= EVIDENCE_CAP {
+                    self.evidence.remove(0);
+                }
+                self.evidence.push(e.message.clone());
+            }
+            out.push(Note::ServiceEvent { at: e.created_at_ms, message: e.message.clone() });
+        }
+    }
+
     /// The verdict, once decided; built from the current state so that inputs arriving after the
     /// decision (task definitions, late task details) still sharpen the diagnosis.
     pub fn verdict(&self) -> Option<Verdict> {
@@ -853,9 +900,13 @@ impl Engine {
                             .flatten()
                     })
                 })
+                .or_else(|| self.evidence.iter().rev().find_map(|m| hints::match_text(m)))
                 .or_else(|| hints::match_text(&d.reason))
                 .map(hints::render);
         }
+        // The service's messages explain a failure no task is left to explain.
+        let evidence =
+            if d.outcome == Outcome::Failed && failed_tasks.is_empty() { self.evidence.clone() } else { Vec::new() };
         let exit_code = d.outcome.exit_code();
         Some(Verdict {
             kind: "verdict",
@@ -877,6 +928,7 @@ impl Engine {
                 .collect(),
             progress: self.progress(),
             log_tail: self.log_tail.clone(),
+            evidence,
         })
     }
 

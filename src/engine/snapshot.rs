@@ -17,6 +17,21 @@ pub struct ServiceSnapshot {
     pub at_ms: Option<i64>,
     #[serde(default)]
     pub deployments: Vec<DeploymentSnapshot>,
+    /// The service's own event messages (DescribeServices `events[]`, newest first): the only evidence
+    /// left once ECS has forgotten a deployment's stopped tasks (about an hour after they stopped).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<ServiceEventMsg>,
+}
+
+/// One `events[]` entry: "(service api) (task 1234) failed container health checks.", "(service api)
+/// was unable to place a task because …", "(service api) has started 1 tasks: …".
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ServiceEventMsg {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub created_at_ms: Option<i64>,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

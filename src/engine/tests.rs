@@ -76,6 +76,7 @@ fn snapshot(deployments: Vec<DeploymentSnapshot>) -> Input {
         service_name: Some("servicetest".into()),
         at_ms: None,
         deployments,
+        events: Vec::new(),
     })
 }
 
@@ -710,4 +711,50 @@ fn a_cluster_of_the_same_name_in_another_account_or_region_is_not_ours() {
     feed(&mut e, [event(&task("task__stopped-essential-exit1-defra.json", "x3", OURS, 5))]);
     assert_eq!(outcome(&e), Some(Outcome::Failed), "the same task in our cluster is");
     assert_eq!(e.verdict().unwrap().cluster.as_deref(), Some("default"), "the verdict names the cluster");
+}
+
+#[test]
+fn with_no_stopped_task_left_the_service_event_log_is_the_evidence() {
+    let mut e = engine();
+    let created = 1_700_000_000_000;
+    let ev = |id: &str, at: i64, m: &str| crate::engine::snapshot::ServiceEventMsg {
+        id: id.into(),
+        created_at_ms: Some(at),
+        message: m.into(),
+    };
+    let mut snap = ServiceSnapshot {
+        service_arn: SERVICE_ARN.into(),
+        cluster_arn: Some(CLUSTER_ARN.into()),
+        service_name: Some("servicetest".into()),
+        deployments: vec![dep(
+            OURS,
+            "PRIMARY",
+            Some("FAILED"),
+            Some("ECS deployment circuit breaker: tasks failed to start."),
+            created,
+        )],
+        // Newest first, as the API lists them; the oldest is from before our deployment.
+        events: vec![
+            ev("3", created + 90_000, "(service servicetest) (task 5f2c) failed container health checks."),
+            ev("2", created + 30_000, "(service servicetest) has started 1 tasks: (task 5f2c)."),
+            ev("1", created - 60_000, "(service servicetest) was unable to place a task. Reason: an old story."),
+        ],
+        ..Default::default()
+    };
+    let notes = feed(&mut e, [Input::Service(snap.clone())]);
+    let timeline: Vec<String> = notes
+        .iter()
+        .filter_map(|n| match n {
+            Note::ServiceEvent { message, .. } => Some(message.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(timeline.len(), 2, "only messages since our deployment began, oldest first: {timeline:?}");
+    assert!(timeline[0].contains("has started 1 tasks"));
+    snap.at_ms = Some(created + 100_000);
+    assert!(feed(&mut e, [Input::Service(snap)]).iter().all(|n| !matches!(n, Note::ServiceEvent { .. })), "once each");
+    let v = e.verdict().unwrap();
+    assert_eq!(v.outcome, Outcome::Failed);
+    assert_eq!(v.evidence, vec!["(service servicetest) (task 5f2c) failed container health checks.".to_string()]);
+    assert!(v.hint.as_deref().unwrap_or_default().contains("healthCheck command kept failing"), "{:?}", v.hint);
 }

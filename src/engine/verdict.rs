@@ -73,6 +73,10 @@ pub struct Verdict {
     pub progress: Progress,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_tail: Option<LogTail>,
+    /// Failure messages of the service's own event log, when no stopped task is left to explain a
+    /// failure (ECS forgets stopped tasks after about an hour).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
 }
 
 impl Verdict {
@@ -100,6 +104,7 @@ impl Verdict {
             warnings: Vec::new(),
             progress: Progress::default(),
             log_tail: None,
+            evidence: Vec::new(),
         }
     }
 }

@@ -291,6 +291,13 @@ fn verdict_markdown(v: &Verdict, level: &str) -> String {
             c.reason.as_deref().map(|r| format!(" — {}", md_text(r))).unwrap_or_default()
         ));
     }
+    if !v.evidence.is_empty() {
+        s.push_str("**Evidence** (the service's event log; its stopped tasks are no longer known to ECS):\n\n");
+        for m in &v.evidence {
+            s.push_str(&format!("- {}\n", md_text(m)));
+        }
+        s.push('\n');
+    }
     if let Some(h) = &v.hint {
         s.push_str(&format!("**Hint:** {}\n\n", md_text(h)));
     }

@@ -166,9 +166,11 @@ pub fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
 /// The time a note is about, when it carries one.
 pub fn note_time(n: &Note) -> Option<i64> {
     match n {
-        Note::Deployment { at, .. } | Note::Task { at, .. } | Note::Warning { at, .. } | Note::Service { at, .. } => {
-            *at
-        }
+        Note::Deployment { at, .. }
+        | Note::Task { at, .. }
+        | Note::Warning { at, .. }
+        | Note::Service { at, .. }
+        | Note::ServiceEvent { at, .. } => *at,
         Note::Counts { .. } | Note::Decision { .. } => None,
     }
 }
@@ -237,6 +239,7 @@ fn format_note_raw(n: &Note) -> Option<String> {
             s
         }
         Note::Service { event_name, .. } => format!("service {event_name}"),
+        Note::ServiceEvent { message, .. } => format!("service event: {message}"),
         Note::Counts { running, pending, desired, failed_tasks } => {
             format!("counts running {running}/{desired}, pending {pending}, failed tasks {failed_tasks}")
         }
@@ -327,6 +330,12 @@ pub fn format_verdict(v: &Verdict, color: bool) -> String {
     for w in &v.warnings {
         let line = format!("{}{}", w.event_name, w.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default());
         s.push_str(&format!("  warning:  {}\n", one_line(&line)));
+    }
+    if !v.evidence.is_empty() {
+        s.push_str("  evidence: the service's event log (its stopped tasks are no longer known to ECS):\n");
+        for m in &v.evidence {
+            s.push_str(&format!("    | {}\n", one_line(m)));
+        }
     }
     if let Some(h) = &v.hint {
         s.push_str(&format!("  hint:     {}\n", one_line(h)));

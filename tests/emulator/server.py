@@ -5,7 +5,8 @@ What the layer adds, in-process, around moto's own WSGI app:
 - UpdateService with a new task definition (or forceNewDeployment) creates a new PRIMARY deployment with a
   fresh `ecs-svc/<19 digits>` id, IN_PROGRESS, and turns the previous PRIMARY into ACTIVE (moto only
   rewrites the service in place).
-- POST /_ecsgate/deployment: set a deployment's status, rolloutState, reason and counts, or remove it.
+- POST /_ecsgate/deployment: set a deployment's status, rolloutState, reason and counts, or remove it;
+  `service_events` adds messages to the service's event log (DescribeServices `events[]`).
 - POST /_ecsgate/task: create a task of a service's deployment with the lastStatus, stopCode, stoppedReason
   and containers (exit codes, reasons) that a test's emitted events describe, so ListTasks(startedBy,
   desiredStatus) and DescribeTasks agree with the events.
@@ -93,6 +94,10 @@ def ctl_deployment(body):
     dep = next((d for d in svc.deployments if d["id"] == body["deployment_id"]), None)
     if dep is None:
         raise KeyError("no deployment " + body["deployment_id"])
+    if "service_events" in body:
+        # The service's event log, newest first as DescribeServices gives it.
+        svc.events = [{"id": f"ev-{random.randrange(10**9)}", "createdAt": now(), "message": m}
+                      for m in reversed(body["service_events"])] + list(svc.events)
     if "service_running" in body:
         svc.running_count = body["service_running"]
         svc.pending_count = 0

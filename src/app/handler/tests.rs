@@ -42,6 +42,7 @@ fn snapshot(service: &str, rollout: &str, running: i64) -> ServiceSnapshot {
             running_count: running,
             ..Default::default()
         }],
+        events: Vec::new(),
     }
 }
 
@@ -102,7 +103,12 @@ fn the_deadline_times_out_each_undecided_service_with_its_last_state() {
 fn api_errors_are_tolerated_until_they_have_lasted_the_budget() {
     let (mut d, mut r, t0) = (driver(&["api"]), quiet(), Instant::now());
     let mut h = Handler::new(TIMING, Duration::from_secs(600), false, false, 1, t0);
-    let err = || ErrInfo { kind: Kind::Transient, code: Some("InternalError".into()), message: "boom".into() };
+    let err = || ErrInfo {
+        kind: Kind::Transient,
+        code: Some("InternalError".into()),
+        message: "boom".into(),
+        request_id: None,
+    };
     assert_eq!(h.handle(LoopEvent::ReceiveFailed(err()), t0, &mut d, &mut r), Action::Continue);
     assert_eq!(
         h.handle(LoopEvent::ReceiveFailed(err()), t0 + Duration::from_secs(59), &mut d, &mut r),
@@ -124,7 +130,12 @@ fn api_errors_are_tolerated_until_they_have_lasted_the_budget() {
 fn a_missing_permission_on_a_read_ends_the_gate_at_once_naming_it() {
     let (mut d, mut r, now) = (driver(&["api"]), quiet(), Instant::now());
     let mut h = Handler::new(TIMING, Duration::from_secs(600), false, false, 1, now);
-    let err = ErrInfo { kind: Kind::AccessDenied, code: Some("AccessDeniedException".into()), message: "no".into() };
+    let err = ErrInfo {
+        kind: Kind::AccessDenied,
+        code: Some("AccessDeniedException".into()),
+        message: "no".into(),
+        request_id: None,
+    };
     let f = ApiFailure { op: "ListTasks", permission: "ecs:ListTasks", err };
     let Action::Fail(e) = h.handle(LoopEvent::Stopped(Err(f)), now, &mut d, &mut r) else { panic!() };
     assert!(e.0.message.starts_with("not authorized to call ecs:ListTasks"), "{}", e.0.message);
@@ -134,7 +145,12 @@ fn a_missing_permission_on_a_read_ends_the_gate_at_once_naming_it() {
 fn a_deleted_queue_falls_back_to_polling_and_reconciles_at_once() {
     let (mut d, mut r, now) = (driver(&["api"]), quiet(), Instant::now());
     let mut h = Handler::new(TIMING, Duration::from_secs(600), false, false, 1, now);
-    let gone = ErrInfo { kind: Kind::NotFound, code: Some("QueueDoesNotExist".into()), message: "gone".into() };
+    let gone = ErrInfo {
+        kind: Kind::NotFound,
+        code: Some("QueueDoesNotExist".into()),
+        message: "gone".into(),
+        request_id: None,
+    };
     assert_eq!(h.handle(LoopEvent::QueueGone(gone), now, &mut d, &mut r), Action::FallBackToPolling);
     assert!(h.polling());
     assert_eq!(h.next_reconcile(), now);
