@@ -18,7 +18,25 @@ use clap::Parser;
 
 /// Parses the command line, runs the command, and returns its documented exit code.
 pub fn run() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version: clap's own text, exit 0.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // `ecsgate` alone: the help is the answer, but nothing ran.
+            let _ = e.print();
+            return ExitCode::from(exit::USAGE);
+        }
+        Err(e) => {
+            let json = std::env::args().collect::<Vec<_>>().windows(2).any(|w| w[0] == "--output" && w[1] == "json")
+                || std::env::args().any(|a| a == "--output=json");
+            report::usage_error(&e.to_string(), json);
+            return ExitCode::from(exit::USAGE);
+        }
+    };
     let code = match cli.command {
         cli::Command::Replay(args) => replay::run(args),
         cli::Command::Wait(args) => app::wait::run(args),

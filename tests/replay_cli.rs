@@ -528,3 +528,20 @@ fn durations_that_overflow_and_a_zero_timeout_exit_2() {
         assert!(r.stderr.contains("--timeout"), "{}", r.stderr);
     }
 }
+
+#[test]
+fn a_bad_flag_is_one_line_a_hint_and_exit_2_and_a_verdict_object_with_json_output() {
+    let r = ecsgate(&["wait", "--service", "api", "--timeout", "soon", "--output", "json"], None, &[]);
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stderr.lines().count(), 2, "{}", r.stderr);
+    assert!(r.stderr.starts_with("error: invalid value 'soon' for '--timeout <TIMEOUT>'"), "{}", r.stderr);
+    let v = r.last_json();
+    assert_eq!((v["outcome"].as_str(), v["exit_code"].as_i64()), (Some("error"), Some(2)));
+    let r = ecsgate(&["wait"], None, &[]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.starts_with("error: the following required arguments were not provided: --service <SERVICE>"),
+        "{}",
+        r.stderr
+    );
+}

@@ -163,6 +163,31 @@ pub fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// A command line clap could not parse: one line (clap's first), a hint, and with `--output json` the
+/// error verdict object on stdout, like every other error.
+pub fn usage_error(clap_text: &str, json: bool) {
+    // clap's message is the lines before the usage block ("the following required arguments were not
+    // provided:" continues on the next line); they become one.
+    let message: Vec<&str> = clap_text
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| !l.is_empty() && !l.starts_with("Usage:"))
+        .collect();
+    let joined = message.join(" ");
+    let line = if joined.is_empty() { "invalid command line" } else { joined.as_str() };
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    let hint = "see `ecsgate --help` (or `ecsgate COMMAND --help`)";
+    eprintln!("error: {}", one_line(line));
+    eprintln!("hint: {hint}");
+    if json {
+        let v = Verdict::error(crate::exit::ErrorKind::Usage, &one_line(line), Some(hint));
+        if let Ok(s) = serde_json::to_string(&v) {
+            println!("{s}");
+        }
+    }
+}
+
 /// The time a note is about, when it carries one.
 pub fn note_time(n: &Note) -> Option<i64> {
     match n {
