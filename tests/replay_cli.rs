@@ -545,3 +545,16 @@ fn a_bad_flag_is_one_line_a_hint_and_exit_2_and_a_verdict_object_with_json_outpu
         r.stderr
     );
 }
+
+#[test]
+fn an_error_is_still_a_verdict_object_with_json_output() {
+    let r = ecsgate(&["replay", "/nonexistent.jsonl", "--output", "json"], None, &[]);
+    assert_eq!(r.code, 2);
+    let v = r.last_json();
+    assert_eq!(
+        (v["type"].as_str(), v["outcome"].as_str(), v["exit_code"].as_i64()),
+        (Some("verdict"), Some("error"), Some(2))
+    );
+    assert!(v["reason"].as_str().unwrap().starts_with("cannot read /nonexistent.jsonl"), "{v}");
+    assert_eq!(r.stderr.lines().count(), 1, "one line: {}", r.stderr);
+}
