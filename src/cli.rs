@@ -23,12 +23,23 @@ pub enum Command {
     /// Wait for a service's deployment to complete or fail (EventBridge → SQS, reconciled with the API).
     #[command(after_help = exit::TABLE)]
     Wait(WaitArgs),
+    /// Start a deployment and wait for it: subscribe first, then RegisterTaskDefinition (with --image or a
+    /// file) and UpdateService, and judge exactly the deployment UpdateService started.
+    #[command(after_help = exit::TABLE)]
+    Deploy(DeployArgs),
     /// Replay recorded ECS events (JSON Lines, a JSON array, or a CloudWatch Logs export) to a verdict.
     #[command(after_help = exit::TABLE)]
     Replay(ReplayArgs),
     /// Delete leftover ecsgate EventBridge rules and SQS queues (found by tag and name prefix).
     #[command(after_help = exit::TABLE)]
     Gc(GcArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to standard output.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to standard output: ecsgate man > ecsgate.1
+    Man,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -42,29 +53,29 @@ pub enum OutputFormat {
 #[derive(Debug, Clone, Args)]
 pub struct OutputArgs {
     /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    #[arg(long, env = "ECSGATE_OUTPUT", value_enum, default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,
     /// Print only the verdict.
-    #[arg(long, short)]
+    #[arg(long, env = "ECSGATE_QUIET", short)]
     pub quiet: bool,
     /// Write a GitHub job summary, annotations and step outputs (default: on when GITHUB_ACTIONS=true).
-    #[arg(long)]
+    #[arg(long, env = "ECSGATE_GITHUB")]
     pub github: bool,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct TargetArgs {
     /// Cluster name or ARN.
-    #[arg(long)]
+    #[arg(long, env = "ECSGATE_CLUSTER")]
     pub cluster: Option<String>,
     /// Service name or ARN.
-    #[arg(long)]
+    #[arg(long, env = "ECSGATE_SERVICE")]
     pub service: Option<String>,
     /// The deployment to judge (`ecs-svc/…`).
-    #[arg(long, value_parser = parse_deployment_id)]
+    #[arg(long, env = "ECSGATE_DEPLOYMENT_ID", value_parser = parse_deployment_id)]
     pub deployment_id: Option<String>,
     /// Fail after this many failed tasks of the deployment (catches services without a circuit breaker).
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(long, env = "ECSGATE_MAX_TASK_FAILURES", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub max_task_failures: u32,
 }
 
@@ -81,55 +92,66 @@ pub struct ReplayArgs {
 #[derive(Debug, Clone, Args)]
 pub struct AwsArgs {
     /// AWS Region (default: from the environment or profile).
-    #[arg(long)]
+    #[arg(long, env = "ECSGATE_REGION")]
     pub region: Option<String>,
     /// AWS profile to use.
-    #[arg(long)]
+    #[arg(long, env = "ECSGATE_PROFILE")]
     pub profile: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct WaitArgs {
     /// Cluster of the services given by name.
-    #[arg(long, default_value = "default")]
+    #[arg(long, env = "ECSGATE_CLUSTER", default_value = "default")]
     pub cluster: String,
     /// Service to wait for: a name, `cluster/name` or an ARN. Repeat it (or separate with commas) to wait
     /// for several services in one gate; it exits 0 only when all of them succeeded.
-    #[arg(long, required = true, value_delimiter = ',', value_name = "SERVICE")]
+    #[arg(long, env = "ECSGATE_SERVICE", required = true, value_delimiter = ',', value_name = "SERVICE")]
     pub service: Vec<String>,
     /// The deployment to judge (default: the service's PRIMARY deployment). One service only.
-    #[arg(long, value_parser = parse_deployment_id)]
+    #[arg(long, env = "ECSGATE_DEPLOYMENT_ID", value_parser = parse_deployment_id)]
     pub deployment_id: Option<String>,
     /// With several services: stop at the first one that does not succeed (the others are reported as
     /// still in progress). Default: wait until every service is decided.
-    #[arg(long)]
+    #[arg(long, env = "ECSGATE_FAIL_FAST")]
     pub fail_fast: bool,
     /// Fail after this many failed tasks of the deployment (catches services without a circuit breaker).
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(long, env = "ECSGATE_MAX_TASK_FAILURES", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub max_task_failures: u32,
     /// Give up after this long (e.g. 30m, 1h, 90s) and exit 3 with the last known state.
-    #[arg(long, default_value = "30m", value_parser = parse_duration)]
+    #[arg(long, env = "ECSGATE_TIMEOUT", default_value = "30m", value_parser = parse_duration)]
     pub timeout: Duration,
     /// Write every received event and API snapshot as JSON Lines (replayable with `ecsgate replay`).
-    #[arg(long)]
+    #[arg(long, env = "ECSGATE_RECORD")]
     pub record: Option<std::path::PathBuf>,
     /// Do not create a queue and rule: poll the ECS API only.
-    #[arg(long)]
+    #[arg(long, env = "ECSGATE_POLL")]
     pub poll: bool,
+    /// When our deployment fails by ecsgate's own rule or times out and ECS is not already rolling back:
+    /// roll back (StopServiceDeployment, or UpdateService to the previous revision) and wait for that.
+    #[arg(long, env = "ECSGATE_ROLLBACK_ON_FAILURE")]
+    pub rollback_on_failure: bool,
+    /// Post the verdict to this URL when the gate ends (a Slack incoming webhook gets a Slack message,
+    /// any other URL the verdict JSON). Repeatable.
+    #[arg(long, value_name = "URL", env = "ECSGATE_NOTIFY", value_delimiter = ',')]
+    pub notify: Vec<String>,
+    /// When to notify.
+    #[arg(long, env = "ECSGATE_NOTIFY_ON", value_enum, default_value_t = NotifyOn::Failure)]
+    pub notify_on: NotifyOn,
     /// How often to reconcile with the ECS API until the first event arrives (four times as long after).
-    #[arg(long, default_value = "15s", value_parser = parse_duration, hide = true)]
+    #[arg(long, env = "ECSGATE_RECONCILE_INTERVAL", default_value = "15s", value_parser = parse_duration, hide = true)]
     pub reconcile_interval: Duration,
     /// How often to poll the ECS API when no event subscription exists.
-    #[arg(long, default_value = "5s", value_parser = parse_duration, hide = true)]
+    #[arg(long, env = "ECSGATE_POLL_INTERVAL", default_value = "5s", value_parser = parse_duration, hide = true)]
     pub poll_interval: Duration,
     /// How long AWS API calls may keep failing (5xx, throttling, network) before giving up with exit 5.
-    #[arg(long, default_value = "60s", value_parser = parse_duration, hide = true)]
+    #[arg(long, env = "ECSGATE_API_ERROR_BUDGET", default_value = "60s", value_parser = parse_duration, hide = true)]
     pub api_error_budget: Duration,
     /// Without a terminal, print a heartbeat line this often (CI systems kill jobs that stay silent).
-    #[arg(long, default_value = "60s", value_parser = parse_duration, hide = true)]
+    #[arg(long, env = "ECSGATE_HEARTBEAT", default_value = "60s", value_parser = parse_duration, hide = true)]
     pub heartbeat: Duration,
     /// Seconds of SQS long polling (AWS maximum: 20).
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i32).range(0..=20), hide = true)]
+    #[arg(long, env = "ECSGATE_WAIT_SECONDS", default_value_t = 20, value_parser = clap::value_parser!(i32).range(0..=20), hide = true)]
     pub wait_seconds: i32,
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -138,16 +160,49 @@ pub struct WaitArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct DeployArgs {
+    /// New image for a container of the service's current task definition: CONTAINER=IMAGE. Repeat for
+    /// several containers; everything else of the revision is copied.
+    #[arg(
+        long,
+        value_name = "CONTAINER=IMAGE",
+        env = "ECSGATE_IMAGE",
+        value_delimiter = ',',
+        conflicts_with = "task_definition"
+    )]
+    pub image: Vec<String>,
+    /// The task definition to deploy: `family:revision` or an ARN (registered already).
+    #[arg(long, value_name = "FAMILY:REVISION|ARN", env = "ECSGATE_TASK_DEFINITION")]
+    pub task_definition: Option<String>,
+    /// Start new tasks of the same revision.
+    #[arg(long, env = "ECSGATE_FORCE_NEW_DEPLOYMENT")]
+    pub force_new_deployment: bool,
+    /// Also set the service's desired count.
+    #[arg(long, env = "ECSGATE_DESIRED_COUNT", value_parser = clap::value_parser!(i32).range(0..))]
+    pub desired_count: Option<i32>,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NotifyOn {
+    /// Only when the gate does not succeed.
+    Failure,
+    /// Whatever the outcome.
+    Always,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct GcArgs {
     /// Only delete resources created longer ago than this.
-    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    #[arg(long, env = "ECSGATE_OLDER_THAN", default_value = "1h", value_parser = parse_duration)]
     pub older_than: Duration,
     /// List what would be deleted, delete nothing.
-    #[arg(long)]
+    #[arg(long, env = "ECSGATE_DRY_RUN")]
     pub dry_run: bool,
     /// Also delete ecsgate resources whose age cannot be known (a rule without its created-at tag).
     /// Without it they are listed and kept, unless --older-than is 0s.
-    #[arg(long)]
+    #[arg(long, env = "ECSGATE_FORCE")]
     pub force: bool,
     #[command(flatten)]
     pub aws: AwsArgs,

@@ -40,7 +40,10 @@ pub fn run() -> ExitCode {
     let code = match cli.command {
         cli::Command::Replay(args) => replay::run(args),
         cli::Command::Wait(args) => app::wait::run(args),
+        cli::Command::Deploy(args) => app::deploy::run(args),
         cli::Command::Gc(args) => app::gc::run(args),
+        cli::Command::Completions { shell } => report::completions(shell),
+        cli::Command::Man => report::man_page(),
     };
     ExitCode::from(code)
 }

@@ -817,3 +817,156 @@ async fn a_third_signal_during_a_stuck_teardown_exits_at_once_naming_what_is_lef
     emu.clean_up(&svc).await;
     emu.assert_nothing_left(&svc).await;
 }
+
+// ------------------------------------------------------------------ deploy, rollback, notify
+
+#[tokio::test]
+async fn deploy_with_an_image_subscribes_first_changes_only_that_image_and_succeeds() {
+    let emu = emu!("e2e_deploy");
+    let svc = emu.service("e2e-deploy").await;
+    let key = format!("{}GATE", emu.key);
+    let (before, old_td) = emu.primary(&svc).await;
+    let child = emu.spawn_as(&key, &["deploy", "--cluster", "e2e-deploy", "--service", "api", "--image", "app=app:3"]);
+    let (ours, new_td) = emu.new_primary(&svc, &before).await;
+    emu.deployment_event(&svc, "SERVICE_DEPLOYMENT_COMPLETED", &ours, "ECS deployment completed.").await;
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    assert!(d.stdout.contains(&format!("verdict: SUCCEEDED  deployment {ours} of service api")), "{}", d.stdout);
+    // Only the image changed.
+    let ecs = emu.ecs();
+    let describe = |arn: String| {
+        let ecs = ecs.clone();
+        async move {
+            let out = ecs.describe_task_definition().task_definition(arn).send().await.unwrap();
+            out.task_definition().unwrap().clone()
+        }
+    };
+    let (old, new) = (describe(old_td.clone()).await, describe(new_td.clone()).await);
+    assert_ne!(old_td, new_td);
+    let (oc, nc) = (&old.container_definitions()[0], &new.container_definitions()[0]);
+    assert_eq!((oc.image(), nc.image()), (Some("app:2"), Some("app:3")));
+    assert_eq!(oc.memory(), nc.memory());
+    assert_eq!(oc.log_configuration(), nc.log_configuration());
+    assert_eq!(old.family(), new.family());
+    // The rule and its target existed before UpdateService.
+    let log = emu.log(&key);
+    let at = |call: &str| log.iter().position(|c| c == call).unwrap_or_else(|| panic!("no {call} in {log:?}"));
+    assert!(at("events.PutTargets") < at("ecs.UpdateService"), "{log:?}");
+    assert!(at("sqs.CreateQueue") < at("ecs.RegisterTaskDefinition"), "{log:?}");
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn deploy_of_an_unknown_container_exits_2_and_changes_nothing() {
+    let emu = emu!("e2e_deploynope");
+    let svc = emu.service("e2e-deploynope").await;
+    let key = format!("{}GATE", emu.key);
+    let (before, td) = emu.primary(&svc).await;
+    let d = finish(
+        emu.spawn_as(&key, &["deploy", "--cluster", "e2e-deploynope", "--service", "api", "--image", "web=x:1"]),
+        LIMIT,
+    )
+    .await;
+    assert_eq!(d.code, 2, "{}", d.stderr);
+    assert!(d.stderr.starts_with("error: --image web=…: "), "{}", d.stderr);
+    assert!(d.stderr.contains("has no container web (its containers: app)"), "{}", d.stderr);
+    assert_eq!(emu.primary(&svc).await, (before, td), "the service is unchanged");
+    let log = emu.log(&key);
+    for call in ["ecs.RegisterTaskDefinition", "ecs.UpdateService", "sqs.CreateQueue", "events.PutRule"] {
+        assert!(!log.contains(&call.to_string()), "{call} in {log:?}");
+    }
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn deploy_of_a_crash_looping_image_rolls_back_and_reports_it() {
+    let emu = emu!("e2e_deployrb");
+    let svc = emu.service("e2e-deployrb").await;
+    let key = format!("{}GATE", emu.key);
+    let (before, good_td) = emu.primary(&svc).await;
+    let child = emu.spawn_as(
+        &key,
+        &[
+            "deploy",
+            "--cluster",
+            "e2e-deployrb",
+            "--service",
+            "api",
+            "--image",
+            "app=app:bad",
+            "--rollback-on-failure",
+            "--output",
+            "json",
+        ],
+    );
+    let (ours, _) = emu.new_primary(&svc, &before).await;
+    let mut ours_svc = svc.clone();
+    ours_svc.deployment = ours.clone();
+    emu.crash_loop(&ours_svc).await;
+    // ecsgate rolls back with UpdateService to the previous revision: that is a new PRIMARY.
+    let (rollback, rollback_td) = emu.new_primary(&svc, &ours).await;
+    assert_eq!(rollback_td, good_td, "rolled back to the revision before ours");
+    emu.deployment_event(&svc, "SERVICE_DEPLOYMENT_COMPLETED", &rollback, "ECS deployment completed.").await;
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 1, "the exit code is our deployment's failure: {}\n{}", d.stdout, d.stderr);
+    let v: serde_json::Value = serde_json::from_str(d.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(v["deployment_id"], ours.as_str());
+    assert_eq!(v["rollback"]["by"], "ecsgate");
+    assert_eq!(v["rollback"]["to"], good_td.as_str());
+    assert_eq!(v["rollback"]["deployment_id"], rollback.as_str());
+    assert_eq!(v["rollback"]["outcome"], "succeeded");
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn a_timed_out_wait_with_rollback_rolls_back() {
+    let emu = emu!("e2e_timeoutrb");
+    let svc = emu.service("e2e-timeoutrb").await;
+    let (_, old_td_of_service) = emu.primary(&svc).await;
+    let child = emu.start_wait(&svc, &["--timeout", "2s", "--rollback-on-failure"]).await;
+    let (rollback, td) = emu.new_primary(&svc, &svc.deployment).await;
+    assert_ne!(td, old_td_of_service, "back to the revision before the one being deployed");
+    emu.deployment_event(&svc, "SERVICE_DEPLOYMENT_COMPLETED", &rollback, "ECS deployment completed.").await;
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 3, "{}\n{}", d.stdout, d.stderr);
+    assert!(d.stdout.contains("rollback: ecsgate rolled back to"), "{}", d.stdout);
+    assert!(d.stdout.contains("the rollback completed"), "{}", d.stdout);
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn notify_posts_slack_and_json_and_a_hanging_hook_is_only_a_warning() {
+    let emu = emu!("e2e_notify");
+    let svc = emu.service("e2e-notify").await;
+    let (slack, slack_bodies) = common::emulator::http_sink(false);
+    let (plain, plain_bodies) = common::emulator::http_sink(false);
+    let (hang, _) = common::emulator::http_sink(true);
+    let slack_url = format!("{slack}/services/T000/B000/secret");
+    let child = emu
+        .start_wait(
+            &svc,
+            &["--notify", &slack_url, "--notify", &format!("{plain}/hook"), "--notify", &format!("{hang}/hook")],
+        )
+        .await;
+    emu.deployment_event(
+        &svc,
+        "SERVICE_DEPLOYMENT_FAILED",
+        &svc.deployment,
+        "ECS deployment circuit breaker: tasks failed to start.",
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 1, "a notification never changes the exit code: {}", d.stderr);
+    assert!(started.elapsed() < Duration::from_secs(20), "bounded: {:?}", started.elapsed());
+    assert!(d.stderr.contains("warning: notification to http://127.0.0.1"), "{}", d.stderr);
+    assert!(!d.stderr.contains("secret"), "the webhook URL is a secret: {}", d.stderr);
+    let slack: serde_json::Value = serde_json::from_str(&slack_bodies.lock().unwrap()[0]).unwrap();
+    assert_eq!(slack["blocks"][0]["type"], "header");
+    assert!(slack["text"].as_str().unwrap().contains("ecsgate: api failed"), "{slack}");
+    let text = slack.to_string();
+    assert!(text.contains("ECS deployment circuit breaker: tasks failed to start."), "{text}");
+    let plain: serde_json::Value = serde_json::from_str(&plain_bodies.lock().unwrap()[0]).unwrap();
+    assert_eq!((plain["type"].as_str(), plain["outcome"].as_str()), (Some("verdict"), Some("failed")));
+    emu.assert_nothing_left(&svc).await;
+}

@@ -558,3 +558,40 @@ fn an_error_is_still_a_verdict_object_with_json_output() {
     assert!(v["reason"].as_str().unwrap().starts_with("cannot read /nonexistent.jsonl"), "{v}");
     assert_eq!(r.stderr.lines().count(), 1, "one line: {}", r.stderr);
 }
+
+#[test]
+fn every_flag_reads_an_ecsgate_variable_shown_in_help() {
+    let r = ecsgate(&["wait", "--help"], None, &[]);
+    for var in
+        ["ECSGATE_SERVICE", "ECSGATE_TIMEOUT", "ECSGATE_NOTIFY", "ECSGATE_ROLLBACK_ON_FAILURE", "ECSGATE_FAIL_FAST"]
+    {
+        assert!(r.stdout.contains(&format!("[env: {var}")), "{var} missing from --help");
+    }
+    let r = ecsgate(&["wait"], None, &[("ECSGATE_SERVICE", "api"), ("ECSGATE_TIMEOUT", "0s")]);
+    assert_eq!(r.code, 2, "the variables were read: {}", r.stderr);
+    assert!(r.stderr.starts_with("error: --timeout must be longer than 0s"), "{}", r.stderr);
+}
+
+#[test]
+fn completions_and_man_page_are_generated_and_the_bash_script_sources_cleanly() {
+    let r = ecsgate(&["completions", "bash"], None, &[]);
+    assert_eq!(r.code, 0);
+    let script = std::env::temp_dir().join(format!("ecsgate-completion-{}.bash", std::process::id()));
+    std::fs::write(&script, &r.stdout).unwrap();
+    let out = std::process::Command::new("bash")
+        .args(["-c", &format!("source {} && complete -p ecsgate", script.display())])
+        .output()
+        .unwrap();
+    std::fs::remove_file(&script).ok();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("-F _ecsgate ecsgate"));
+    for shell in ["zsh", "fish"] {
+        let r = ecsgate(&["completions", shell], None, &[]);
+        assert_eq!(r.code, 0);
+        assert!(r.stdout.contains("deploy") && r.stdout.contains("rollback-on-failure"), "{shell}");
+    }
+    let man = ecsgate(&["man"], None, &[]);
+    assert_eq!(man.code, 0);
+    assert!(man.stdout.contains(".TH ecsgate 1"), "{}", &man.stdout[..200.min(man.stdout.len())]);
+    assert!(man.stdout.contains("deploy"));
+}

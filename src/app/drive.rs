@@ -139,10 +139,10 @@ impl Driver {
     }
 
     /// The verdicts (every service must be decided by now) and the gate's exit code, reported.
-    pub fn conclude(&self, reporter: &mut Reporter) -> u8 {
+    pub fn conclude(&self, reporter: &mut Reporter) -> GateReport {
         let verdicts = self.units.iter().filter_map(|u| u.engine.verdict()).collect();
         let r = GateReport::new(verdicts);
         reporter.report(&r);
-        r.exit_code
+        r
     }
 }

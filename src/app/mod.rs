@@ -10,9 +10,11 @@
 //! - [`wait`]: the live gate — resolve, subscribe, the `select!` loop, teardown, diagnosis.
 //! - [`gc`]: deleting leftovers.
 
+pub mod deploy;
 pub mod drive;
 pub mod gc;
 pub mod handler;
+pub mod notify;
 pub mod settings;
 pub mod source;
 pub mod wait;

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::{OutputFormat, WaitArgs};
+use crate::cli::{DeployArgs, NotifyOn, OutputFormat, WaitArgs};
 use crate::error::AppError;
 
 /// One service to gate, as the user named it.
@@ -37,6 +37,88 @@ pub struct WaitSettings {
     pub output: OutputFormat,
     pub quiet: bool,
     pub github: bool,
+    pub rollback_on_failure: bool,
+    pub notify: Vec<String>,
+    pub notify_on: NotifyOn,
+}
+
+/// What `deploy` changes, on top of the wait.
+#[derive(Debug, Clone)]
+pub struct DeploySettings {
+    pub wait: WaitSettings,
+    pub change: TaskDefChange,
+    pub force_new_deployment: bool,
+    pub desired_count: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskDefChange {
+    /// A new revision of the current task definition with these images (container → image).
+    Images(Vec<(String, String)>),
+    /// A registered revision (`family:revision` or an ARN).
+    Existing(String),
+    /// The same revision (`--force-new-deployment` alone).
+    Same,
+}
+
+impl DeploySettings {
+    pub fn from_args(a: DeployArgs) -> Result<Self, AppError> {
+        let wait = WaitSettings::from_args(a.wait)?;
+        if wait.services.len() != 1 {
+            return Err(AppError::usage(format!("deploy takes one service, {} were given", wait.services.len()))
+                .with_hint(
+                    "run one ecsgate deploy per service, or deploy them your way and gate them with one ecsgate wait",
+                ));
+        }
+        if wait.deployment_id.is_some() {
+            return Err(AppError::usage(
+                "--deployment-id does not go with deploy: the deployment is the one deploy starts",
+            )
+            .with_hint("drop --deployment-id"));
+        }
+        let change = if !a.image.is_empty() {
+            TaskDefChange::Images(parse_images(&a.image)?)
+        } else if let Some(td) = a.task_definition {
+            let td = td.trim().to_string();
+            if td.ends_with(".json") || td.contains('/') && !td.starts_with("arn:") {
+                return Err(AppError::usage(format!("--task-definition {td}: a file is not supported yet; give family:revision or an ARN"))
+                    .with_hint("register it first: aws ecs register-task-definition --cli-input-json file://FILE, then pass the ARN it prints"));
+            }
+            TaskDefChange::Existing(td)
+        } else if a.force_new_deployment {
+            TaskDefChange::Same
+        } else {
+            return Err(AppError::usage(
+                "nothing to deploy: give --image, --task-definition or --force-new-deployment",
+            )
+            .with_hint("for example: ecsgate deploy --service api --image app=registry/app:1.2.3"));
+        };
+        Ok(DeploySettings {
+            wait,
+            change,
+            force_new_deployment: a.force_new_deployment,
+            desired_count: a.desired_count,
+        })
+    }
+}
+
+/// `CONTAINER=IMAGE` values (comma-separated or repeated).
+pub fn parse_images(values: &[String]) -> Result<Vec<(String, String)>, AppError> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for v in values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        let Some((container, image)) = v.split_once('=').filter(|(c, i)| !c.trim().is_empty() && !i.trim().is_empty())
+        else {
+            return Err(AppError::usage(format!("--image {v}: expected CONTAINER=IMAGE"))
+                .with_hint("for example --image app=123456789012.dkr.ecr.eu-west-2.amazonaws.com/app:1.2.3"));
+        };
+        let (container, image) = (container.trim().to_string(), image.trim().to_string());
+        if out.iter().any(|(c, _)| *c == container) {
+            return Err(AppError::usage(format!("--image names container {container} twice"))
+                .with_hint("give one image per container"));
+        }
+        out.push((container, image));
+    }
+    Ok(out)
 }
 
 /// The loop's periods and budgets.
@@ -88,7 +170,33 @@ impl WaitSettings {
             output: a.output.output,
             quiet: a.output.quiet,
             github: a.output.github,
+            rollback_on_failure: a.rollback_on_failure,
+            notify: parse_notify(&a.notify)?,
+            notify_on: a.notify_on,
         })
+    }
+}
+
+/// `--notify` URLs: http or https, nothing else (a typo must not silently drop the team's message).
+pub fn parse_notify(values: &[String]) -> Result<Vec<String>, AppError> {
+    let mut out = Vec::new();
+    for v in values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        let ok = (v.starts_with("https://") || v.starts_with("http://"))
+            && v.parse::<hyper::Uri>().is_ok_and(|u| u.host().is_some());
+        if !ok {
+            return Err(AppError::usage(format!("--notify {}: not an http(s) URL", redact(v)))
+                .with_hint("give the webhook URL, e.g. https://hooks.slack.com/services/…"));
+        }
+        out.push(v.to_string());
+    }
+    Ok(out)
+}
+
+/// A webhook URL is a secret: only its scheme and host are ever printed.
+pub fn redact(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://{}/…", rest.split('/').next().unwrap_or_default()),
+        None => "(not a URL)".into(),
     }
 }
 
@@ -164,6 +272,24 @@ mod tests {
     fn an_old_short_arn_takes_the_cluster_flag() {
         let (v, _) = parse_services(&["arn:aws:ecs:us-east-1:1:service/api".into()], "shop").unwrap();
         assert_eq!(v[0].cluster, "shop");
+    }
+
+    #[test]
+    fn images_are_container_equals_image_once_each() {
+        let v = parse_images(&["app=r/app:2".into(), " sidecar = r/s:1 ".into()]).unwrap();
+        assert_eq!(v, vec![("app".into(), "r/app:2".into()), ("sidecar".into(), "r/s:1".into())]);
+        for bad in ["app", "=img", "app=", "app=a,app=b"] {
+            let vals: Vec<String> = bad.split(',').map(String::from).collect();
+            assert_eq!(parse_images(&vals).unwrap_err().exit_code(), crate::exit::USAGE, "{bad}");
+        }
+    }
+
+    #[test]
+    fn notify_urls_must_be_http_and_are_never_printed_whole() {
+        assert!(parse_notify(&["https://hooks.slack.com/services/T0/B0/secret".into()]).is_ok());
+        let e = parse_notify(&["hooks.slack.com/services/T0/B0/secret".into()]).unwrap_err();
+        assert!(!e.message.contains("secret"), "{}", e.message);
+        assert_eq!(redact("https://hooks.slack.com/services/T0/B0/secret"), "https://hooks.slack.com/…");
     }
 
     #[test]

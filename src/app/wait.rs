@@ -24,7 +24,7 @@ use crate::engine::{Input, Outcome, ServiceSnapshot, Target, arn_name};
 use crate::error::AppError;
 use crate::exit::{ErrorKind, Signal};
 use crate::record::Recorder;
-use crate::report::{Reporter, format_elapsed};
+use crate::report::{GateReport, Reporter, format_elapsed};
 
 pub fn run(args: WaitArgs) -> u8 {
     let mut reporter = Reporter::new(args.output.output, args.output.quiet, true, args.output.github);
@@ -40,15 +40,26 @@ pub fn run(args: WaitArgs) -> u8 {
 
 /// One gated service, as DescribeServices described it at the start.
 #[derive(Debug, Clone)]
-struct Svc {
+pub(crate) struct Svc {
     /// Cluster name, as DescribeServices is asked for it.
-    cluster: String,
+    pub cluster: String,
     /// What DescribeServices is asked for (name or ARN, as given).
-    describe_as: String,
-    name: String,
-    service_arn: String,
-    cluster_arn: String,
-    deployment_id: String,
+    pub describe_as: String,
+    pub name: String,
+    pub service_arn: String,
+    pub cluster_arn: String,
+    pub deployment_id: String,
+}
+
+impl Svc {
+    pub fn watched(&self) -> Watched {
+        Watched {
+            service_arn: self.service_arn.clone(),
+            cluster_arn: self.cluster_arn.clone(),
+            name: self.name.clone(),
+            deployment_id: self.deployment_id.clone(),
+        }
+    }
 }
 
 /// SIGINT and SIGTERM become messages; once we handle them the default action is gone, so every path
@@ -79,22 +90,74 @@ const TEARDOWN_BUDGET: Duration = Duration::from_secs(10);
 /// How long the failure diagnosis (task definitions, log lines) may take beside the teardown.
 const DIAGNOSIS_BUDGET: Duration = Duration::from_secs(10);
 
+/// What a gate holds from its start to its end, for `wait` and `deploy` alike.
+pub(crate) struct Gate<'s> {
+    pub s: &'s WaitSettings,
+    pub clients: Clients,
+    pub sigs: mpsc::UnboundedReceiver<Signal>,
+    pub deadline: tokio::time::Instant,
+    pub started: Instant,
+}
+
+impl<'s> Gate<'s> {
+    /// Signals are handled from here on; `--timeout` counts from here.
+    pub async fn open(s: &'s WaitSettings) -> Result<Self, AppError> {
+        let started = Instant::now();
+        let sigs = signals();
+        let deadline = tokio::time::Instant::now() + s.timeout;
+        let clients = aws::load(s.region.clone(), s.profile.clone()).await?;
+        Ok(Gate { s, clients, sigs, deadline, started })
+    }
+
+    /// Runs `call` unless a signal or the deadline comes first (then: the error for that). For the
+    /// steps before anything exists to tear down.
+    pub async fn before_setup<T>(
+        &mut self,
+        what: &str,
+        call: impl std::future::Future<Output = Result<T, AppError>>,
+    ) -> Result<T, AppError> {
+        tokio::select! {
+            biased;
+            Some(sig) = self.sigs.recv() => Err(AppError {
+                kind: ErrorKind::Interrupted(sig),
+                message: format!("interrupted by {} while {what}", sig.name()),
+                hint: None,
+            }),
+            _ = tokio::time::sleep_until(self.deadline) => Err(AppError {
+                kind: ErrorKind::TimedOut,
+                message: format!("timed out after {} while {what} (the AWS API did not answer)", format_elapsed(self.s.timeout)),
+                hint: Some("the ECS API did not answer in time; check the network path to it (proxy, VPC endpoint, AWS_ENDPOINT_URL)".into()),
+            }),
+            r = call => r,
+        }
+    }
+}
+
 async fn wait(s: &WaitSettings, reporter: &mut Reporter) -> Result<u8, AppError> {
-    let started = Instant::now();
-    let mut sigs = signals();
-    let deadline = tokio::time::Instant::now() + s.timeout;
-    let clients = aws::load(s.region.clone(), s.profile.clone()).await?;
-    // Nothing exists yet to tear down: a signal or the deadline simply ends the command.
-    let (svcs, snaps) = tokio::select! {
-        biased;
-        Some(sig) = sigs.recv() => {
-            return Err(AppError { kind: ErrorKind::Interrupted(sig), message: format!("interrupted by {} while describing the services", sig.name()), hint: None });
-        }
-        _ = tokio::time::sleep_until(deadline) => {
-            return Err(AppError { kind: ErrorKind::TimedOut, message: format!("timed out after {} while describing the services (DescribeServices did not answer)", format_elapsed(s.timeout)), hint: Some("the ECS API did not answer in time; check the network path to it (proxy, VPC endpoint, AWS_ENDPOINT_URL)".into()) });
-        }
-        r = resolve(&clients, s, reporter) => r?,
-    };
+    let mut g = Gate::open(s).await?;
+    let clients = g.clients.clone();
+    let (svcs, snaps) = g.before_setup("describing the services", resolve(&clients, s, reporter)).await?;
+    let driver = start_driver(s, &svcs, &snaps, reporter)?;
+    let mut source = Source::polling(&g.clients);
+    let mut first = None;
+    // Services the API already decided (COMPLETED or FAILED) need no subscription.
+    let setup_started = Instant::now();
+    if !driver.all_decided() && !s.poll {
+        let watched: Vec<Watched> =
+            svcs.iter().zip(&driver.units).filter(|(_, u)| !u.engine.is_decided()).map(|(v, _)| v.watched()).collect();
+        first = subscribe(&mut g, &mut source, &watched, reporter).await?;
+    }
+    let setup = setup_started.elapsed();
+    run_gate(g, svcs, snaps, driver, source, first, setup, reporter).await
+}
+
+/// The drive for these services, recording if asked, with the starting snapshots fed.
+pub(crate) fn start_driver(
+    s: &WaitSettings,
+    svcs: &[Svc],
+    snaps: &[ServiceSnapshot],
+    reporter: &mut Reporter,
+) -> Result<Driver, AppError> {
     // The cluster by ARN: task events then match account and region too, not just the name.
     let targets: Vec<Target> = svcs
         .iter()
@@ -114,7 +177,7 @@ async fn wait(s: &WaitSettings, reporter: &mut Reporter) -> Result<u8, AppError>
         driver.record_to(rec, reporter);
     }
     let timeout = format_elapsed(s.timeout);
-    match svcs.as_slice() {
+    match svcs {
         [v] => reporter.info(&format!(
             "ecsgate: waiting for deployment {} of service {} (cluster {}), timeout {timeout}",
             v.deployment_id, v.name, v.cluster
@@ -129,59 +192,68 @@ async fn wait(s: &WaitSettings, reporter: &mut Reporter) -> Result<u8, AppError>
             ))
         }
     }
-    for snap in &snaps {
+    for snap in snaps {
         driver.feed(Input::Service(snap.clone()), reporter);
     }
+    Ok(driver)
+}
 
-    // Services the API already decided (COMPLETED or FAILED) need no subscription.
-    let setup_started = Instant::now();
-    let mut source = Source::polling(&clients);
+/// Creates the queue, rule and target, raced against signals and the deadline (what it registered is
+/// torn down later either way). Returns the event that cut it short, if one did. AccessDenied falls
+/// back to polling; any other failure tears down and ends the command.
+pub(crate) async fn subscribe(
+    g: &mut Gate<'_>,
+    source: &mut Source,
+    watched: &[Watched],
+    reporter: &mut Reporter,
+) -> Result<Option<LoopEvent>, AppError> {
+    let plan = subscription::plan(watched);
     let mut first = None;
-    if !driver.all_decided() && !s.poll {
-        let watched: Vec<Watched> = svcs
-            .iter()
-            .zip(&driver.units)
-            .filter(|(_, u)| !u.engine.is_decided())
-            .map(|(v, _)| Watched {
-                service_arn: v.service_arn.clone(),
-                cluster_arn: v.cluster_arn.clone(),
-                name: v.name.clone(),
-                deployment_id: v.deployment_id.clone(),
-            })
-            .collect();
-        let plan = subscription::plan(&watched);
-        // Setup is raced against signals and the deadline too: what it registered is torn down below.
-        let setup = tokio::select! {
-            biased;
-            Some(sig) = sigs.recv() => { first = Some(LoopEvent::Signal(sig)); Ok(()) }
-            _ = tokio::time::sleep_until(deadline) => { first = Some(LoopEvent::Deadline); Ok(()) }
-            r = source.subscribe(&plan, s.timing.wait_seconds) => r,
-        };
-        match setup {
-            Ok(()) if first.is_none() => {
-                reporter.info(&format!("ecsgate: listening on queue {} (rule {})", plan.name, plan.name));
-            }
-            Ok(()) => {}
-            Err((op, e)) if e.kind == Kind::AccessDenied => {
-                source.stop_receiving();
-                report_leftovers(reporter, &source.teardown(false).await);
-                source = Source::polling(&clients);
-                reporter.warn(&format!(
-                    "not authorized to call {op} ({e}); falling back to polling the ECS API every {}",
-                    format_elapsed(s.timing.poll_interval)
-                ));
-            }
-            Err((op, e)) => {
-                source.stop_receiving();
-                report_leftovers(reporter, &bounded_teardown(&source, &mut sigs).await.0);
-                return Err(fatal(op, op, e));
-            }
+    let setup = tokio::select! {
+        biased;
+        Some(sig) = g.sigs.recv() => { first = Some(LoopEvent::Signal(sig)); Ok(()) }
+        _ = tokio::time::sleep_until(g.deadline) => { first = Some(LoopEvent::Deadline); Ok(()) }
+        r = source.subscribe(&plan, g.s.timing.wait_seconds) => r,
+    };
+    match setup {
+        Ok(()) if first.is_none() => {
+            reporter.info(&format!("ecsgate: listening on queue {} (rule {})", plan.name, plan.name));
+        }
+        Ok(()) => {}
+        Err((op, e)) if e.kind == Kind::AccessDenied => {
+            source.stop_receiving();
+            report_leftovers(reporter, &source.teardown(false).await);
+            *source = Source::polling(&g.clients);
+            reporter.warn(&format!(
+                "not authorized to call {op} ({e}); falling back to polling the ECS API every {}",
+                format_elapsed(g.s.timing.poll_interval)
+            ));
+        }
+        Err((op, e)) => {
+            source.stop_receiving();
+            report_leftovers(reporter, &bounded_teardown(source, &mut g.sigs).await.0);
+            return Err(fatal(op, op, e));
         }
     }
-    let setup = setup_started.elapsed();
+    Ok(first)
+}
 
+/// The gate from its loop to its end: the loop, teardown beside the diagnosis, the report.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn run_gate(
+    mut g: Gate<'_>,
+    svcs: Vec<Svc>,
+    snaps: Vec<ServiceSnapshot>,
+    mut driver: Driver,
+    mut source: Source,
+    first: Option<LoopEvent>,
+    setup: Duration,
+    reporter: &mut Reporter,
+) -> Result<u8, AppError> {
+    let s = g.s;
+    let clients = g.clients.clone();
     let mut handler = Handler::new(s.timing, s.timeout, s.fail_fast, !source.is_queue(), svcs.len(), Instant::now());
-    let mut io = Io { clients: &clients, svcs: &svcs, sigs: &mut sigs, deadline };
+    let mut io = Io { clients: &clients, svcs: &svcs, sigs: &mut g.sigs, deadline: g.deadline };
     // A bug in the loop must not leave the queue and rule behind: the panic is caught, reported, and
     // teardown runs as on any other path.
     let result = {
@@ -196,11 +268,15 @@ async fn wait(s: &WaitSettings, reporter: &mut Reporter) -> Result<u8, AppError>
         }
     };
 
+    if s.rollback_on_failure && result.is_ok() {
+        roll_back(&mut g, &svcs, &snaps, &mut driver, &mut source, reporter).await;
+    }
+
     // Teardown, and beside it the diagnosis of what failed: neither waits for the other.
     let teardown_started = Instant::now();
     source.stop_receiving();
     let (td, tails) = tokio::join!(
-        bounded_teardown(&source, &mut sigs),
+        bounded_teardown(&source, &mut g.sigs),
         tokio::time::timeout(DIAGNOSIS_BUDGET, diagnose(&clients, &svcs, &mut driver, reporter))
     );
     let (left, hurried) = td;
@@ -213,15 +289,152 @@ async fn wait(s: &WaitSettings, reporter: &mut Reporter) -> Result<u8, AppError>
             "timing: setup_ms={} teardown_ms={} total_ms={}",
             setup.as_millis(),
             teardown_started.elapsed().as_millis(),
-            started.elapsed().as_millis()
+            g.started.elapsed().as_millis()
         ));
     }
     for (i, tail) in tails.unwrap_or_default() {
         driver.set_log_tail(i, tail, reporter);
     }
     report_leftovers(reporter, &left);
-    result?;
-    Ok(driver.conclude(reporter))
+    let report = match result {
+        Ok(()) => driver.conclude(reporter),
+        Err(e) => {
+            // The team hears of an error too; then it is reported as every error is.
+            let r = GateReport::new(vec![crate::engine::Verdict::error(e.kind, &e.message, e.hint.as_deref())]);
+            super::notify::notify(&s.notify, s.notify_on, &r, reporter).await;
+            return Err(e);
+        }
+    };
+    super::notify::notify(&s.notify, s.notify_on, &report, reporter).await;
+    Ok(report.exit_code)
+}
+
+/// `--rollback-on-failure`: for each service whose deployment failed by ecsgate's own rule or timed out
+/// while ECS is not rolling back by itself, roll back — StopServiceDeployment(ROLLBACK) where a service
+/// deployment exists, otherwise UpdateService to the previous PRIMARY's task definition — and wait for
+/// the rollback under a fresh `--timeout`. Its outcome goes into the verdict; the exit code stays that of
+/// the failure.
+async fn roll_back(
+    g: &mut Gate<'_>,
+    svcs: &[Svc],
+    snaps: &[ServiceSnapshot],
+    driver: &mut Driver,
+    source: &mut Source,
+    reporter: &mut Reporter,
+) {
+    for (i, v) in svcs.iter().enumerate() {
+        let e = &driver.units[i].engine;
+        let Some(verdict) = e.verdict() else { continue };
+        let ours_failed =
+            (verdict.outcome == Outcome::Failed && e.decided_by_threshold()) || verdict.outcome == Outcome::TimedOut;
+        if !ours_failed || e.ecs_rolls_back() {
+            continue;
+        }
+        let snap = snaps.iter().find(|x| arn_name(&x.service_arn) == v.name);
+        let previous = snap.and_then(|x| previous_task_definition(x, &v.deployment_id));
+        let sd_arn = snap.and_then(|x| x.current_service_deployment.clone());
+        reporter.info(&format!(
+            "ecsgate: rolling back service {} ({})",
+            v.name,
+            match (&sd_arn, &previous) {
+                (Some(a), _) => format!("StopServiceDeployment ROLLBACK of {a}"),
+                (None, Some(td)) => format!("UpdateService to {td}"),
+                (None, None) => "no previous revision known".into(),
+            }
+        ));
+        let started = match (&sd_arn, &previous) {
+            (Some(arn), _) => aws::deploy::stop_service_deployment(&g.clients, arn).await.map(|()| None),
+            (None, Some(td)) => {
+                aws::deploy::update_service(&g.clients, &v.cluster, &v.describe_as, Some(td), None, false)
+                    .await
+                    .map(Some)
+            }
+            (None, None) => Err(aws::ErrInfo::other("the service has no previous deployment to roll back to")),
+        };
+        let to = previous.clone().or(sd_arn.clone());
+        let outcome = match started {
+            Err(err) => {
+                reporter.warn(&format!("ROLLBACK FAILED to start for service {}: {err}", v.name));
+                driver.units[i].engine.set_ecsgate_rollback(crate::engine::verdict::Rollback {
+                    by: "ecsgate",
+                    to,
+                    deployment_id: None,
+                    outcome: Some("failed".into()),
+                });
+                continue;
+            }
+            Ok(updated) => {
+                let after = match updated {
+                    Some(u) => Some(u.snapshot),
+                    None => {
+                        aws::ecs::describe_service(&g.clients, &v.cluster, &v.describe_as).await.ok().map(|(s, _)| s)
+                    }
+                };
+                let rollback_id = after
+                    .as_ref()
+                    .and_then(|s| s.deployments.iter().find(|d| d.status == "PRIMARY"))
+                    .map(|d| d.id.clone());
+                match (rollback_id, after) {
+                    (Some(id), Some(snap)) if id != v.deployment_id => {
+                        let (outcome, reason) = watch_rollback(g, v, &id, snap, source, reporter).await;
+                        if outcome != "succeeded" {
+                            reporter.warn(&format!("ROLLBACK of service {} did not complete: {reason}", v.name));
+                        }
+                        (Some(id), outcome)
+                    }
+                    _ => (None, "in_progress".to_string()),
+                }
+            }
+        };
+        driver.units[i].engine.set_ecsgate_rollback(crate::engine::verdict::Rollback {
+            by: "ecsgate",
+            to,
+            deployment_id: outcome.0,
+            outcome: Some(outcome.1),
+        });
+    }
+}
+
+/// The task definition of the deployment ours replaced: the newest other one in the snapshot.
+fn previous_task_definition(snap: &ServiceSnapshot, ours: &str) -> Option<String> {
+    snap.deployments
+        .iter()
+        .filter(|d| d.id != ours && d.task_definition.is_some())
+        .max_by_key(|d| d.created_at_ms.unwrap_or(i64::MIN))
+        .and_then(|d| d.task_definition.clone())
+}
+
+/// Waits for the rollback deployment through the same loop (and the same queue): its own engine, a
+/// fresh `--timeout`. Returns its outcome word and reason.
+async fn watch_rollback(
+    g: &mut Gate<'_>,
+    v: &Svc,
+    rollback_id: &str,
+    snap: ServiceSnapshot,
+    source: &mut Source,
+    reporter: &mut Reporter,
+) -> (String, String) {
+    let mut rb = v.clone();
+    rb.deployment_id = rollback_id.to_string();
+    let target = Target {
+        cluster: Some(if v.cluster_arn.is_empty() { v.cluster.clone() } else { v.cluster_arn.clone() }),
+        service: Some(v.name.clone()),
+        deployment_id: Some(rollback_id.to_string()),
+    };
+    let mut driver = Driver::new(vec![target], g.s.max_task_failures);
+    reporter.info(&format!("ecsgate: waiting for rollback deployment {rollback_id} of service {}", v.name));
+    driver.feed(Input::Service(snap.clone()), reporter);
+    let svcs = [rb];
+    let clients = g.clients.clone();
+    let mut handler = Handler::new(g.s.timing, g.s.timeout, false, !source.is_queue(), 1, Instant::now());
+    let deadline = tokio::time::Instant::now() + g.s.timeout;
+    let mut io = Io { clients: &clients, svcs: &svcs, sigs: &mut g.sigs, deadline };
+    let res = run_loop(&mut io, &mut driver, &mut handler, source, reporter, &[snap], None).await;
+    match (res, driver.units[0].engine.verdict()) {
+        (Ok(()), Some(verdict)) => (verdict.outcome.as_str().to_string(), verdict.reason.unwrap_or_default()),
+        (Err(e), _) => ("failed".to_string(), e.message),
+        (Ok(()), None) => ("in_progress".to_string(), String::new()),
+    }
 }
 
 /// Everything the loop's I/O needs.
@@ -458,7 +671,7 @@ async fn diagnose(c: &Clients, svcs: &[Svc], driver: &mut Driver, reporter: &mut
 
 /// DescribeServices of every service (one call per cluster and ten services): the ARNs the rule
 /// needs, and the deployment to judge.
-async fn resolve(
+pub(crate) async fn resolve(
     c: &Clients,
     s: &WaitSettings,
     reporter: &mut Reporter,

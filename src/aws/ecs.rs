@@ -85,6 +85,7 @@ pub fn service_snapshot(s: &aws_sdk_ecs::types::Service) -> ServiceSnapshot {
                 updated_at_ms: ms(d.updated_at()),
             })
             .collect(),
+        current_service_deployment: s.current_service_deployment().map(str::to_string),
         // The newest 20: enough to explain a failure, small enough to record at every reconcile.
         events: s
             .events()

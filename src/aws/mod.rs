@@ -2,6 +2,7 @@
 //! ([`crate::engine::ServiceSnapshot`], [`crate::engine::TaskRecord`], …) at the boundary, so the engine
 //! never sees an SDK type (architecture invariant), and every error becomes an [`ErrInfo`] with its code.
 
+pub mod deploy;
 pub mod ecs;
 pub mod gc;
 pub mod logs;

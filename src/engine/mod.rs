@@ -188,6 +188,8 @@ struct Decision {
     reason: String,
     superseded_by: Option<String>,
     rollback_to: Option<String>,
+    /// Decided by `max_task_failures`, not by ECS: ECS may not roll back by itself.
+    by_threshold: bool,
 }
 
 pub struct Engine {
@@ -223,6 +225,10 @@ pub struct Engine {
     seen_service_events: HashSet<String>,
     /// Service event messages that tell of a failure, oldest first (the evidence when no task is left).
     evidence: Vec<String>,
+    /// The last state ECS's own rollback deployment reached (COMPLETED, FAILED, IN_PROGRESS).
+    rollback_state: Option<String>,
+    /// A rollback ecsgate performed (`--rollback-on-failure`) and how it ended.
+    ecsgate_rollback: Option<verdict::Rollback>,
 }
 
 /// How many failure messages of the service's event log a verdict keeps.
@@ -304,6 +310,8 @@ impl Engine {
             log_tail: None,
             seen_service_events: HashSet::new(),
             evidence: Vec::new(),
+            rollback_state: None,
+            ecsgate_rollback: None,
         }
     }
 
@@ -376,8 +384,25 @@ impl Engine {
     /// A decision already taken stands.
     pub fn finish(&mut self, outcome: Outcome, reason: String) {
         if self.decision.is_none() {
-            self.decision = Some(Decision { outcome, reason, superseded_by: None, rollback_to: None });
+            self.decision =
+                Some(Decision { outcome, reason, superseded_by: None, rollback_to: None, by_threshold: false });
         }
+    }
+
+    /// Whether ECS itself is (or was seen) rolling our deployment back: then ecsgate must not roll back.
+    pub fn ecs_rolls_back(&self) -> bool {
+        self.decision.as_ref().is_some_and(|d| d.rollback_to.is_some())
+            || self.deployments.values().any(|d| d.is_rollback)
+    }
+
+    /// Whether the decision came from ecsgate's own rule (`max_task_failures`) rather than from ECS.
+    pub fn decided_by_threshold(&self) -> bool {
+        self.decision.as_ref().is_some_and(|d| d.by_threshold)
+    }
+
+    /// The rollback ecsgate performed, for the verdict.
+    pub fn set_ecsgate_rollback(&mut self, r: verdict::Rollback) {
+        self.ecsgate_rollback = Some(r);
     }
 
     /// Attach the culprit container's last log lines (fetched by the live gate).
@@ -446,7 +471,7 @@ impl Engine {
             return false;
         }
         out.push(Note::Decision { outcome, reason: reason.clone() });
-        self.decision = Some(Decision { outcome, reason, superseded_by, rollback_to });
+        self.decision = Some(Decision { outcome, reason, superseded_by, rollback_to, by_threshold: false });
         true
     }
 
@@ -530,6 +555,9 @@ impl Engine {
             if rollback_to.is_some() && !is_ours {
                 info.is_rollback = true;
             }
+        }
+        if self.role_of(&id) == Role::Rollback {
+            self.rollback_state = Some(state.clone());
         }
         out.push(Note::Deployment {
             at,
@@ -724,11 +752,14 @@ impl Engine {
         if ours && newly_stopped && n >= self.max_task_failures && !self.is_decided() {
             let id = self.ours().unwrap_or_default().to_string();
             let first = self.first_failed_reason();
-            self.decide(
+            let decided = self.decide(
                 Outcome::Failed,
                 format!("{n} tasks of deployment {id} failed (threshold {}): {first}", self.max_task_failures),
                 out,
             );
+            if decided && let Some(d) = &mut self.decision {
+                d.by_threshold = true;
+            }
         }
     }
 
@@ -929,6 +960,18 @@ impl Engine {
             progress: self.progress(),
             log_tail: self.log_tail.clone(),
             evidence,
+            rollback: self.ecsgate_rollback.clone().or_else(|| {
+                d.rollback_to.as_ref().map(|to| verdict::Rollback {
+                    by: "ecs",
+                    to: Some(to.clone()),
+                    deployment_id: None,
+                    outcome: self.rollback_state.as_deref().map(|s| match s {
+                        "COMPLETED" => "succeeded".to_string(),
+                        "FAILED" => "failed".to_string(),
+                        _ => "in_progress".to_string(),
+                    }),
+                })
+            }),
         })
     }
 

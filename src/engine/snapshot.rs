@@ -17,6 +17,9 @@ pub struct ServiceSnapshot {
     pub at_ms: Option<i64>,
     #[serde(default)]
     pub deployments: Vec<DeploymentSnapshot>,
+    /// The ARN of the service deployment ECS is running (the ServiceDeployment API), when it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_service_deployment: Option<String>,
     /// The service's own event messages (DescribeServices `events[]`, newest first): the only evidence
     /// left once ECS has forgotten a deployment's stopped tasks (about an hour after they stopped).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

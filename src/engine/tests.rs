@@ -76,6 +76,7 @@ fn snapshot(deployments: Vec<DeploymentSnapshot>) -> Input {
         service_name: Some("servicetest".into()),
         at_ms: None,
         deployments,
+        current_service_deployment: None,
         events: Vec::new(),
     })
 }

@@ -77,6 +77,23 @@ pub struct Verdict {
     /// failure (ECS forgets stopped tasks after about an hour).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<String>,
+    /// A rollback of our deployment: by ECS (its circuit breaker or alarms) or by ecsgate
+    /// (`--rollback-on-failure`), where to, and how it ended when that is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<Rollback>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rollback {
+    /// `ecs` or `ecsgate`.
+    pub by: &'static str,
+    /// The deployment (ECS) or task definition (ecsgate) rolled back to.
+    pub to: Option<String>,
+    /// The rollback's own deployment, when ecsgate started it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployment_id: Option<String>,
+    /// `succeeded`, `failed`, `timed_out`, `in_progress`, or absent when unknown.
+    pub outcome: Option<String>,
 }
 
 impl Verdict {
@@ -105,6 +122,7 @@ impl Verdict {
             progress: Progress::default(),
             log_tail: None,
             evidence: Vec::new(),
+            rollback: None,
         }
     }
 }

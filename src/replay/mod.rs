@@ -540,7 +540,7 @@ fn replay(args: &ReplayArgs, reporter: &mut Reporter) -> Result<u8, AppError> {
             format!("no deployment found in {name}: pass --deployment-id (and --service)")
         }
     });
-    Ok(driver.conclude(reporter))
+    Ok(driver.conclude(reporter).exit_code)
 }
 
 #[cfg(test)]

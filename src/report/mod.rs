@@ -14,6 +14,7 @@
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod notify;
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -163,6 +164,32 @@ pub fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// `ecsgate completions SHELL`: the script, generated from the clap definitions (never out of date).
+pub fn completions(shell: clap_complete::Shell) -> u8 {
+    use clap::CommandFactory;
+    let mut cmd = crate::cli::Cli::command();
+    clap_complete::generate(shell, &mut cmd, "ecsgate", &mut std::io::stdout());
+    crate::exit::SUCCEEDED
+}
+
+/// `ecsgate man`: the man page in roff, generated from the clap definitions.
+pub fn man_page() -> u8 {
+    use clap::CommandFactory;
+    let man = clap_mangen::Man::new(crate::cli::Cli::command());
+    let mut out = Vec::new();
+    match man.render(&mut out) {
+        Ok(()) => {
+            let mut stdout = std::io::stdout().lock();
+            let _ = std::io::Write::write_all(&mut stdout, &out);
+            crate::exit::SUCCEEDED
+        }
+        Err(e) => {
+            eprintln!("error: cannot render the man page: {e}");
+            crate::exit::USAGE
+        }
+    }
+}
+
 /// A command line clap could not parse: one line (clap's first), a hint, and with `--output json` the
 /// error verdict object on stdout, like every other error.
 pub fn usage_error(clap_text: &str, json: bool) {
@@ -304,6 +331,24 @@ pub fn outcome_word(o: Outcome) -> (&'static str, &'static str) {
     }
 }
 
+/// A rollback in one line; one that failed says so loudly (the service may be left broken).
+pub fn format_rollback(rb: &crate::engine::verdict::Rollback) -> String {
+    let who = if rb.by == "ecs" { "ECS" } else { "ecsgate" };
+    let to = rb.to.as_deref().unwrap_or("the previous revision");
+    let dep = rb.deployment_id.as_deref().map(|d| format!(" (deployment {d})")).unwrap_or_default();
+    match rb.outcome.as_deref() {
+        Some("succeeded") => format!("{who} rolled back to {to}{dep}; the rollback completed"),
+        Some("failed") => format!(
+            "{who} rolled back to {to}{dep} and THE ROLLBACK FAILED: the service may be left on the failing revision; look at it now"
+        ),
+        Some("timed_out") => {
+            format!("{who} rolled back to {to}{dep}; the rollback had not completed when ecsgate stopped waiting")
+        }
+        Some("in_progress") | None => format!("{who} rolled back to {to}{dep}"),
+        Some(other) => format!("{who} rolled back to {to}{dep}; rollback {other}"),
+    }
+}
+
 /// The culprit in a few words: `container app, exit code 1`.
 pub fn culprit_short(v: &Verdict) -> Option<String> {
     let c = v.culprit.as_ref()?;
@@ -330,8 +375,13 @@ pub fn format_verdict(v: &Verdict, color: bool) -> String {
     if let Some(r) = &v.reason {
         s.push_str(&format!("  reason:   {}\n", one_line(r)));
     }
-    if let Some(to) = &v.rollback_to {
-        s.push_str(&format!("  rollback: ECS rolled back to {}\n", one_line(to)));
+    match &v.rollback {
+        Some(rb) => s.push_str(&format!("  rollback: {}\n", one_line(&format_rollback(rb)))),
+        None => {
+            if let Some(to) = &v.rollback_to {
+                s.push_str(&format!("  rollback: ECS rolled back to {}\n", one_line(to)));
+            }
+        }
     }
     if let Some(by) = &v.superseded_by {
         s.push_str(&format!("  replaced by: {}\n", one_line(by)));

@@ -36,6 +36,7 @@ pub async fn emulator(test: &str) -> Option<Emu> {
     Some(Emu { endpoint, key, cfg })
 }
 
+#[derive(Clone)]
 pub struct Svc {
     pub cluster: String,
     pub name: String,
@@ -413,4 +414,90 @@ pub async fn finish(child: Child, limit: Duration) -> Done {
 pub fn signal(child: &Child, sig: &str) {
     let ok = Command::new("kill").args([&format!("-{sig}"), &child.id().to_string()]).status().unwrap();
     assert!(ok.success());
+}
+
+impl Emu {
+    /// `ecsgate deploy` (or any subcommand) with test-speed periods, signing with `key`.
+    pub fn spawn_as(&self, key: &str, args: &[&str]) -> Child {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+        cmd.args(args);
+        cmd.args(["--reconcile-interval", "1s", "--poll-interval", "500ms", "--wait-seconds", "2"]);
+        self.env(&mut cmd);
+        cmd.env("AWS_ACCESS_KEY_ID", key);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+        cmd.spawn().unwrap()
+    }
+
+    /// The calls `key` made, in order (`service.Action`).
+    pub fn log(&self, key: &str) -> Vec<String> {
+        serde_json::from_value(self.get(&format!("/_ecsgate/log?key={key}"))).unwrap()
+    }
+
+    /// The service's PRIMARY deployment id and its task definition.
+    pub async fn primary(&self, svc: &Svc) -> (String, String) {
+        let out = self.ecs().describe_services().cluster(&svc.cluster).services(&svc.name).send().await.unwrap();
+        let s = &out.services()[0];
+        let d = s.deployments().iter().find(|d| d.status() == Some("PRIMARY")).unwrap();
+        (d.id().unwrap().to_string(), d.task_definition().unwrap_or_default().to_string())
+    }
+
+    /// Waits until the service's PRIMARY deployment is not `not`; returns it and its task definition.
+    pub async fn new_primary(&self, svc: &Svc, not: &str) -> (String, String) {
+        let start = Instant::now();
+        loop {
+            let p = self.primary(svc).await;
+            if p.0 != not {
+                return p;
+            }
+            assert!(start.elapsed() < Duration::from_secs(20), "no new PRIMARY deployment");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// A one-shot HTTP server on 127.0.0.1 that records the bodies POSTed to it and answers 200 — or never
+/// answers (`hang`). Returns its base URL and the bodies received.
+pub fn http_sink(hang: bool) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = bodies.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let keep = keep.clone();
+            std::thread::spawn(move || {
+                if hang {
+                    std::thread::sleep(Duration::from_secs(60));
+                    return;
+                }
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                loop {
+                    let n = s.read(&mut chunk).unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).to_string();
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let len: usize = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if body.len() >= len {
+                            keep.lock().unwrap().push(body[..len].to_string());
+                            let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (url, bodies)
 }

@@ -14,7 +14,8 @@ What the layer adds, in-process, around moto's own WSGI app:
   number of requests or seconds): 500s, throttling, AccessDenied; or hang (`hang`: seconds before the
   answer, the fault's error if it has a `code`), as a stalled endpoint does. Tests use their own key so faults never
   leak into other tests running against the same server.
-- GET /_ecsgate/calls?key=AKID: API calls seen per service and action for that key (for the benchmark).
+- GET /_ecsgate/calls?key=AKID: API calls seen per service and action for that key (for the benchmark);
+  GET /_ecsgate/log?key=AKID: the same calls in the order they came.
 Tasks never advance on DescribeTasks (moto's state manager is set to manual for ecs::task).
 Usage: server.py --port PORT   (binds 127.0.0.1 only)
 """
@@ -38,6 +39,7 @@ from werkzeug.serving import run_simple
 LOCK = threading.Lock()
 FAULTS = []  # dicts: key, service, action, code, status, until, remaining
 CALLS = defaultdict(Counter)
+LOG = defaultdict(list)  # key -> ["service.Action", ...] in the order received
 
 
 def now():
@@ -205,6 +207,7 @@ class Layer:
         action = target.split(".")[-1] if target else parse_qs(environ.get("QUERY_STRING", "")).get("Action", [""])[0]
         with LOCK:
             CALLS[key][f"{service}.{action}"] += 1
+            LOG[key].append(f"{service}.{action}")
         f = match_fault(key, service, action)
         if f and f.get("hang"):
             # A stalled endpoint: the connection is accepted and the answer held back (then given, or
@@ -227,6 +230,10 @@ class Layer:
                 key = parse_qs(environ.get("QUERY_STRING", "")).get("key", [""])[0]
                 with LOCK:
                     out = dict(CALLS.get(key, {}))
+            elif path == "/_ecsgate/log":
+                key = parse_qs(environ.get("QUERY_STRING", "")).get("key", [""])[0]
+                with LOCK:
+                    out = list(LOG.get(key, []))
             else:
                 size = int(environ.get("CONTENT_LENGTH") or 0)
                 body = json.loads(environ["wsgi.input"].read(size) or b"{}")

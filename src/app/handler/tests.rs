@@ -42,6 +42,7 @@ fn snapshot(service: &str, rollout: &str, running: i64) -> ServiceSnapshot {
             running_count: running,
             ..Default::default()
         }],
+        current_service_deployment: None,
         events: Vec::new(),
     }
 }
