@@ -1,18 +1,34 @@
 #!/usr/bin/env bash
-# Maps the GitHub Action's inputs / the CircleCI orb's parameters (INPUT_* environment) to `ecsgate wait`.
+# Maps the GitHub Action's inputs / the CircleCI orb's parameters (INPUT_* environment) to `ecsgate wait`,
+# or to `ecsgate deploy` when an image, a task definition or a forced new deployment is given.
 # On GitHub (GITHUB_ACTIONS=true) ecsgate itself writes the step outputs, the job summary and the
 # annotations; the record file is kept for actions/upload-artifact or store_artifacts.
 set -euo pipefail
 
-# Several services: one per line (a YAML block) or comma-separated; ecsgate takes them comma-separated.
-services=$(printf '%s' "${INPUT_SERVICE:?the service input is required}" | tr '\n' ',' | tr -d ' \r' | sed 's/,,*/,/g; s/^,//; s/,$//')
-args=(wait --service "$services")
+# Lists: one item per line (a YAML block) or comma-separated; ecsgate takes them comma-separated.
+list() { printf '%s' "$1" | tr '\n' ',' | tr -d ' \r' | sed 's/,,*/,/g; s/^,//; s/,$//'; }
+services=$(list "${INPUT_SERVICE:?the service input is required}")
+images=$(list "${INPUT_IMAGE:-}")
+if [ -n "$images" ] || [ -n "${INPUT_TASK_DEFINITION:-}" ] || [ "${INPUT_FORCE_NEW_DEPLOYMENT:-false}" = "true" ]; then
+  args=(deploy --service "$services")
+  if [ -n "$images" ]; then args+=(--image "$images"); fi
+  if [ -n "${INPUT_TASK_DEFINITION:-}" ]; then args+=(--task-definition "$INPUT_TASK_DEFINITION"); fi
+  if [ "${INPUT_FORCE_NEW_DEPLOYMENT:-false}" = "true" ]; then args+=(--force-new-deployment); fi
+else
+  args=(wait --service "$services")
+fi
 if [ -n "${INPUT_CLUSTER:-}" ]; then args+=(--cluster "$INPUT_CLUSTER"); fi
 if [ -n "${INPUT_DEPLOYMENT_ID:-}" ]; then args+=(--deployment-id "$INPUT_DEPLOYMENT_ID"); fi
 if [ -n "${INPUT_TIMEOUT:-}" ]; then args+=(--timeout "$INPUT_TIMEOUT"); fi
 if [ -n "${INPUT_MAX_TASK_FAILURES:-}" ]; then args+=(--max-task-failures "$INPUT_MAX_TASK_FAILURES"); fi
 if [ -n "${INPUT_REGION:-}" ]; then args+=(--region "$INPUT_REGION"); fi
 if [ "${INPUT_FAIL_FAST:-false}" = "true" ]; then args+=(--fail-fast); fi
+if [ "${INPUT_ROLLBACK_ON_FAILURE:-false}" = "true" ]; then args+=(--rollback-on-failure); fi
+if [ -n "${INPUT_NOTIFY_ON:-}" ]; then args+=(--notify-on "$INPUT_NOTIFY_ON"); fi
+# Webhook URLs are secrets: through the environment, never on the command line (process lists, logs).
+# The orb names the variable (from a context) that holds them.
+if [ -z "${INPUT_NOTIFY:-}" ] && [ -n "${INPUT_NOTIFY_VAR:-}" ]; then INPUT_NOTIFY="${!INPUT_NOTIFY_VAR:-}"; fi
+if [ -n "${INPUT_NOTIFY:-}" ]; then ECSGATE_NOTIFY=$(list "$INPUT_NOTIFY"); export ECSGATE_NOTIFY; fi
 record="${INPUT_RECORD_FILE:-${RUNNER_TEMP:-/tmp}/ecsgate-record.jsonl}"
 mkdir -p "$(dirname "$record")"
 args+=(--record "$record")

@@ -104,6 +104,13 @@ got=$(env -u GITHUB_OUTPUT ECSGATE_BIN="$work/fake-ecsgate" INPUT_SERVICE=$'api\
   INPUT_RECORD_FILE="$work/r/rec.jsonl" bash scripts/run-wait.sh)
 want="wait --service api,worker,cron --fail-fast --record $work/r/rec.jsonl"
 if [ "$got" = "$want" ]; then ok "run-wait.sh passes several services (lines or commas) and fail-fast"; else bad "run-wait.sh several: got '$got'"; fi
+# shellcheck disable=SC2016 # the fake binary expands them, not this script
+printf '#!/bin/sh\necho "$@ notify=$ECSGATE_NOTIFY"\n' > "$work/fake-ecsgate"
+got=$(env -u GITHUB_OUTPUT ECSGATE_BIN="$work/fake-ecsgate" INPUT_SERVICE=api INPUT_IMAGE=$'app=r/app:2\nsidecar=r/s:1' \
+  INPUT_ROLLBACK_ON_FAILURE=true INPUT_NOTIFY=$'https://hooks.slack.com/services/T/B/x\nhttps://example.com/h' \
+  INPUT_RECORD_FILE="$work/r/rec.jsonl" bash scripts/run-wait.sh)
+want="deploy --service api --image app=r/app:2,sidecar=r/s:1 --rollback-on-failure --record $work/r/rec.jsonl notify=https://hooks.slack.com/services/T/B/x,https://example.com/h"
+if [ "$got" = "$want" ]; then ok "run-wait.sh deploys with images, rollback, and webhooks kept off the command line"; else bad "run-wait.sh deploy: got '$got'"; fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
