@@ -10,6 +10,7 @@
 //! | `service_snapshot` | `data` | a DescribeServices answer ([`ServiceSnapshot`]) |
 //! | `task_snapshot` | `data` | a DescribeTasks task, in the task event's `detail` shape |
 //! | `task_definition` | `data` | essential flags and awslogs settings ([`TaskDefinitionInfo`]) |
+//! | `target_health` | `data` | a failing target group's health check and targets (format 2) |
 //! | `log_tail` | `service`, `data` | the culprit container's last log lines ([`LogTail`]) |
 //!
 //! `version` is [`FORMAT_VERSION`]; a start line without one is format 1 (one service, no `services`).
@@ -41,6 +42,9 @@ pub enum Record {
     TaskDefinition {
         data: TaskDefinitionInfo,
     },
+    TargetHealth {
+        data: crate::engine::snapshot::TargetHealthInfo,
+    },
     LogTail {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         service: Option<String>,
@@ -50,7 +54,8 @@ pub enum Record {
 
 /// The `type` values of [`Record`]: a line with another `type` (ecsgate's own JSON output, say) is not
 /// a record.
-pub const TAGS: [&str; 5] = ["start", "service_snapshot", "task_snapshot", "task_definition", "log_tail"];
+pub const TAGS: [&str; 6] =
+    ["start", "service_snapshot", "task_snapshot", "task_definition", "target_health", "log_tail"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Start {

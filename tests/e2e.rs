@@ -970,3 +970,45 @@ async fn notify_posts_slack_and_json_and_a_hanging_hook_is_only_a_warning() {
     assert_eq!((plain["type"].as_str(), plain["outcome"].as_str()), (Some("verdict"), Some("failed")));
     emu.assert_nothing_left(&svc).await;
 }
+
+#[tokio::test]
+async fn an_elb_health_check_failure_names_the_reason_code_and_the_check() {
+    let emu = emu!("e2e_elbhealth");
+    let svc = emu.service("e2e-elbhealth").await;
+    let tg = emu.ctl(
+        "/_ecsgate/target_group",
+        json!({"name": "e2e-elbhealth-api", "path": "/healthz", "port": 8080, "matcher": "200"}),
+    )["arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    emu.ctl(
+        "/_ecsgate/target_health",
+        json!({"target_group_arn": tg, "targets": [
+            {"id": "10.0.1.17", "port": 8080, "state": "draining", "reason": "Target.DeregistrationInProgress", "description": "Target deregistration is in progress"},
+            {"id": "10.0.1.23", "port": 8080, "state": "unhealthy", "reason": "Target.ResponseCodeMismatch", "description": "Health checks failed with these codes: [502]"}]}),
+    );
+    let child = emu.start_wait(&svc, &[]).await;
+    let reason = format!("Task failed ELB health checks in (target-group {tg})");
+    for _ in 0..3 {
+        let arn = emu.stopped_task(&svc, &svc.deployment, "ServiceSchedulerInitiated", &reason, Some(143), None);
+        emu.task_event(
+            &svc,
+            &arn,
+            &svc.deployment,
+            "STOPPED",
+            5,
+            Some(("ServiceSchedulerInitiated", &reason, Some(143), None)),
+        )
+        .await;
+    }
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
+    assert!(
+        d.stdout.contains("health check: HTTP GET /healthz on port 8080, expecting 200 — Target.ResponseCodeMismatch: Health checks failed with these codes: [502]"),
+        "{}",
+        d.stdout
+    );
+    assert!(d.stdout.contains("make /healthz return 200 without redirects"), "{}", d.stdout);
+    emu.assert_nothing_left(&svc).await;
+}

@@ -84,6 +84,10 @@ impl Driver {
                 let rec = Record::TaskDefinition { data: td.clone() };
                 self.record(reporter, |r| r.write(&rec));
             }
+            Input::TargetHealth(th) => {
+                let rec = Record::TargetHealth { data: th.clone() };
+                self.record(reporter, |r| r.write(&rec));
+            }
             Input::Event(_) => {}
         }
         self.apply(input, reporter);

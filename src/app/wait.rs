@@ -643,6 +643,15 @@ async fn diagnose(c: &Clients, svcs: &[Svc], driver: &mut Driver, reporter: &mut
             }
         }
     }
+    // Tasks the load balancer failed: the target group's check and its own reason code.
+    for &i in &failed {
+        for tg in driver.units[i].engine.failing_target_groups() {
+            match aws::elb::target_health(c, &tg).await {
+                Ok(th) => driver.feed(Input::TargetHealth(th), reporter),
+                Err(e) => reporter.warn(&format!("cannot read the health of target group {tg}: {e}")),
+            }
+        }
+    }
     for &i in &failed {
         for arn in driver.units[i].engine.missing_task_definitions() {
             let td: Option<TaskDefinitionInfo> = aws::ecs::describe_task_definition(c, &arn).await.ok();

@@ -4,6 +4,7 @@
 
 pub mod deploy;
 pub mod ecs;
+pub mod elb;
 pub mod gc;
 pub mod logs;
 pub mod subscription;
@@ -23,6 +24,7 @@ pub struct Clients {
     pub sqs: aws_sdk_sqs::Client,
     pub events: aws_sdk_eventbridge::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
     /// The region the clients talk to (for the commands printed about leftovers).
     pub region: String,
 }
@@ -69,6 +71,7 @@ pub async fn load(region: Option<String>, profile: Option<String>) -> Result<Cli
         sqs: aws_sdk_sqs::Client::new(&conf),
         events: aws_sdk_eventbridge::Client::new(&conf),
         logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
+        elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
         region,
     })
 }

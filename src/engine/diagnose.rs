@@ -131,3 +131,62 @@ pub fn group_by_reason(tasks: &[FailedTask]) -> Vec<(usize, String)> {
     groups.sort_by_key(|g| std::cmp::Reverse(g.0));
     groups
 }
+
+/// The target group in a stopped reason: "Task failed ELB health checks in (target-group arn:…)" or
+/// "… is unhealthy in (target-group arn:…)".
+pub fn target_group_of(reason: &str) -> Option<&str> {
+    let i = reason.find("(target-group ")? + "(target-group ".len();
+    let rest = &reason[i..];
+    let arn = rest.split([')', ' ']).next()?;
+    arn.starts_with("arn:").then_some(arn)
+}
+
+/// Which target to quote: a failing one with a reason (not merely draining), else any with a reason.
+pub fn health_check(th: &crate::engine::snapshot::TargetHealthInfo) -> Option<crate::engine::verdict::HealthCheck> {
+    let failing = |t: &&crate::engine::snapshot::TargetHealthEntry| {
+        t.state == "unhealthy" && t.reason.as_deref().is_some_and(|r| r != "Target.DeregistrationInProgress")
+    };
+    let target = th.targets.iter().find(failing).or_else(|| th.targets.iter().find(|t| t.reason.is_some()));
+    Some(crate::engine::verdict::HealthCheck {
+        target_group: th.target_group_arn.clone(),
+        protocol: th.protocol.clone(),
+        port: th.port.clone(),
+        path: th.path.clone(),
+        matcher: th.matcher.clone(),
+        reason_code: target.and_then(|t| t.reason.clone()),
+        description: target.and_then(|t| t.description.clone()),
+    })
+}
+
+/// The check in one phrase: `HTTP GET /healthz on port 8080, expecting 200`.
+pub fn describe_check(h: &crate::engine::verdict::HealthCheck) -> String {
+    let proto = h.protocol.as_deref().unwrap_or("HTTP");
+    let port = match h.port.as_deref() {
+        None | Some("traffic-port") => "the traffic port".to_string(),
+        Some(p) => format!("port {p}"),
+    };
+    let path = h.path.as_deref().map(|p| format!(" GET {p}")).unwrap_or_default();
+    let expect = h.matcher.as_deref().map(|m| format!(", expecting {m}")).unwrap_or_default();
+    format!("{proto}{path} on {port}{expect}")
+}
+
+/// The hint for a load-balancer failure, from the target group's own reason code.
+pub fn health_check_hint(h: &crate::engine::verdict::HealthCheck) -> String {
+    let check = describe_check(h);
+    let path = h.path.as_deref().unwrap_or("the health check path");
+    let matcher = h.matcher.as_deref().unwrap_or("the expected code");
+    let said = match (&h.reason_code, &h.description) {
+        (Some(r), Some(d)) => format!(" The target group says {r}: {d}."),
+        (Some(r), None) => format!(" The target group says {r}."),
+        _ => String::new(),
+    };
+    let advice = match h.reason_code.as_deref() {
+        Some("Target.ResponseCodeMismatch") => format!(
+            "The app answered, with the wrong status: make {path} return {matcher} without redirects or authentication, or change the target group's path or matcher."
+        ),
+        Some("Target.Timeout") => "The app did not answer in time: is it listening on that port on 0.0.0.0 (not 127.0.0.1), does the security group admit the load balancer, and does it start within the service's healthCheckGracePeriodSeconds?".to_string(),
+        Some("Target.FailedHealthChecks") => "The connection failed: check the container's port mapping, that the app listens on 0.0.0.0, and the security groups between load balancer and task.".to_string(),
+        _ => "Check that the app answers the health check on that port and path, and the security groups between load balancer and task.".to_string(),
+    };
+    format!("The load balancer's health check ({check}) failed.{said} {advice}")
+}

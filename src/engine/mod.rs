@@ -55,6 +55,8 @@ pub enum Input {
     Task(TaskRecord),
     /// Essential flags and log settings, for the diagnosis.
     TaskDefinition(TaskDefinitionInfo),
+    /// A target group's health check and targets, for tasks the load balancer failed.
+    TargetHealth(snapshot::TargetHealthInfo),
 }
 
 /// Where a note came from.
@@ -229,6 +231,8 @@ pub struct Engine {
     rollback_state: Option<String>,
     /// A rollback ecsgate performed (`--rollback-on-failure`) and how it ended.
     ecsgate_rollback: Option<verdict::Rollback>,
+    /// The failing target group's health check and targets (read by the live gate on an ELB failure).
+    target_health: Option<snapshot::TargetHealthInfo>,
 }
 
 /// How many failure messages of the service's event log a verdict keeps.
@@ -312,6 +316,7 @@ impl Engine {
             evidence: Vec::new(),
             rollback_state: None,
             ecsgate_rollback: None,
+            target_health: None,
         }
     }
 
@@ -332,7 +337,24 @@ impl Engine {
             Input::Event(EcsEvent::Task(t)) | Input::Task(t) => self.task_matches(t),
             Input::Service(s) => self.accepts_service(s),
             Input::TaskDefinition(_) => true,
+            Input::TargetHealth(th) => self.failed_records().iter().any(|t| {
+                t.stopped_reason.as_deref().and_then(diagnose::target_group_of) == Some(th.target_group_arn.as_str())
+            }),
         }
+    }
+
+    /// Target groups named by our failed tasks' stopped reasons ("Task failed ELB health checks in
+    /// (target-group arn:…)"), whose health the diagnosis should read.
+    pub fn failing_target_groups(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .failed_records()
+            .iter()
+            .filter_map(|t| t.stopped_reason.as_deref().and_then(diagnose::target_group_of))
+            .map(str::to_string)
+            .collect();
+        v.sort();
+        v.dedup();
+        v
     }
 
     pub fn accepts_service(&self, s: &ServiceSnapshot) -> bool {
@@ -377,6 +399,7 @@ impl Engine {
             Input::TaskDefinition(td) => {
                 self.task_defs.insert(td.arn.clone(), td);
             }
+            Input::TargetHealth(th) => self.target_health = Some(th),
         }
     }
 
@@ -935,6 +958,13 @@ impl Engine {
                 .or_else(|| hints::match_text(&d.reason))
                 .map(hints::render);
         }
+        let health_check = self.target_health.as_ref().and_then(diagnose::health_check);
+        if let Some(h) = &health_check
+            && d.outcome == Outcome::Failed
+        {
+            // The load balancer's own words beat the generic "failed ELB health checks" hint.
+            hint = Some(diagnose::health_check_hint(h));
+        }
         // The service's messages explain a failure no task is left to explain.
         let evidence =
             if d.outcome == Outcome::Failed && failed_tasks.is_empty() { self.evidence.clone() } else { Vec::new() };
@@ -960,6 +990,7 @@ impl Engine {
             progress: self.progress(),
             log_tail: self.log_tail.clone(),
             evidence,
+            health_check,
             rollback: self.ecsgate_rollback.clone().or_else(|| {
                 d.rollback_to.as_ref().map(|to| verdict::Rollback {
                     by: "ecs",

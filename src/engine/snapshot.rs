@@ -88,3 +88,35 @@ pub struct AwsLogsConfig {
     #[serde(default)]
     pub stream_prefix: Option<String>,
 }
+
+/// A target group's health check and its targets' health (DescribeTargetGroups, DescribeTargetHealth):
+/// why the load balancer failed tasks that stopped with "Task failed ELB health checks".
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TargetHealthInfo {
+    pub target_group_arn: String,
+    #[serde(default)]
+    pub protocol: Option<String>,
+    #[serde(default)]
+    pub port: Option<String>,
+    #[serde(default)]
+    pub path: Option<String>,
+    /// HTTP codes (or gRPC codes) the check expects, e.g. "200" or "200-399".
+    #[serde(default)]
+    pub matcher: Option<String>,
+    #[serde(default)]
+    pub targets: Vec<TargetHealthEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TargetHealthEntry {
+    pub id: String,
+    #[serde(default)]
+    pub port: Option<i32>,
+    pub state: String,
+    /// `Target.ResponseCodeMismatch`, `Target.Timeout`, `Target.FailedHealthChecks`, …
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// "Health checks failed with these codes: [502]", …
+    #[serde(default)]
+    pub description: Option<String>,
+}

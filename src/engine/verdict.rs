@@ -77,10 +77,25 @@ pub struct Verdict {
     /// failure (ECS forgets stopped tasks after about an hour).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<String>,
+    /// For tasks the load balancer failed: which health check, and what the target group says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheck>,
     /// A rollback of our deployment: by ECS (its circuit breaker or alarms) or by ecsgate
     /// (`--rollback-on-failure`), where to, and how it ended when that is known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollback: Option<Rollback>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HealthCheck {
+    pub target_group: String,
+    pub protocol: Option<String>,
+    pub port: Option<String>,
+    pub path: Option<String>,
+    pub matcher: Option<String>,
+    /// The failing target's reason code (`Target.ResponseCodeMismatch`, `Target.Timeout`, …).
+    pub reason_code: Option<String>,
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -122,6 +137,7 @@ impl Verdict {
             progress: Progress::default(),
             log_tail: None,
             evidence: Vec::new(),
+            health_check: None,
             rollback: None,
         }
     }

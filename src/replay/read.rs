@@ -245,6 +245,7 @@ impl Parsed {
                 Err(_) => self.malformed += 1,
             },
             Record::TaskDefinition { data } => self.inputs.push(Input::TaskDefinition(data)),
+            Record::TargetHealth { data } => self.inputs.push(Input::TargetHealth(data)),
             Record::LogTail { service, data } => self.log_tails.push((service, data)),
         }
     }

@@ -291,6 +291,14 @@ fn verdict_markdown(v: &Verdict, level: &str) -> String {
             c.reason.as_deref().map(|r| format!(" — {}", md_text(r))).unwrap_or_default()
         ));
     }
+    if let Some(h) = &v.health_check {
+        s.push_str(&format!(
+            "**Health check:** {}{}{}\n\n",
+            md_text(&crate::engine::diagnose::describe_check(h)),
+            h.reason_code.as_deref().map(|r| format!(" — `{}`", md_text(r))).unwrap_or_default(),
+            h.description.as_deref().map(|d| format!(": {}", md_text(d))).unwrap_or_default()
+        ));
+    }
     if !v.evidence.is_empty() {
         s.push_str("**Evidence** (the service's event log; its stopped tasks are no longer known to ECS):\n\n");
         for m in &v.evidence {

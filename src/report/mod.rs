@@ -406,6 +406,17 @@ pub fn format_verdict(v: &Verdict, color: bool) -> String {
         let line = format!("{}{}", w.event_name, w.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default());
         s.push_str(&format!("  warning:  {}\n", one_line(&line)));
     }
+    if let Some(h) = &v.health_check {
+        let mut line = format!("  health check: {}", crate::engine::diagnose::describe_check(h));
+        if let Some(r) = &h.reason_code {
+            line.push_str(&format!(" — {r}"));
+        }
+        if let Some(d) = &h.description {
+            line.push_str(&format!(": {d}"));
+        }
+        s.push_str(&format!("{}\n", one_line(&line)));
+        s.push_str(&format!("            target group {}\n", one_line(&h.target_group)));
+    }
     if !v.evidence.is_empty() {
         s.push_str("  evidence: the service's event log (its stopped tasks are no longer known to ECS):\n");
         for m in &v.evidence {

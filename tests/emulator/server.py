@@ -14,12 +14,16 @@ What the layer adds, in-process, around moto's own WSGI app:
   number of requests or seconds): 500s, throttling, AccessDenied; or hang (`hang`: seconds before the
   answer, the fault's error if it has a `code`), as a stalled endpoint does. Tests use their own key so faults never
   leak into other tests running against the same server.
+- POST /_ecsgate/target_group: a target group with a health check (path, port, matcher) in the default VPC.
+- POST /_ecsgate/target_health: what DescribeTargetHealth answers for a target group (reason codes and
+  descriptions moto does not produce); DescribeTargetGroups stays moto's.
 - GET /_ecsgate/calls?key=AKID: API calls seen per service and action for that key (for the benchmark);
   GET /_ecsgate/log?key=AKID: the same calls in the order they came.
 Tasks never advance on DescribeTasks (moto's state manager is set to manual for ecs::task).
 Usage: server.py --port PORT   (binds 127.0.0.1 only)
 """
 import argparse
+import io
 import json
 import random
 import re
@@ -37,6 +41,7 @@ from moto.ecs import models as ecs_models
 from werkzeug.serving import run_simple
 
 LOCK = threading.Lock()
+TARGET_HEALTH = {}  # target group ARN -> [{"id", "port", "state", "reason", "description"}]
 FAULTS = []  # dicts: key, service, action, code, status, until, remaining
 CALLS = defaultdict(Counter)
 LOG = defaultdict(list)  # key -> ["service.Action", ...] in the order received
@@ -166,6 +171,40 @@ def ctl_task(body):
     return {"taskArn": t.task_arn}
 
 
+def ctl_target_group(body):
+    """A target group with a health check, in the default VPC (moto wants a VPC; tests have no EC2 client)."""
+    region = body.get("region", "us-east-1")
+    ec2b = get_backend("ec2")[DEFAULT_ACCOUNT_ID][region]
+    vpc = ec2b.get_default_vpc() or ec2b.create_default_vpc()
+    elb = get_backend("elbv2")[DEFAULT_ACCOUNT_ID][region]
+    port = body.get("port", 8080)
+    tg = elb.create_target_group(body["name"], vpc_id=vpc.id, protocol="HTTP", port=port, target_type="ip",
+                                 healthcheck_protocol="HTTP", healthcheck_port=str(port),
+                                 healthcheck_path=body.get("path", "/"), matcher={"HttpCode": body.get("matcher", "200")})
+    return {"arn": tg.arn}
+
+
+def ctl_target_health(body):
+    """What DescribeTargetHealth answers for a target group (moto reports every target healthy)."""
+    with LOCK:
+        TARGET_HEALTH[body["target_group_arn"]] = body["targets"]
+    return {"ok": True}
+
+
+def target_health_xml(targets):
+    members = "".join(
+        f"<member><Target><Id>{t['id']}</Id><Port>{t.get('port', 80)}</Port></Target>"
+        f"<HealthCheckPort>{t.get('port', 80)}</HealthCheckPort><TargetHealth><State>{t['state']}</State>"
+        + (f"<Reason>{t['reason']}</Reason>" if t.get("reason") else "")
+        + (f"<Description>{t['description']}</Description>" if t.get("description") else "")
+        + "</TargetHealth></member>"
+        for t in targets)
+    return ('<DescribeTargetHealthResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/">'
+            f"<DescribeTargetHealthResult><TargetHealthDescriptions>{members}</TargetHealthDescriptions>"
+            "</DescribeTargetHealthResult><ResponseMetadata><RequestId>ecsgate-emulator</RequestId>"
+            "</ResponseMetadata></DescribeTargetHealthResponse>").encode()
+
+
 def ctl_fault(body):
     f = dict(body)
     f["until"] = time.time() + body["seconds"] if "seconds" in body else None
@@ -205,6 +244,25 @@ class Layer:
         key, service = (m.group(1), m.group(2)) if m else ("", "")
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         action = target.split(".")[-1] if target else parse_qs(environ.get("QUERY_STRING", "")).get("Action", [""])[0]
+        form = {}
+        if not action and environ.get("REQUEST_METHOD") == "POST" and "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", ""):
+            # Query-protocol services (elbv2) put the action in the body: read it, and hand moto a copy.
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+            raw = environ["wsgi.input"].read(size)
+            environ["wsgi.input"] = io.BytesIO(raw)
+            form = parse_qs(raw.decode())
+            action = form.get("Action", [""])[0]
+        if action == "DescribeTargetHealth":
+            arn = form.get("TargetGroupArn", [""])[0]
+            with LOCK:
+                canned = TARGET_HEALTH.get(arn)
+            if canned is not None:
+                with LOCK:
+                    CALLS[key][f"{service}.{action}"] += 1
+                    LOG[key].append(f"{service}.{action}")
+                data = target_health_xml(canned)
+                start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(data)))])
+                return [data]
         with LOCK:
             CALLS[key][f"{service}.{action}"] += 1
             LOG[key].append(f"{service}.{action}")
@@ -238,7 +296,8 @@ class Layer:
                 size = int(environ.get("CONTENT_LENGTH") or 0)
                 body = json.loads(environ["wsgi.input"].read(size) or b"{}")
                 handler = {"/_ecsgate/deployment": ctl_deployment, "/_ecsgate/task": ctl_task,
-                           "/_ecsgate/fault": ctl_fault}[path]
+                           "/_ecsgate/fault": ctl_fault, "/_ecsgate/target_health": ctl_target_health,
+                           "/_ecsgate/target_group": ctl_target_group}[path]
                 out = handler(body)
             data = json.dumps(out, default=str).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
