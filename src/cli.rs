@@ -171,8 +171,9 @@ pub struct DeployArgs {
         conflicts_with = "task_definition"
     )]
     pub image: Vec<String>,
-    /// The task definition to deploy: `family:revision` or an ARN (registered already).
-    #[arg(long, value_name = "FAMILY:REVISION|ARN", env = "ECSGATE_TASK_DEFINITION")]
+    /// The task definition to deploy: a JSON file to register (as register-task-definition
+    /// --cli-input-json takes it, or describe-task-definition output), or `family:revision` / an ARN.
+    #[arg(long, value_name = "FILE.json|FAMILY:REVISION|ARN", env = "ECSGATE_TASK_DEFINITION")]
     pub task_definition: Option<String>,
     /// Start new tasks of the same revision.
     #[arg(long, env = "ECSGATE_FORCE_NEW_DEPLOYMENT")]

@@ -1012,3 +1012,34 @@ async fn an_elb_health_check_failure_names_the_reason_code_and_the_check() {
     assert!(d.stdout.contains("make /healthz return 200 without redirects"), "{}", d.stdout);
     emu.assert_nothing_left(&svc).await;
 }
+
+#[tokio::test]
+async fn deploy_of_a_rendered_task_definition_file_registers_it_as_written() {
+    let emu = emu!("e2e_deployfile");
+    let svc = emu.service("e2e-deployfile").await;
+    let key = format!("{}GATE", emu.key);
+    let (before, _) = emu.primary(&svc).await;
+    // describe-task-definition output, as pipelines render it: read-only fields included.
+    let file = std::env::temp_dir().join(format!("ecsgate-td-{}.json", std::process::id()));
+    let td = json!({"taskDefinition": {
+        "taskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/e2e-deployfile:9", "revision": 9, "status": "ACTIVE",
+        "requiresAttributes": [], "compatibilities": ["EC2"], "registeredAt": 1700000000.0,
+        "family": "e2e-deployfile",
+        "containerDefinitions": [{"name": "app", "image": "app:from-file", "memory": 256, "essential": true,
+            "environment": [{"name": "MODE", "value": "blue"}], "cpu": null}]}});
+    std::fs::write(&file, td.to_string()).unwrap();
+    let child = emu.spawn_as(
+        &key,
+        &["deploy", "--cluster", "e2e-deployfile", "--service", "api", "--task-definition", file.to_str().unwrap()],
+    );
+    let (ours, new_td) = emu.new_primary(&svc, &before).await;
+    emu.deployment_event(&svc, "SERVICE_DEPLOYMENT_COMPLETED", &ours, "ECS deployment completed.").await;
+    let d = finish(child, LIMIT).await;
+    std::fs::remove_file(&file).ok();
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    let out = emu.ecs().describe_task_definition().task_definition(&new_td).send().await.unwrap();
+    let c = &out.task_definition().unwrap().container_definitions()[0];
+    assert_eq!((c.image(), c.memory()), (Some("app:from-file"), Some(256)));
+    assert_eq!(c.environment()[0].value(), Some("blue"), "fields ecsgate does not model are registered too");
+    emu.assert_nothing_left(&svc).await;
+}

@@ -33,6 +33,7 @@ pub fn run(args: DeployArgs) -> u8 {
 /// What will be registered and deployed, known before anything is created.
 enum Plan {
     Register { current: Box<CurrentTaskDefinition>, images: Vec<(String, String)> },
+    RegisterJson { family: String, body: String },
     Existing(String),
     Same,
 }
@@ -71,6 +72,11 @@ async fn deploy(d: &DeploySettings, reporter: &mut Reporter) -> Result<u8, AppEr
                 let arn = aws::deploy::register_with_images(&clients, current, images)
                     .await
                     .map_err(|e| fatal("RegisterTaskDefinition", "ecs:RegisterTaskDefinition", e))?;
+                reporter.info(&format!("ecsgate: registered {arn}"));
+                (Some(arn.clone()), Some(arn))
+            }
+            Plan::RegisterJson { family, body } => {
+                let arn = aws::deploy::register_json(&clients, family, body.clone()).await.map_err(register_error)?;
                 reporter.info(&format!("ecsgate: registered {arn}"));
                 (Some(arn.clone()), Some(arn))
             }
@@ -143,6 +149,10 @@ async fn prepare(
 ) -> Result<Plan, AppError> {
     match &d.change {
         TaskDefChange::Same => Ok(Plan::Same),
+        TaskDefChange::File(path) => {
+            let (family, body) = super::settings::task_definition_file(path)?;
+            Ok(Plan::RegisterJson { family, body })
+        }
         TaskDefChange::Existing(td) => match aws::ecs::describe_task_definition(c, td).await {
             Ok(info) => Ok(Plan::Existing(info.arn)),
             Err(e) if e.kind == Kind::Other || e.kind == Kind::NotFound => Err(AppError::usage(format!(
@@ -175,6 +185,17 @@ async fn prepare(
             }
             Ok(Plan::Register { current: Box::new(current), images: images.clone() })
         }
+    }
+}
+
+/// ECS refusing the file's contents is bad input (exit 2); a permission or an outage is an AWS error.
+fn register_error(e: aws::ErrInfo) -> AppError {
+    match e.kind {
+        Kind::AccessDenied | Kind::Credentials | Kind::Throttled | Kind::Transient => {
+            fatal("RegisterTaskDefinition", "ecs:RegisterTaskDefinition (and iam:PassRole for the task roles)", e)
+        }
+        _ => AppError::usage(format!("RegisterTaskDefinition refused the task definition: {e}"))
+            .with_hint("fix the file (aws ecs register-task-definition --cli-input-json file://FILE shows the same error); nothing was changed"),
     }
 }
 

@@ -57,6 +57,8 @@ pub enum TaskDefChange {
     Images(Vec<(String, String)>),
     /// A registered revision (`family:revision` or an ARN).
     Existing(String),
+    /// A task definition file to register (JSON, as `register-task-definition --cli-input-json` takes).
+    File(PathBuf),
     /// The same revision (`--force-new-deployment` alone).
     Same,
 }
@@ -80,11 +82,12 @@ impl DeploySettings {
             TaskDefChange::Images(parse_images(&a.image)?)
         } else if let Some(td) = a.task_definition {
             let td = td.trim().to_string();
-            if td.ends_with(".json") || td.contains('/') && !td.starts_with("arn:") {
-                return Err(AppError::usage(format!("--task-definition {td}: a file is not supported yet; give family:revision or an ARN"))
-                    .with_hint("register it first: aws ecs register-task-definition --cli-input-json file://FILE, then pass the ARN it prints"));
+            let path = PathBuf::from(td.strip_prefix("file://").unwrap_or(&td));
+            if td.ends_with(".json") || td.starts_with("file://") || (!td.starts_with("arn:") && path.is_file()) {
+                TaskDefChange::File(path)
+            } else {
+                TaskDefChange::Existing(td)
             }
-            TaskDefChange::Existing(td)
         } else if a.force_new_deployment {
             TaskDefChange::Same
         } else {
@@ -99,6 +102,60 @@ impl DeploySettings {
             force_new_deployment: a.force_new_deployment,
             desired_count: a.desired_count,
         })
+    }
+}
+
+/// A task definition file made ready for RegisterTaskDefinition: `describe-task-definition` output is
+/// unwrapped, the fields ECS sets itself (ARN, revision, status, …) and nulls are removed. Returns the
+/// family and the request body.
+pub fn task_definition_file(path: &std::path::Path) -> Result<(String, String), AppError> {
+    use serde_json::Value;
+    let name = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        AppError::usage(format!("cannot read --task-definition {name}: {e}")).with_hint("check the path")
+    })?;
+    let mut v: Value = serde_json::from_str(&text).map_err(|e| {
+        AppError::usage(format!("--task-definition {name} is not JSON: {e}"))
+            .with_hint("give a task definition as register-task-definition --cli-input-json takes it")
+    })?;
+    if let Some(inner) = v.get_mut("taskDefinition").map(Value::take) {
+        v = inner;
+    }
+    let Value::Object(mut o) = v else {
+        return Err(AppError::usage(format!("--task-definition {name} is not a JSON object"))
+            .with_hint("give a task definition as register-task-definition --cli-input-json takes it"));
+    };
+    for k in [
+        "taskDefinitionArn",
+        "revision",
+        "status",
+        "requiresAttributes",
+        "compatibilities",
+        "registeredAt",
+        "registeredBy",
+        "deregisteredAt",
+        "deleteRequestedAt",
+    ] {
+        o.remove(k);
+    }
+    fn drop_nulls(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                m.retain(|_, x| !x.is_null());
+                m.values_mut().for_each(drop_nulls);
+            }
+            Value::Array(a) => a.iter_mut().for_each(drop_nulls),
+            _ => {}
+        }
+    }
+    let mut v = Value::Object(o);
+    drop_nulls(&mut v);
+    let family = v.get("family").and_then(Value::as_str).filter(|f| !f.is_empty()).map(str::to_string);
+    let has_containers = v.get("containerDefinitions").and_then(Value::as_array).is_some_and(|a| !a.is_empty());
+    match family {
+        Some(f) if has_containers => Ok((f, v.to_string())),
+        _ => Err(AppError::usage(format!("--task-definition {name} has no family or no containerDefinitions"))
+            .with_hint("a task definition needs both; nothing was changed")),
     }
 }
 
@@ -272,6 +329,25 @@ mod tests {
     fn an_old_short_arn_takes_the_cluster_flag() {
         let (v, _) = parse_services(&["arn:aws:ecs:us-east-1:1:service/api".into()], "shop").unwrap();
         assert_eq!(v[0].cluster, "shop");
+    }
+
+    #[test]
+    fn a_task_definition_file_loses_what_ecs_sets_itself() {
+        let dir = std::env::temp_dir().join(format!("ecsgate-tdfile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("td.json");
+        std::fs::write(&f, r#"{"taskDefinition": {"taskDefinitionArn": "arn:x", "revision": 7, "status": "ACTIVE",
+            "family": "api", "cpu": null, "containerDefinitions": [{"name": "app", "image": "r/app:3", "memory": null}]}}"#).unwrap();
+        let (family, body) = task_definition_file(&f).unwrap();
+        assert_eq!(family, "api");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"family": "api", "containerDefinitions": [{"name": "app", "image": "r/app:3"}]})
+        );
+        std::fs::write(&f, r#"{"family": "api"}"#).unwrap();
+        assert_eq!(task_definition_file(&f).unwrap_err().exit_code(), crate::exit::USAGE);
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

@@ -133,3 +133,45 @@ pub async fn stop_service_deployment(c: &Clients, arn: &str) -> Result<(), ErrIn
         .map(|_| ())
         .map_err(|e| err_info(&e))
 }
+
+/// Registers a task definition given as JSON — a rendered file, as the GitHub deploy action takes, or
+/// `describe-task-definition` output — exactly as written: the request's body is the file (read-only
+/// fields removed), the way `aws ecs register-task-definition --cli-input-json` sends it, so every field
+/// ECS knows is honoured without ecsgate having to know it. The SDK still signs and sends it.
+pub async fn register_json(c: &Clients, family: &str, body: String) -> Result<String, ErrInfo> {
+    let out = c
+        .ecs
+        .register_task_definition()
+        .family(family)
+        .customize()
+        .interceptor(ReplaceBody(body))
+        .send()
+        .await
+        .map_err(|e| err_info(&e))?;
+    out.task_definition()
+        .and_then(|t| t.task_definition_arn())
+        .map(str::to_string)
+        .ok_or_else(|| ErrInfo::other("RegisterTaskDefinition returned no ARN"))
+}
+
+/// Replaces the serialized request body before it is signed.
+#[derive(Debug)]
+struct ReplaceBody(String);
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for ReplaceBody {
+    fn name(&self) -> &'static str {
+        "ecsgate::ReplaceBody"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut<'_>,
+        _rc: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let req = context.request_mut();
+        *req.body_mut() = aws_smithy_types::body::SdkBody::from(self.0.clone());
+        req.headers_mut().insert("content-length", self.0.len().to_string());
+        Ok(())
+    }
+}
