@@ -1043,3 +1043,33 @@ async fn deploy_of_a_rendered_task_definition_file_registers_it_as_written() {
     assert_eq!(c.environment()[0].value(), Some("blue"), "fields ecsgate does not model are registered too");
     emu.assert_nothing_left(&svc).await;
 }
+
+#[tokio::test]
+async fn rollback_uses_stop_service_deployment_where_a_service_deployment_exists() {
+    let emu = emu!("e2e_stopsd");
+    let svc = emu.service("e2e-stopsd").await;
+    let sd = "arn:aws:ecs:us-east-1:123456789012:service-deployment/e2e-stopsd/api/ejGvqq2ilnbKT9qj0vLJe";
+    emu.ctl("/_ecsgate/deployment", json!({"cluster": svc.cluster, "service": "api", "deployment_id": svc.deployment, "service_deployment_arn": sd}));
+    let key = format!("{}GATE", emu.key);
+    let child = emu.spawn_as(
+        &key,
+        &["wait", "--cluster", "e2e-stopsd", "--service", "api", "--rollback-on-failure", "--output", "json"],
+    );
+    emu.wait_for_rule(&svc).await;
+    emu.crash_loop(&svc).await;
+    let (rollback, _) = emu.new_primary(&svc, &svc.deployment).await;
+    emu.deployment_event(&svc, "SERVICE_DEPLOYMENT_COMPLETED", &rollback, "ECS deployment completed.").await;
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
+    let log = emu.log(&key);
+    assert!(log.contains(&"ecs.StopServiceDeployment".to_string()), "{log:?}");
+    assert!(!log.contains(&"ecs.UpdateService".to_string()), "ECS rolls the service deployment back itself: {log:?}");
+    let v: serde_json::Value = serde_json::from_str(d.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (v["rollback"]["by"].as_str(), v["rollback"]["outcome"].as_str()),
+        (Some("ecsgate"), Some("succeeded")),
+        "{v}"
+    );
+    assert_eq!(v["rollback"]["deployment_id"], rollback.as_str());
+    emu.assert_nothing_left(&svc).await;
+}

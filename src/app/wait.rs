@@ -330,7 +330,10 @@ async fn roll_back(
         if !ours_failed || e.ecs_rolls_back() {
             continue;
         }
-        let snap = snaps.iter().find(|x| arn_name(&x.service_arn) == v.name);
+        // The service as it is now (its current service deployment may be known only now); the
+        // snapshot the gate started from when it cannot be read.
+        let fresh = aws::ecs::describe_service(&g.clients, &v.cluster, &v.describe_as).await.ok().map(|(s, _)| s);
+        let snap = fresh.as_ref().or_else(|| snaps.iter().find(|x| arn_name(&x.service_arn) == v.name));
         let previous = snap.and_then(|x| previous_task_definition(x, &v.deployment_id));
         let sd_arn = snap.and_then(|x| x.current_service_deployment.clone());
         reporter.info(&format!(

@@ -14,6 +14,8 @@ What the layer adds, in-process, around moto's own WSGI app:
   number of requests or seconds): 500s, throttling, AccessDenied; or hang (`hang`: seconds before the
   answer, the fault's error if it has a `code`), as a stalled endpoint does. Tests use their own key so faults never
   leak into other tests running against the same server.
+- StopServiceDeployment (moto has no ServiceDeployment API) for ARNs a test gave a service with
+  `service_deployment_arn`: a rollback to the previous revision, as ECS would start one.
 - POST /_ecsgate/target_group: a target group with a health check (path, port, matcher) in the default VPC.
 - POST /_ecsgate/target_health: what DescribeTargetHealth answers for a target group (reason codes and
   descriptions moto does not produce); DescribeTargetGroups stays moto's.
@@ -41,7 +43,9 @@ from moto.ecs import models as ecs_models
 from werkzeug.serving import run_simple
 
 LOCK = threading.Lock()
-TARGET_HEALTH = {}  # target group ARN -> [{"id", "port", "state", "reason", "description"}]
+TARGET_HEALTH = {}
+SERVICE_DEPLOYMENTS = {}  # service-deployment ARN -> (region, cluster, service)
+STOPPED = []  # (ARN, stopType) of StopServiceDeployment calls  # target group ARN -> [{"id", "port", "state", "reason", "description"}]
 FAULTS = []  # dicts: key, service, action, code, status, until, remaining
 CALLS = defaultdict(Counter)
 LOG = defaultdict(list)  # key -> ["service.Action", ...] in the order received
@@ -101,6 +105,10 @@ def ctl_deployment(body):
     dep = next((d for d in svc.deployments if d["id"] == body["deployment_id"]), None)
     if dep is None:
         raise KeyError("no deployment " + body["deployment_id"])
+    if "service_deployment_arn" in body:
+        # The ServiceDeployment API's ARN for the deployment (what StopServiceDeployment takes).
+        svc.current_service_deployment = svc.currentServiceDeployment = body["service_deployment_arn"]
+        SERVICE_DEPLOYMENTS[body["service_deployment_arn"]] = (body.get("region", "us-east-1"), body["cluster"], body["service"])
     if "service_events" in body:
         # The service's event log, newest first as DescribeServices gives it.
         svc.events = [{"id": f"ev-{random.randrange(10**9)}", "createdAt": now(), "message": m}
@@ -252,6 +260,33 @@ class Layer:
             environ["wsgi.input"] = io.BytesIO(raw)
             form = parse_qs(raw.decode())
             action = form.get("Action", [""])[0]
+        if action == "StopServiceDeployment":
+            # moto lacks the ServiceDeployment API: ECS's part is a rollback to the previous revision.
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+            req = json.loads(environ["wsgi.input"].read(size) or b"{}")
+            arn = req.get("serviceDeploymentArn", "")
+            with LOCK:
+                CALLS[key][f"{service}.{action}"] += 1
+                LOG[key].append(f"{service}.{action}")
+                STOPPED.append((arn, req.get("stopType")))
+            if arn not in SERVICE_DEPLOYMENTS:
+                body = json.dumps({"__type": "ServiceDeploymentNotFoundException", "message": f"no {arn}"}).encode()
+                start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body)))])
+                return [body]
+            region, cluster, name = SERVICE_DEPLOYMENTS[arn]
+            _, svc = find_service(region, cluster, name)
+            primary = next(d for d in svc.deployments if d["status"] == "PRIMARY")
+            previous = max((d for d in svc.deployments if d is not primary), key=lambda d: d["createdAt"])
+            primary["status"] = "ACTIVE"
+            primary["rolloutState"] = "FAILED"
+            rollback = dict(previous)
+            rollback.update({"id": new_deployment_id(), "status": "PRIMARY", "rolloutState": "IN_PROGRESS",
+                             "createdAt": now(), "updatedAt": now(),
+                             "rolloutStateReason": f"ECS deployment rolling back to deploymentId {previous['id']}."})
+            svc.deployments.insert(0, rollback)
+            data = json.dumps({"serviceDeploymentArn": arn}).encode()
+            start_response("200 OK", [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data)))])
+            return [data]
         if action == "DescribeTargetHealth":
             arn = form.get("TargetGroupArn", [""])[0]
             with LOCK:
