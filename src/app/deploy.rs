@@ -69,9 +69,7 @@ async fn deploy(d: &DeploySettings, reporter: &mut Reporter) -> Result<u8, AppEr
     let change = async {
         let (td, registered) = match &plan {
             Plan::Register { current, images } => {
-                let arn = aws::deploy::register_with_images(&clients, current, images)
-                    .await
-                    .map_err(|e| fatal("RegisterTaskDefinition", "ecs:RegisterTaskDefinition", e))?;
+                let arn = aws::deploy::register_with_images(&clients, current, images).await.map_err(register_error)?;
                 reporter.info(&format!("ecsgate: registered {arn}"));
                 (Some(arn.clone()), Some(arn))
             }
@@ -188,23 +186,25 @@ async fn prepare(
     }
 }
 
-/// ECS refusing the file's contents is bad input (exit 2); a permission or an outage is an AWS error.
-fn register_error(e: aws::ErrInfo) -> AppError {
+/// A call that changes the service failed: a permission, credentials or an outage is an AWS error
+/// (exit 5); ECS refusing the change itself is bad input (exit 2). Nothing was deployed either way.
+fn change_error(op: &'static str, e: aws::ErrInfo, refused_hint: &str) -> AppError {
     match e.kind {
         Kind::AccessDenied | Kind::Credentials | Kind::Throttled | Kind::Transient => {
-            fatal("RegisterTaskDefinition", "ecs:RegisterTaskDefinition (and iam:PassRole for the task roles)", e)
+            fatal(op, &format!("ecs:{op} (and iam:PassRole for the task roles)"), e)
         }
-        _ => AppError::usage(format!("RegisterTaskDefinition refused the task definition: {e}"))
-            .with_hint("fix the file (aws ecs register-task-definition --cli-input-json file://FILE shows the same error); nothing was changed"),
+        _ => AppError::usage(format!("{op} refused the change: {e}")).with_hint(refused_hint),
     }
 }
 
+fn register_error(e: aws::ErrInfo) -> AppError {
+    change_error(
+        "RegisterTaskDefinition",
+        e,
+        "fix the task definition (aws ecs register-task-definition --cli-input-json file://FILE shows the same error); nothing was changed",
+    )
+}
+
 fn update_error(e: aws::ErrInfo) -> AppError {
-    match e.kind {
-        Kind::AccessDenied | Kind::Credentials | Kind::Throttled | Kind::Transient => {
-            fatal("UpdateService", "ecs:UpdateService (and iam:PassRole for the task roles)", e)
-        }
-        _ => AppError::usage(format!("UpdateService refused the change: {e}"))
-            .with_hint("nothing was deployed; check the task definition and the service's settings"),
-    }
+    change_error("UpdateService", e, "nothing was deployed; check the task definition and the service's settings")
 }

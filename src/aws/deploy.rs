@@ -82,6 +82,12 @@ pub async fn register_with_images(
         .send()
         .await
         .map_err(|e| err_info(&e))?;
+    registered_arn(&out)
+}
+
+fn registered_arn(
+    out: &aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionOutput,
+) -> Result<String, ErrInfo> {
     out.task_definition()
         .and_then(|t| t.task_definition_arn())
         .map(str::to_string)
@@ -148,10 +154,7 @@ pub async fn register_json(c: &Clients, family: &str, body: String) -> Result<St
         .send()
         .await
         .map_err(|e| err_info(&e))?;
-    out.task_definition()
-        .and_then(|t| t.task_definition_arn())
-        .map(str::to_string)
-        .ok_or_else(|| ErrInfo::other("RegisterTaskDefinition returned no ARN"))
+    registered_arn(&out)
 }
 
 /// Replaces the serialized request body before it is signed.
