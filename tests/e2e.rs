@@ -1073,3 +1073,58 @@ async fn rollback_uses_stop_service_deployment_where_a_service_deployment_exists
     assert_eq!(v["rollback"]["deployment_id"], rollback.as_str());
     emu.assert_nothing_left(&svc).await;
 }
+
+// ------------------------------------------------------------------ modern deployments: lifecycle hooks
+
+async fn hook_event(emu: &Emu, svc: &Svc, sd: &str, name: &str, stage: &str) {
+    let mut d = common::fixture_modern("hook__awaiting-action-docs.json")["detail"].clone();
+    d["eventName"] = json!(name);
+    d["lifecycleStage"] = json!(stage);
+    d["serviceArn"] = json!(svc.service_arn);
+    d["clusterArn"] = json!(svc.cluster_arn);
+    d["serviceDeploymentArn"] = json!(sd);
+    emu.put_event("ECS Hook State Change", vec![sd.to_string()], d).await;
+}
+
+#[tokio::test]
+async fn a_pause_hook_awaiting_action_is_announced_with_the_commands_then_the_deployment_completes() {
+    let emu = emu!("e2e_hookpause");
+    let svc = emu.service("e2e-hookpause").await;
+    let sd = "arn:aws:ecs:us-east-1:123456789012:service-deployment/e2e-hookpause/api/0EYSiB0qap8xf0N76FsbE";
+    emu.ctl("/_ecsgate/deployment", json!({"cluster": svc.cluster, "service": "api", "deployment_id": svc.deployment, "service_deployment_arn": sd}));
+    let child = emu.start_wait(&svc, &[]).await;
+    hook_event(&emu, &svc, sd, "HOOK_AWAITING_ACTION", "POST_TEST_TRAFFIC_SHIFT").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    hook_event(&emu, &svc, sd, "HOOK_SUCCEEDED", "POST_TEST_TRAFFIC_SHIFT").await;
+    emu.deployment_event(&svc, "SERVICE_DEPLOYMENT_COMPLETED", &svc.deployment, "ECS deployment completed.").await;
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    assert!(
+        d.stdout.contains("AWAITING_ACTION at POST_TEST_TRAFFIC_SHIFT — ACTION NEEDED before 2026-03-05T16:04:41Z"),
+        "{}\n{}",
+        d.stdout,
+        d.stderr
+    );
+    assert!(
+        d.stdout.contains(&format!(
+            "aws ecs continue-service-deployment --service-deployment-arn {sd} --hook-id ecs-pause-"
+        ))
+    );
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn a_failed_lifecycle_hook_fails_the_gate_naming_the_hook() {
+    let emu = emu!("e2e_hookfail");
+    let svc = emu.service("e2e-hookfail").await;
+    let sd = "arn:aws:ecs:us-east-1:123456789012:service-deployment/e2e-hookfail/api/J4ZwX3-bQ2aM6ERMvsxuL";
+    emu.ctl("/_ecsgate/deployment", json!({"cluster": svc.cluster, "service": "api", "deployment_id": svc.deployment, "service_deployment_arn": sd}));
+    let child = emu.start_wait(&svc, &[]).await;
+    hook_event(&emu, &svc, sd, "HOOK_FAILED", "PRE_SCALE_UP").await;
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
+    assert!(d.stdout.contains("reason:   lifecycle hook ecs-pause-"), "{}", d.stdout);
+    assert!(d.stdout.contains("failed at PRE_SCALE_UP; ECS rolls the deployment back"), "{}", d.stdout);
+    assert!(d.stdout.contains("  hook:     PAUSE ecs-pause-"), "{}", d.stdout);
+    emu.assert_nothing_left(&svc).await;
+}

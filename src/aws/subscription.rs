@@ -84,7 +84,8 @@ fn truncate(s: &str, max: usize) -> String {
 /// EventBridge's default limit on a rule's pattern (adjustable to 4096; we stay under the default).
 pub const PATTERN_LIMIT: usize = 2048;
 
-/// Deployment and service-action events by service ARN (verbatim: old short ARNs exist); task events by
+/// Deployment and service-action events by service ARN (verbatim: old short ARNs exist); lifecycle-hook
+/// events by `detail.serviceArn` (their `resources` is the service deployment); task events by
 /// cluster ARN and `group` (they carry no service ARN), one entry per cluster so that a group of one
 /// cluster does not match the same name in another. Not by startedBy: tasks of the old deployment
 /// matter for the timeline, and filtering stays in the engine.
@@ -123,8 +124,11 @@ fn pattern(services: &[Watched], by_cluster: bool) -> String {
     } else {
         services.iter().map(|w| json!(w.service_arn)).collect()
     };
-    let mut or =
-        vec![json!({"detail-type": ["ECS Deployment State Change", "ECS Service Action"], "resources": resources})];
+    let mut or = vec![
+        json!({"detail-type": ["ECS Deployment State Change", "ECS Service Action"], "resources": resources.clone()}),
+    ];
+    // Hook events name the service deployment in `resources`; their service is `detail.serviceArn`.
+    or.push(json!({"detail-type": ["ECS Hook State Change"], "detail": {"serviceArn": resources}}));
     for (cluster, groups) in clusters {
         let group: Value = if by_cluster { json!([{"prefix": "service:"}]) } else { json!(groups) };
         or.push(json!({"detail-type": ["ECS Task State Change"], "detail": {"clusterArn": [cluster], "group": group}}));

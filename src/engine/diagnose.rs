@@ -190,3 +190,22 @@ pub fn health_check_hint(h: &crate::engine::verdict::HealthCheck) -> String {
     };
     format!("The load balancer's health check ({check}) failed.{said} {advice}")
 }
+
+/// The hint for a failed or timed-out lifecycle hook.
+pub fn hook_hint(h: &crate::engine::verdict::Hook) -> String {
+    let stage = h.lifecycle_stage.as_deref().unwrap_or("its lifecycle stage");
+    match (h.hook_type.as_deref(), h.status.as_str()) {
+        (Some("PAUSE"), "TIMED_OUT") => format!(
+            "The pause hook at {stage} was not continued before it expired, and its timeout action rolled the deployment back. Continue it in time: aws ecs continue-service-deployment --service-deployment-arn ARN --hook-id ID (or raise timeoutConfiguration.timeoutInMinutes)."
+        ),
+        (Some("PAUSE"), _) => format!(
+            "The pause hook at {stage} was answered with ROLLBACK (continue-service-deployment --action ROLLBACK)."
+        ),
+        (_, "TIMED_OUT") => format!(
+            "The Lambda hook at {stage} did not answer in time: it must return hookStatus SUCCEEDED or FAILED (IN_PROGRESS makes ECS call again) before the timeout; read its logs in /aws/lambda/<function>."
+        ),
+        _ => format!(
+            "The Lambda hook at {stage} returned FAILED (or raised an error, or returned no hookStatus): read its logs in /aws/lambda/<function> and the statusReason of the service deployment (aws ecs describe-service-deployments)."
+        ),
+    }
+}

@@ -15,6 +15,7 @@ use super::time::{format_rfc3339_millis, parse_rfc3339_millis};
 pub const DT_DEPLOYMENT: &str = "ECS Deployment State Change";
 pub const DT_TASK: &str = "ECS Task State Change";
 pub const DT_SERVICE_ACTION: &str = "ECS Service Action";
+pub const DT_HOOK: &str = "ECS Hook State Change";
 
 /// A parsed ECS event.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +24,27 @@ pub enum EcsEvent {
     Deployment(DeploymentEvent),
     Task(TaskRecord),
     ServiceAction(ServiceActionEvent),
+    /// A lifecycle hook of a service deployment (blue/green, linear, canary).
+    Hook(HookEvent),
+}
+
+/// `ECS Hook State Change`: `resources[0]` is the *service-deployment* ARN (one docs example omits
+/// it); the service is `detail.serviceArn`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HookEvent {
+    pub meta: Meta,
+    pub service_arn: Option<String>,
+    pub cluster_arn: Option<String>,
+    pub service_deployment_arn: Option<String>,
+    /// HOOK_IN_PROGRESS, HOOK_AWAITING_ACTION, HOOK_SUCCEEDED, HOOK_FAILED, HOOK_TIMED_OUT (others kept).
+    pub event_name: String,
+    pub hook_id: Option<String>,
+    /// PAUSE, AWS_LAMBDA, …
+    pub hook_type: Option<String>,
+    pub lifecycle_stage: Option<String>,
+    /// When an awaiting hook times out, as ECS wrote it.
+    pub expires_at: Option<String>,
+    pub updated_at_ms: Option<i64>,
 }
 
 /// Envelope fields that every kind shares. Only what the engine uses is kept: the envelope `id`,
@@ -252,6 +274,18 @@ struct RawDetail {
     stopped_at: Option<i64>,
     #[serde(default, deserialize_with = "lenient_time")]
     updated_at: Option<i64>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    service_arn: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    service_deployment_arn: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    hook_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    hook_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    lifecycle_stage: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    expires_at: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -316,6 +350,23 @@ impl RawEnvelope {
                 }))
             }
             DT_TASK => d.into_task(meta, resource).map(EcsEvent::Task),
+            DT_HOOK => {
+                if event_name.is_empty() {
+                    return Err(Skip::Malformed("hook event without eventName".into()));
+                }
+                Ok(EcsEvent::Hook(HookEvent {
+                    meta,
+                    service_arn: d.service_arn,
+                    cluster_arn: d.cluster_arn,
+                    service_deployment_arn: d.service_deployment_arn.or(resource),
+                    event_name,
+                    hook_id: d.hook_id,
+                    hook_type: d.hook_type,
+                    lifecycle_stage: d.lifecycle_stage,
+                    expires_at: d.expires_at,
+                    updated_at_ms: d.updated_at,
+                }))
+            }
             other => Err(Skip::NotEcs(format!("detail-type {other:?}"))),
         }
     }

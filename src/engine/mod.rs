@@ -112,6 +112,18 @@ pub enum Note {
         at: Option<i64>,
         event_name: String,
     },
+    /// A lifecycle hook of a service deployment changed state.
+    Hook {
+        #[serde(serialize_with = "ser_ts")]
+        at: Option<i64>,
+        event_name: String,
+        hook_id: Option<String>,
+        hook_type: Option<String>,
+        lifecycle_stage: Option<String>,
+        expires_at: Option<String>,
+        service_deployment_arn: Option<String>,
+        role: Role,
+    },
     /// A message of the service's own event log (DescribeServices), since our deployment began.
     ServiceEvent {
         #[serde(serialize_with = "ser_ts")]
@@ -233,6 +245,14 @@ pub struct Engine {
     ecsgate_rollback: Option<verdict::Rollback>,
     /// The failing target group's health check and targets (read by the live gate on an ELB failure).
     target_health: Option<snapshot::TargetHealthInfo>,
+    /// Our deployment's service-deployment ARN (the ServiceDeployment API), once a snapshot named it.
+    our_service_deployment: Option<String>,
+    /// Hook events already applied (id, eventName): duplicates repeat both.
+    seen_hooks: HashSet<(String, String)>,
+    /// The hook that failed our deployment.
+    failed_hook: Option<verdict::Hook>,
+    /// The latest lifecycle stage a hook event named for our deployment (shown in progress).
+    stage: Option<String>,
 }
 
 /// How many failure messages of the service's event log a verdict keeps.
@@ -317,6 +337,10 @@ impl Engine {
             rollback_state: None,
             ecsgate_rollback: None,
             target_health: None,
+            our_service_deployment: None,
+            seen_hooks: HashSet::new(),
+            failed_hook: None,
+            stage: None,
         }
     }
 
@@ -335,6 +359,7 @@ impl Engine {
                 self.service_matches(e.service_arn.as_deref(), e.cluster_arn.as_deref())
             }
             Input::Event(EcsEvent::Task(t)) | Input::Task(t) => self.task_matches(t),
+            Input::Event(EcsEvent::Hook(h)) => self.service_matches(h.service_arn.as_deref(), h.cluster_arn.as_deref()),
             Input::Service(s) => self.accepts_service(s),
             Input::TaskDefinition(_) => true,
             Input::TargetHealth(th) => self.failed_records().iter().any(|t| {
@@ -394,6 +419,7 @@ impl Engine {
             Input::Event(EcsEvent::Deployment(e)) => self.on_deployment_event(e, out),
             Input::Event(EcsEvent::ServiceAction(e)) => self.on_service_action(e, out),
             Input::Event(EcsEvent::Task(t)) => self.on_task(t, out),
+            Input::Event(EcsEvent::Hook(h)) => self.on_hook(h, out),
             Input::Task(t) => self.on_task(t, out),
             Input::Service(s) => self.on_service_snapshot(s, out),
             Input::TaskDefinition(td) => {
@@ -448,6 +474,9 @@ impl Engine {
             && let Some(info) = self.deployments.get(id)
         {
             rollout = info.rollout_state.clone();
+        }
+        if let Some(stage) = &self.stage {
+            rollout = Some(format!("{} {stage}", rollout.as_deref().unwrap_or("IN_PROGRESS")));
         }
         Progress {
             rollout_state: rollout,
@@ -827,6 +856,13 @@ impl Engine {
         let Some(ours) = self.ours().map(str::to_string) else {
             return;
         };
+        // While ours is PRIMARY, the service's current service deployment is ours.
+        if self.our_service_deployment.is_none()
+            && s.deployments.iter().any(|d| d.id == ours && d.status == "PRIMARY")
+            && let Some(sd) = &s.current_service_deployment
+        {
+            self.our_service_deployment = Some(sd.clone());
+        }
         let primary = s.deployments.iter().find(|d| d.status == "PRIMARY");
         let mine = s.deployments.iter().find(|d| d.id == ours);
         if let Some(m) = mine {
@@ -897,6 +933,63 @@ impl Engine {
         }
     }
 
+    /// A lifecycle hook event. Ours when its service deployment is ours (or, before a snapshot named ours,
+    /// when nothing says otherwise). A hook that failed or timed out fails our deployment — ECS rolls it
+    /// back. Hooks re-run during that rollback are timeline only: the first decision stands.
+    fn on_hook(&mut self, h: event::HookEvent, out: &mut Vec<Note>) {
+        if !self.service_matches(h.service_arn.as_deref(), h.cluster_arn.as_deref()) {
+            self.stats.other_services += 1;
+            return;
+        }
+        let key = (h.hook_id.clone().unwrap_or_default(), h.event_name.clone());
+        if !self.seen_hooks.insert(key) {
+            self.stats.duplicates += 1;
+            return;
+        }
+        let ours = match (&self.our_service_deployment, &h.service_deployment_arn) {
+            (Some(mine), Some(theirs)) => mine == theirs,
+            _ => self.ours().is_some(),
+        };
+        let role = if ours { Role::Ours } else { Role::Other };
+        if ours {
+            self.stage = h.lifecycle_stage.clone().or(self.stage.take());
+        }
+        let at = h.updated_at_ms.or(h.meta.time_ms);
+        out.push(Note::Hook {
+            at,
+            event_name: h.event_name.clone(),
+            hook_id: h.hook_id.clone(),
+            hook_type: h.hook_type.clone(),
+            lifecycle_stage: h.lifecycle_stage.clone(),
+            expires_at: h.expires_at.clone(),
+            service_deployment_arn: h.service_deployment_arn.clone(),
+            role,
+        });
+        let failed = match h.event_name.as_str() {
+            "HOOK_FAILED" => "failed",
+            "HOOK_TIMED_OUT" => "timed out",
+            _ => return,
+        };
+        if !ours || self.is_decided() {
+            return;
+        }
+        let hook = verdict::Hook {
+            hook_id: h.hook_id.clone(),
+            hook_type: h.hook_type.clone(),
+            lifecycle_stage: h.lifecycle_stage.clone(),
+            status: h.event_name.trim_start_matches("HOOK_").to_string(),
+            service_deployment_arn: h.service_deployment_arn.clone(),
+        };
+        let reason = format!(
+            "lifecycle hook {} ({}) {failed} at {}; ECS rolls the deployment back",
+            hook.hook_id.as_deref().unwrap_or("?"),
+            hook.hook_type.as_deref().unwrap_or("hook"),
+            hook.lifecycle_stage.as_deref().unwrap_or("an unknown stage"),
+        );
+        self.failed_hook = Some(hook);
+        self.decide(Outcome::Failed, reason, out);
+    }
+
     /// The service's event messages since our deployment began, into the timeline once each; failures
     /// among them are kept as evidence. Before our deployment's start is known, none are taken: older
     /// messages are about older deployments.
@@ -959,6 +1052,9 @@ impl Engine {
                 .map(hints::render);
         }
         let health_check = self.target_health.as_ref().and_then(diagnose::health_check);
+        if let Some(h) = &self.failed_hook {
+            hint = Some(diagnose::hook_hint(h));
+        }
         if let Some(h) = &health_check
             && d.outcome == Outcome::Failed
         {
@@ -991,6 +1087,7 @@ impl Engine {
             log_tail: self.log_tail.clone(),
             evidence,
             health_check,
+            hook: self.failed_hook.clone(),
             rollback: self.ecsgate_rollback.clone().or_else(|| {
                 d.rollback_to.as_ref().map(|to| verdict::Rollback {
                     by: "ecs",

@@ -116,6 +116,7 @@ fn every_sample_parses_and_only_the_container_instance_event_is_set_aside() {
                 EcsEvent::Deployment(_) => "deployment",
                 EcsEvent::Task(_) => "task",
                 EcsEvent::ServiceAction(_) => "service_action",
+                EcsEvent::Hook(_) => "hook",
             };
             assert!(name.starts_with(kind), "{name} parsed as {kind}");
         }
@@ -758,4 +759,105 @@ fn with_no_stopped_task_left_the_service_event_log_is_the_evidence() {
     assert_eq!(v.outcome, Outcome::Failed);
     assert_eq!(v.evidence, vec!["(service servicetest) (task 5f2c) failed container health checks.".to_string()]);
     assert!(v.hint.as_deref().unwrap_or_default().contains("healthCheck command kept failing"), "{:?}", v.hint);
+}
+
+fn modern(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/modern/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).unwrap()
+}
+
+/// The docs' hook event, moved into our service, with the given state.
+fn hook(name: &str, sd: &str) -> Input {
+    let mut v = modern("hook__awaiting-action-docs.json");
+    v["detail"]["eventName"] = json!(name);
+    v["detail"]["serviceArn"] = json!(SERVICE_ARN);
+    v["detail"]["clusterArn"] = json!(CLUSTER_ARN);
+    v["detail"]["serviceDeploymentArn"] = json!(sd);
+    v["resources"] = json!([sd]);
+    event(&v)
+}
+
+const SD: &str = "arn:aws:ecs:us-west-2:111122223333:service-deployment/default/servicetest/0EYSiB0qap8xf0N76FsbE";
+
+fn with_service_deployment(e: &mut Engine, sd: &str) {
+    let Input::Service(mut s) = snapshot(vec![dep(OURS, "PRIMARY", Some("IN_PROGRESS"), None, 1_700_000_000_000)])
+    else {
+        unreachable!()
+    };
+    s.current_service_deployment = Some(sd.into());
+    feed(e, [Input::Service(s)]);
+}
+
+#[test]
+fn the_real_hook_event_parses_with_its_service_deployment_and_stage() {
+    let Input::Event(EcsEvent::Hook(h)) = event(&modern("hook__awaiting-action-docs.json")) else { panic!() };
+    assert_eq!(h.event_name, "HOOK_AWAITING_ACTION");
+    assert_eq!(h.lifecycle_stage.as_deref(), Some("POST_TEST_TRAFFIC_SHIFT"));
+    assert_eq!(h.service_arn.as_deref(), Some("arn:aws:ecs:us-west-2:123456789012:service/my-cluster/my-service"));
+    assert!(h.service_deployment_arn.unwrap().contains(":service-deployment/my-cluster/my-service/"));
+    assert_eq!(h.expires_at.as_deref(), Some("2026-03-05T16:04:41Z"));
+}
+
+#[test]
+fn a_hook_awaiting_action_is_a_notice_with_the_commands_not_a_verdict() {
+    let mut e = engine();
+    with_service_deployment(&mut e, SD);
+    let notes = feed(&mut e, [hook("HOOK_AWAITING_ACTION", SD)]);
+    assert_eq!(outcome(&e), None, "the gate keeps waiting");
+    let line = notes.iter().find_map(crate::report::format_note).unwrap();
+    assert!(
+        line.contains("AWAITING_ACTION at POST_TEST_TRAFFIC_SHIFT — ACTION NEEDED before 2026-03-05T16:04:41Z"),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!(
+            "aws ecs continue-service-deployment --service-deployment-arn {SD} --hook-id ecs-pause-"
+        )),
+        "{line}"
+    );
+    assert_eq!(
+        e.progress().rollout_state.as_deref(),
+        Some("IN_PROGRESS POST_TEST_TRAFFIC_SHIFT"),
+        "progress shows the stage"
+    );
+}
+
+#[test]
+fn a_failed_or_timed_out_hook_of_ours_fails_the_deployment_naming_the_hook() {
+    for (name, status) in [("HOOK_FAILED", "FAILED"), ("HOOK_TIMED_OUT", "TIMED_OUT")] {
+        let mut e = engine();
+        with_service_deployment(&mut e, SD);
+        feed(&mut e, [hook(name, SD)]);
+        let v = e.verdict().expect("decided");
+        assert_eq!(v.outcome, Outcome::Failed);
+        let h = v.hook.unwrap();
+        assert_eq!((h.status.as_str(), h.lifecycle_stage.as_deref()), (status, Some("POST_TEST_TRAFFIC_SHIFT")));
+        assert!(v.reason.unwrap().starts_with("lifecycle hook ecs-pause-"), "{name}");
+        assert!(v.hint.unwrap().contains("pause hook"), "{name}");
+    }
+}
+
+#[test]
+fn a_hook_of_another_service_deployment_is_not_ours() {
+    let mut e = engine();
+    with_service_deployment(&mut e, SD);
+    feed(&mut e, [hook("HOOK_FAILED", &SD.replace("0EYSiB0qap8xf0N76FsbE", "older"))]);
+    assert_eq!(outcome(&e), None);
+}
+
+#[test]
+fn hooks_rerun_during_the_rollback_do_not_change_the_verdict() {
+    let mut e = engine();
+    with_service_deployment(&mut e, SD);
+    feed(&mut e, [hook("HOOK_FAILED", SD)]);
+    let first = e.verdict().unwrap();
+    // ECS re-invokes traffic-shift hooks while rolling back; they may succeed or fail again.
+    let mut again = modern("hook__awaiting-action-docs.json");
+    again["detail"]["eventName"] = json!("HOOK_SUCCEEDED");
+    again["detail"]["hookId"] = json!("ecs-pause-rollback");
+    again["detail"]["serviceArn"] = json!(SERVICE_ARN);
+    again["detail"]["serviceDeploymentArn"] = json!(SD);
+    feed(&mut e, [event(&again)]);
+    assert_eq!(e.verdict().unwrap().outcome, first.outcome);
+    assert_eq!(e.verdict().unwrap().reason, first.reason);
 }

@@ -80,10 +80,24 @@ pub struct Verdict {
     /// For tasks the load balancer failed: which health check, and what the target group says.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheck>,
+    /// The lifecycle hook that failed our deployment (HOOK_FAILED, HOOK_TIMED_OUT).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hook: Option<Hook>,
     /// A rollback of our deployment: by ECS (its circuit breaker or alarms) or by ecsgate
     /// (`--rollback-on-failure`), where to, and how it ended when that is known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollback: Option<Rollback>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hook {
+    pub hook_id: Option<String>,
+    /// PAUSE, AWS_LAMBDA, …
+    pub hook_type: Option<String>,
+    pub lifecycle_stage: Option<String>,
+    /// FAILED or TIMED_OUT.
+    pub status: String,
+    pub service_deployment_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -138,6 +152,7 @@ impl Verdict {
             log_tail: None,
             evidence: Vec::new(),
             health_check: None,
+            hook: None,
             rollback: None,
         }
     }

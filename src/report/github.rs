@@ -291,6 +291,15 @@ fn verdict_markdown(v: &Verdict, level: &str) -> String {
             c.reason.as_deref().map(|r| format!(" — {}", md_text(r))).unwrap_or_default()
         ));
     }
+    if let Some(h) = &v.hook {
+        s.push_str(&format!(
+            "**Lifecycle hook:** {} `{}` {} at {}\n\n",
+            md_text(h.hook_type.as_deref().unwrap_or("?")),
+            md_text(h.hook_id.as_deref().unwrap_or("?")),
+            md_text(&h.status),
+            md_text(h.lifecycle_stage.as_deref().unwrap_or("?"))
+        ));
+    }
     if let Some(h) = &v.health_check {
         s.push_str(&format!(
             "**Health check:** {}{}{}\n\n",

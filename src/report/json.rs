@@ -114,6 +114,16 @@ impl Sink for Json {
         }
     }
 
+    /// Setup and status lines on stderr, as in the human format: stdout stays JSON Lines.
+    fn info(&mut self, msg: &str) {
+        if !self.quiet {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("{}", super::one_line(msg));
+            }
+        }
+    }
+
     /// On stderr: stdout stays JSON Lines.
     fn heartbeat(&mut self, msg: &str) {
         #[allow(clippy::print_stderr)]

@@ -222,7 +222,8 @@ pub fn note_time(n: &Note) -> Option<i64> {
         | Note::Task { at, .. }
         | Note::Warning { at, .. }
         | Note::Service { at, .. }
-        | Note::ServiceEvent { at, .. } => *at,
+        | Note::ServiceEvent { at, .. }
+        | Note::Hook { at, .. } => *at,
         Note::Counts { .. } | Note::Decision { .. } => None,
     }
 }
@@ -292,6 +293,35 @@ fn format_note_raw(n: &Note) -> Option<String> {
         }
         Note::Service { event_name, .. } => format!("service {event_name}"),
         Note::ServiceEvent { message, .. } => format!("service event: {message}"),
+        Note::Hook {
+            event_name,
+            hook_id,
+            hook_type,
+            lifecycle_stage,
+            expires_at,
+            service_deployment_arn,
+            role,
+            ..
+        } => {
+            let state = event_name.trim_start_matches("HOOK_");
+            let mut s = format!(
+                "hook {} {}{} {state} at {}",
+                hook_type.as_deref().unwrap_or("?"),
+                hook_id.as_deref().unwrap_or("?"),
+                role_tag(*role),
+                lifecycle_stage.as_deref().unwrap_or("?")
+            );
+            if event_name == "HOOK_AWAITING_ACTION" {
+                // The deployment waits for someone: say so, and how, where everyone sees it.
+                let sd = service_deployment_arn.as_deref().unwrap_or("SERVICE_DEPLOYMENT_ARN");
+                let id = hook_id.as_deref().unwrap_or("HOOK_ID");
+                s.push_str(&format!(
+                    " — ACTION NEEDED{}: continue with `aws ecs continue-service-deployment --service-deployment-arn {sd} --hook-id {id}`, or roll back with the same and `--action ROLLBACK`",
+                    expires_at.as_deref().map(|e| format!(" before {e}")).unwrap_or_default()
+                ));
+            }
+            s
+        }
         Note::Counts { running, pending, desired, failed_tasks } => {
             format!("counts running {running}/{desired}, pending {pending}, failed tasks {failed_tasks}")
         }
@@ -416,6 +446,15 @@ pub fn format_verdict(v: &Verdict, color: bool) -> String {
         }
         s.push_str(&format!("{}\n", one_line(&line)));
         s.push_str(&format!("            target group {}\n", one_line(&h.target_group)));
+    }
+    if let Some(h) = &v.hook {
+        s.push_str(&format!(
+            "  hook:     {} {} {} at {}\n",
+            one_line(h.hook_type.as_deref().unwrap_or("?")),
+            one_line(h.hook_id.as_deref().unwrap_or("?")),
+            one_line(&h.status),
+            one_line(h.lifecycle_stage.as_deref().unwrap_or("?"))
+        ));
     }
     if !v.evidence.is_empty() {
         s.push_str("  evidence: the service's event log (its stopped tasks are no longer known to ECS):\n");

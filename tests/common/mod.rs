@@ -47,6 +47,12 @@ pub fn fixture(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).unwrap()
 }
 
+/// A sample of the modern deployments (tests/fixtures/modern).
+pub fn fixture_modern(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/modern/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).unwrap()
+}
+
 pub struct Ids<'a> {
     pub region: &'a str,
     pub account: &'a str,
