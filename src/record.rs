@@ -62,12 +62,8 @@ pub struct Start {
     #[serde(default = "format_1")]
     pub version: u32,
     /// The first (or only) target, at the top level as in format 1.
-    #[serde(default)]
-    pub cluster: Option<String>,
-    #[serde(default)]
-    pub service: Option<String>,
-    #[serde(default)]
-    pub deployment_id: Option<String>,
+    #[serde(flatten)]
+    pub target: Target,
     /// Every target of a gate over several services (format 2; empty for one service).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<Target>,
@@ -83,12 +79,9 @@ fn format_1() -> u32 {
 
 impl Start {
     pub fn new(targets: &[Target]) -> Self {
-        let first = targets.first().cloned().unwrap_or_default();
         Start {
             version: FORMAT_VERSION,
-            cluster: first.cluster,
-            service: first.service,
-            deployment_id: first.deployment_id,
+            target: targets.first().cloned().unwrap_or_default(),
             services: if targets.len() > 1 { targets.to_vec() } else { Vec::new() },
             ecsgate: Some(env!("CARGO_PKG_VERSION").to_string()),
             at: Some(crate::engine::time::format_rfc3339_millis(crate::engine::time::now_millis())),
@@ -101,11 +94,7 @@ impl Start {
     }
 
     pub fn first(&self) -> Target {
-        Target {
-            cluster: self.cluster.clone(),
-            service: self.service.clone(),
-            deployment_id: self.deployment_id.clone(),
-        }
+        self.target.clone()
     }
 }
 
