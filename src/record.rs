@@ -11,6 +11,7 @@
 //! | `task_snapshot` | `data` | a DescribeTasks task, in the task event's `detail` shape |
 //! | `task_definition` | `data` | essential flags and awslogs settings ([`TaskDefinitionInfo`]) |
 //! | `target_health` | `data` | a failing target group's health check and targets (format 2) |
+//! | `service_deployment` | `data` | a DescribeServiceDeployments answer (format 2) |
 //! | `log_tail` | `service`, `data` | the culprit container's last log lines ([`LogTail`]) |
 //!
 //! `version` is [`FORMAT_VERSION`]; a start line without one is format 1 (one service, no `services`).
@@ -44,6 +45,9 @@ pub enum Record {
     },
     TargetHealth {
         data: crate::engine::snapshot::TargetHealthInfo,
+    },
+    ServiceDeployment {
+        data: crate::engine::snapshot::ServiceDeploymentSnapshot,
     },
     LogTail {
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1128,3 +1128,28 @@ async fn a_failed_lifecycle_hook_fails_the_gate_naming_the_hook() {
     assert!(d.stdout.contains("  hook:     PAUSE ecs-pause-"), "{}", d.stdout);
     emu.assert_nothing_left(&svc).await;
 }
+
+#[tokio::test]
+async fn a_service_deployment_ecs_rolled_back_fails_the_gate_with_its_reason_and_alarms() {
+    let emu = emu!("e2e_sdrollback");
+    let svc = emu.service("e2e-sdrollback").await;
+    let sd = "arn:aws:ecs:us-east-1:123456789012:service-deployment/e2e-sdrollback/api/xyz789ABC123";
+    // No deployment event at all: a blue/green rollback that ECS reports only through the API.
+    emu.ctl(
+        "/_ecsgate/deployment",
+        json!({"cluster": svc.cluster, "service": "api", "deployment_id": svc.deployment, "service_deployment_arn": sd,
+               "service_deployment": {"status": "ROLLBACK_IN_PROGRESS", "lifecycleStage": "BAKE_TIME",
+                   "statusReason": "Service deployment rolled back because of CloudWatch alarms.",
+                   "alarms": {"status": "TRIGGERED", "alarmNames": ["api-5xx-rate"], "triggeredAlarmNames": ["api-5xx-rate"]},
+                   "deploymentCircuitBreaker": {"status": "MONITORING", "failureCount": 0, "threshold": 3}}}),
+    );
+    let d = finish(emu.spawn_wait(&svc, &["--output", "json"]), LIMIT).await;
+    assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
+    let v: serde_json::Value = serde_json::from_str(d.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        v["reason"],
+        "Service deployment rolled back because of CloudWatch alarms. (alarms in ALARM: api-5xx-rate)"
+    );
+    assert!(v["hint"].as_str().unwrap().starts_with("CloudWatch alarm(s) api-5xx-rate went into ALARM"), "{v}");
+    assert!(emu.calls().get("sqs.CreateQueue").is_none(), "decided at start");
+}

@@ -88,6 +88,10 @@ impl Driver {
                 let rec = Record::TargetHealth { data: th.clone() };
                 self.record(reporter, |r| r.write(&rec));
             }
+            Input::ServiceDeployment(sd) => {
+                let rec = Record::ServiceDeployment { data: sd.clone() };
+                self.record(reporter, |r| r.write(&rec));
+            }
             Input::Event(_) => {}
         }
         self.apply(input, reporter);

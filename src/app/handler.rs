@@ -26,11 +26,15 @@ pub enum LoopEvent {
     ReconcileDue,
     /// Time for a sign of life in a log nobody watches live.
     Heartbeat,
-    /// DescribeServices answered: snapshots, and the units whose service no longer exists.
-    Described(Result<(Vec<ServiceSnapshot>, Vec<usize>), ApiFailure>),
+    /// DescribeServices answered (see [`Described`]).
+    Described(Result<Described, ApiFailure>),
     /// ListTasks(STOPPED) + DescribeTasks answered with tasks not seen stopped before.
     Stopped(Result<Vec<TaskRecord>, ApiFailure>),
 }
+
+/// What a reconcile read: service snapshots, the units whose service no longer exists, and the service
+/// deployments the snapshots named (DescribeServiceDeployments).
+pub type Described = (Vec<ServiceSnapshot>, Vec<usize>, Vec<crate::engine::snapshot::ServiceDeploymentSnapshot>);
 
 /// A failed API call, with what the user needs to know to fix a permission.
 #[derive(Debug, Clone)]
@@ -216,7 +220,7 @@ impl Handler {
                     None => Action::Describe(undecided(d)),
                 }
             }
-            LoopEvent::Described(Ok((snaps, missing))) => {
+            LoopEvent::Described(Ok((snaps, missing, deployments))) => {
                 self.api_ok();
                 for i in missing {
                     if let Some(u) = d.units.get_mut(i).filter(|u| !u.engine.is_decided()) {
@@ -238,6 +242,9 @@ impl Handler {
                         list.push((i, key));
                     }
                     d.feed(Input::Service(s), r);
+                }
+                for sd in deployments {
+                    d.feed(Input::ServiceDeployment(sd), r);
                 }
                 if let Some(end) = self.end(d, r) {
                     return end;

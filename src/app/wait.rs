@@ -137,7 +137,19 @@ async fn wait(s: &WaitSettings, reporter: &mut Reporter) -> Result<u8, AppError>
     let mut g = Gate::open(s).await?;
     let clients = g.clients.clone();
     let (svcs, snaps) = g.before_setup("describing the services", resolve(&clients, s, reporter)).await?;
-    let driver = start_driver(s, &svcs, &snaps, reporter)?;
+    let mut driver = start_driver(s, &svcs, &snaps, reporter)?;
+    // A service deployment ECS already ended (rolled back, stopped, successful) decides at once.
+    let sds: Vec<String> = snaps.iter().filter_map(|x| x.current_service_deployment.clone()).collect();
+    if !sds.is_empty() {
+        let found = g
+            .before_setup("describing the service deployments", async {
+                Ok(aws::ecs::describe_service_deployments(&clients, &sds).await.unwrap_or_default())
+            })
+            .await?;
+        for sd in found {
+            driver.feed(Input::ServiceDeployment(sd), reporter);
+        }
+    }
     let mut source = Source::polling(&g.clients);
     let mut first = None;
     // Services the API already decided (COMPLETED or FAILED) need no subscription.
@@ -560,7 +572,16 @@ async fn describe(c: &Clients, svcs: &[Svc], units: &[usize]) -> LoopEvent {
             }
         }
     }
-    LoopEvent::Described(Ok((snaps, missing)))
+    // ECS's own account of each service deployment, where the service names one. Optional: a role
+    // without ecs:DescribeServiceDeployments, or an API that does not know the deployment, leaves the
+    // classic rolloutState and the events to decide.
+    let sds: Vec<String> = snaps.iter().filter_map(|s| s.current_service_deployment.clone()).collect();
+    let deployments = if sds.is_empty() {
+        Vec::new()
+    } else {
+        aws::ecs::describe_service_deployments(c, &sds).await.unwrap_or_default()
+    };
+    LoopEvent::Described(Ok((snaps, missing, deployments)))
 }
 
 /// Stopped tasks of each unit's deployment that its engine has not seen stopped yet.

@@ -197,3 +197,34 @@ pub async fn describe_task_definition(c: &Clients, arn: &str) -> Result<TaskDefi
             .collect(),
     })
 }
+
+/// DescribeServiceDeployments of service-deployment ARNs (up to 20 a call). Deployments older than the
+/// ServiceDeployment API (late 2024) come back as failures and are simply absent.
+pub async fn describe_service_deployments(
+    c: &Clients,
+    arns: &[String],
+) -> Result<Vec<crate::engine::snapshot::ServiceDeploymentSnapshot>, ErrInfo> {
+    let mut out = Vec::new();
+    for chunk in arns.chunks(20) {
+        let res = c
+            .ecs
+            .describe_service_deployments()
+            .set_service_deployment_arns(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| err_info(&e))?;
+        out.extend(res.service_deployments().iter().map(|d| crate::engine::snapshot::ServiceDeploymentSnapshot {
+            arn: d.service_deployment_arn().unwrap_or_default().to_string(),
+            status: d.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+            status_reason: d.status_reason().map(str::to_string),
+            lifecycle_stage: d.lifecycle_stage().map(|s| s.as_str().to_string()),
+            strategy: d.deployment_configuration().and_then(|c| c.strategy()).map(|s| s.as_str().to_string()),
+            circuit_breaker: d.deployment_circuit_breaker().map(|b| {
+                (b.status().map(|s| s.as_str().to_string()).unwrap_or_default(), b.failure_count(), b.threshold())
+            }),
+            triggered_alarms: d.alarms().map(|a| a.triggered_alarm_names().to_vec()).unwrap_or_default(),
+            rollback_reason: d.rollback().and_then(|r| r.reason()).map(str::to_string),
+        }));
+    }
+    Ok(out)
+}

@@ -57,6 +57,8 @@ pub enum Input {
     TaskDefinition(TaskDefinitionInfo),
     /// A target group's health check and targets, for tasks the load balancer failed.
     TargetHealth(snapshot::TargetHealthInfo),
+    /// A DescribeServiceDeployments answer.
+    ServiceDeployment(snapshot::ServiceDeploymentSnapshot),
 }
 
 /// Where a note came from.
@@ -253,6 +255,12 @@ pub struct Engine {
     failed_hook: Option<verdict::Hook>,
     /// The latest lifecycle stage a hook event named for our deployment (shown in progress).
     stage: Option<String>,
+    /// ECS's circuit breaker for our service deployment: (failureCount, threshold).
+    breaker: Option<(i32, i32)>,
+    /// Alarms ECS named when it rolled our service deployment back.
+    triggered_alarms: Vec<String>,
+    /// The last ServiceDeployment status and stage shown in the timeline.
+    last_sd_state: Option<String>,
 }
 
 /// How many failure messages of the service's event log a verdict keeps.
@@ -341,6 +349,9 @@ impl Engine {
             seen_hooks: HashSet::new(),
             failed_hook: None,
             stage: None,
+            breaker: None,
+            triggered_alarms: Vec::new(),
+            last_sd_state: None,
         }
     }
 
@@ -362,6 +373,12 @@ impl Engine {
             Input::Event(EcsEvent::Hook(h)) => self.service_matches(h.service_arn.as_deref(), h.cluster_arn.as_deref()),
             Input::Service(s) => self.accepts_service(s),
             Input::TaskDefinition(_) => true,
+            Input::ServiceDeployment(sd) => {
+                self.our_service_deployment.as_deref() == Some(sd.arn.as_str())
+                    || sd
+                        .arn
+                        .contains(&format!("/{}/", self.target.service.as_deref().map(arn_name).unwrap_or("\u{0}")))
+            }
             Input::TargetHealth(th) => self.failed_records().iter().any(|t| {
                 t.stopped_reason.as_deref().and_then(diagnose::target_group_of) == Some(th.target_group_arn.as_str())
             }),
@@ -426,6 +443,7 @@ impl Engine {
                 self.task_defs.insert(td.arn.clone(), td);
             }
             Input::TargetHealth(th) => self.target_health = Some(th),
+            Input::ServiceDeployment(sd) => self.on_service_deployment(sd, out),
         }
     }
 
@@ -477,6 +495,10 @@ impl Engine {
         }
         if let Some(stage) = &self.stage {
             rollout = Some(format!("{} {stage}", rollout.as_deref().unwrap_or("IN_PROGRESS")));
+        }
+        if let Some((n, t)) = self.breaker {
+            // ECS's own count and threshold, as the API gives them (never a formula of ours).
+            rollout = Some(format!("{} · breaker {n}/{t}", rollout.as_deref().unwrap_or("IN_PROGRESS")));
         }
         Progress {
             rollout_state: rollout,
@@ -933,6 +955,81 @@ impl Engine {
         }
     }
 
+    /// ECS's own account of our service deployment decides like the classic rolloutState does: SUCCESSFUL
+    /// is success; a rollback or a stop (requested or done) is failure, with ECS's reason and the alarms
+    /// that triggered it. Other statuses (PENDING, IN_PROGRESS, values added later) only show progress.
+    fn on_service_deployment(&mut self, sd: snapshot::ServiceDeploymentSnapshot, out: &mut Vec<Note>) {
+        if self.our_service_deployment.as_deref() != Some(sd.arn.as_str()) {
+            self.stats.other_services += 1;
+            return;
+        }
+        if let Some(stage) = &sd.lifecycle_stage {
+            self.stage = Some(stage.clone());
+        }
+        self.breaker = sd.circuit_breaker.as_ref().map(|(_, n, t)| (*n, *t));
+        let key = format!("{} {}", sd.status, sd.lifecycle_stage.as_deref().unwrap_or(""));
+        if self.last_sd_state.as_deref() != Some(key.as_str()) {
+            self.last_sd_state = Some(key);
+            out.push(Note::Deployment {
+                at: None,
+                deployment_id: sd.arn.rsplit('/').next().unwrap_or(&sd.arn).to_string(),
+                state: format!(
+                    "service deployment {}{}",
+                    sd.status,
+                    sd.lifecycle_stage.as_deref().map(|s| format!(" {s}")).unwrap_or_default()
+                ),
+                reason: sd.status_reason.clone(),
+                role: Role::Ours,
+                source: Source::Api,
+            });
+        }
+        match sd.status.as_str() {
+            "SUCCESSFUL" => {
+                let id = self.ours().unwrap_or_default().to_string();
+                self.decide(
+                    Outcome::Succeeded,
+                    format!("deployment {id} completed (service deployment SUCCESSFUL)"),
+                    out,
+                );
+            }
+            "ROLLBACK_REQUESTED"
+            | "ROLLBACK_IN_PROGRESS"
+            | "ROLLBACK_SUCCESSFUL"
+            | "ROLLBACK_FAILED"
+            | "STOP_REQUESTED"
+            | "STOPPED" => {
+                let mut reason = sd
+                    .status_reason
+                    .clone()
+                    .or(sd.rollback_reason.clone())
+                    .unwrap_or_else(|| format!("service deployment {}", sd.status));
+                if !sd.triggered_alarms.is_empty() {
+                    reason.push_str(&format!(" (alarms in ALARM: {})", sd.triggered_alarms.join(", ")));
+                }
+                self.triggered_alarms = sd.triggered_alarms.clone();
+                if sd.status.starts_with("ROLLBACK") {
+                    self.rollback_state = Some(match sd.status.as_str() {
+                        "ROLLBACK_SUCCESSFUL" => "COMPLETED".into(),
+                        "ROLLBACK_FAILED" => "FAILED".into(),
+                        _ => "IN_PROGRESS".into(),
+                    });
+                    let decided =
+                        self.decide_full(Outcome::Failed, reason, Some("the previous revision".into()), None, out);
+                    if !decided
+                        && let Some(d) = &mut self.decision
+                        && d.outcome == Outcome::Failed
+                        && d.rollback_to.is_none()
+                    {
+                        d.rollback_to = Some("the previous revision".into());
+                    }
+                } else {
+                    self.decide(Outcome::Failed, reason, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// A lifecycle hook event. Ours when its service deployment is ours (or, before a snapshot named ours,
     /// when nothing says otherwise). A hook that failed or timed out fails our deployment — ECS rolls it
     /// back. Hooks re-run during that rollback are timeline only: the first decision stands.
@@ -1054,6 +1151,12 @@ impl Engine {
         let health_check = self.target_health.as_ref().and_then(diagnose::health_check);
         if let Some(h) = &self.failed_hook {
             hint = Some(diagnose::hook_hint(h));
+        }
+        if !self.triggered_alarms.is_empty() && d.outcome == Outcome::Failed && failed.is_empty() {
+            hint = Some(format!(
+                "CloudWatch alarm(s) {} went into ALARM during the deployment and ECS rolled it back: read each alarm's state reason (aws cloudwatch describe-alarms --alarm-names …) and the metrics it watches for the new revision.",
+                self.triggered_alarms.join(", ")
+            ));
         }
         if let Some(h) = &health_check
             && d.outcome == Outcome::Failed

@@ -120,3 +120,28 @@ pub struct TargetHealthEntry {
     #[serde(default)]
     pub description: Option<String>,
 }
+
+/// One DescribeServiceDeployments entry (the ServiceDeployment API, for deployments since late 2024):
+/// ECS's own account of a deployment, strategies, stages and rollbacks included. Enum values are kept as
+/// text: values this ecsgate does not know never decide anything.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ServiceDeploymentSnapshot {
+    pub arn: String,
+    /// PENDING, IN_PROGRESS, SUCCESSFUL, STOP_REQUESTED, STOPPED, ROLLBACK_REQUESTED,
+    /// ROLLBACK_IN_PROGRESS, ROLLBACK_SUCCESSFUL, ROLLBACK_FAILED, …
+    pub status: String,
+    #[serde(default)]
+    pub status_reason: Option<String>,
+    #[serde(default)]
+    pub lifecycle_stage: Option<String>,
+    #[serde(default)]
+    pub strategy: Option<String>,
+    /// The circuit breaker as ECS counts it: (status, failureCount, threshold).
+    #[serde(default)]
+    pub circuit_breaker: Option<(String, i32, i32)>,
+    /// Alarms that triggered a rollback.
+    #[serde(default)]
+    pub triggered_alarms: Vec<String>,
+    #[serde(default)]
+    pub rollback_reason: Option<String>,
+}

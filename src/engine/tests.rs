@@ -861,3 +861,71 @@ fn hooks_rerun_during_the_rollback_do_not_change_the_verdict() {
     assert_eq!(e.verdict().unwrap().outcome, first.outcome);
     assert_eq!(e.verdict().unwrap().reason, first.reason);
 }
+
+fn service_deployment(status: &str, reason: Option<&str>) -> Input {
+    Input::ServiceDeployment(crate::engine::snapshot::ServiceDeploymentSnapshot {
+        arn: SD.into(),
+        status: status.into(),
+        status_reason: reason.map(str::to_string),
+        lifecycle_stage: Some("BAKE_TIME".into()),
+        circuit_breaker: Some(("MONITORING".into(), 1, 3)),
+        ..Default::default()
+    })
+}
+
+#[test]
+fn the_service_deployment_status_decides_even_without_deployment_events() {
+    let mut e = engine();
+    with_service_deployment(&mut e, SD);
+    feed(&mut e, [service_deployment("IN_PROGRESS", None)]);
+    assert_eq!(outcome(&e), None);
+    assert_eq!(
+        e.progress().rollout_state.as_deref(),
+        Some("IN_PROGRESS BAKE_TIME · breaker 1/3"),
+        "stage and ECS's own breaker count"
+    );
+    feed(&mut e, [service_deployment("SUCCESSFUL", None)]);
+    assert_eq!(outcome(&e), Some(Outcome::Succeeded));
+
+    let reason = "Service deployment rolled back because the circuit breaker threshold was exceeded.";
+    for status in [
+        "ROLLBACK_REQUESTED",
+        "ROLLBACK_IN_PROGRESS",
+        "ROLLBACK_SUCCESSFUL",
+        "ROLLBACK_FAILED",
+        "STOP_REQUESTED",
+        "STOPPED",
+    ] {
+        let mut e = engine();
+        with_service_deployment(&mut e, SD);
+        feed(&mut e, [service_deployment(status, Some(reason))]);
+        let v = e.verdict().unwrap_or_else(|| panic!("{status} decides"));
+        assert_eq!((v.outcome, v.reason.as_deref()), (Outcome::Failed, Some(reason)), "{status}");
+    }
+}
+
+#[test]
+fn unknown_service_deployment_statuses_and_other_deployments_never_decide() {
+    let mut e = engine();
+    with_service_deployment(&mut e, SD);
+    feed(&mut e, [service_deployment("SOMETHING_NEW", None), service_deployment("PENDING", None)]);
+    assert_eq!(outcome(&e), None);
+    let Input::ServiceDeployment(mut other) = service_deployment("ROLLBACK_IN_PROGRESS", Some("x")) else {
+        unreachable!()
+    };
+    other.arn = SD.replace("0EYSiB0qap8xf0N76FsbE", "previous");
+    feed(&mut e, [Input::ServiceDeployment(other)]);
+    assert_eq!(outcome(&e), None, "not ours");
+}
+
+#[test]
+fn an_alarm_rollback_names_the_alarms() {
+    let mut e = engine();
+    with_service_deployment(&mut e, SD);
+    let Input::ServiceDeployment(mut sd) = service_deployment("ROLLBACK_IN_PROGRESS", None) else { unreachable!() };
+    sd.triggered_alarms = vec!["api-5xx-rate".into()];
+    feed(&mut e, [Input::ServiceDeployment(sd)]);
+    let v = e.verdict().unwrap();
+    assert!(v.reason.unwrap().contains("(alarms in ALARM: api-5xx-rate)"));
+    assert!(v.hint.unwrap().starts_with("CloudWatch alarm(s) api-5xx-rate went into ALARM"));
+}

@@ -246,6 +246,7 @@ impl Parsed {
             },
             Record::TaskDefinition { data } => self.inputs.push(Input::TaskDefinition(data)),
             Record::TargetHealth { data } => self.inputs.push(Input::TargetHealth(data)),
+            Record::ServiceDeployment { data } => self.inputs.push(Input::ServiceDeployment(data)),
             Record::LogTail { service, data } => self.log_tails.push((service, data)),
         }
     }

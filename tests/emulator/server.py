@@ -14,6 +14,8 @@ What the layer adds, in-process, around moto's own WSGI app:
   number of requests or seconds): 500s, throttling, AccessDenied; or hang (`hang`: seconds before the
   answer, the fault's error if it has a `code`), as a stalled endpoint does. Tests use their own key so faults never
   leak into other tests running against the same server.
+- DescribeServiceDeployments answers what a test set with `service_deployment` (ARNs it does not know are
+  failures `MISSING`, as for deployments older than the API);
 - StopServiceDeployment (moto has no ServiceDeployment API) for ARNs a test gave a service with
   `service_deployment_arn`: a rollback to the previous revision, as ECS would start one.
 - POST /_ecsgate/target_group: a target group with a health check (path, port, matcher) in the default VPC.
@@ -45,6 +47,7 @@ from werkzeug.serving import run_simple
 LOCK = threading.Lock()
 TARGET_HEALTH = {}
 SERVICE_DEPLOYMENTS = {}  # service-deployment ARN -> (region, cluster, service)
+SD_STATE = {}  # service-deployment ARN -> what DescribeServiceDeployments answers for it
 STOPPED = []  # (ARN, stopType) of StopServiceDeployment calls  # target group ARN -> [{"id", "port", "state", "reason", "description"}]
 FAULTS = []  # dicts: key, service, action, code, status, until, remaining
 CALLS = defaultdict(Counter)
@@ -109,6 +112,11 @@ def ctl_deployment(body):
         # The ServiceDeployment API's ARN for the deployment (what StopServiceDeployment takes).
         svc.current_service_deployment = svc.currentServiceDeployment = body["service_deployment_arn"]
         SERVICE_DEPLOYMENTS[body["service_deployment_arn"]] = (body.get("region", "us-east-1"), body["cluster"], body["service"])
+    if "service_deployment" in body:
+        # ECS's own account of it (status, statusReason, lifecycleStage, alarms, …), in the API's shape.
+        sd = dict(body["service_deployment"])
+        sd["serviceDeploymentArn"] = body["service_deployment_arn"]
+        SD_STATE[body["service_deployment_arn"]] = sd
     if "service_events" in body:
         # The service's event log, newest first as DescribeServices gives it.
         svc.events = [{"id": f"ev-{random.randrange(10**9)}", "createdAt": now(), "message": m}
@@ -260,6 +268,18 @@ class Layer:
             environ["wsgi.input"] = io.BytesIO(raw)
             form = parse_qs(raw.decode())
             action = form.get("Action", [""])[0]
+        if action == "DescribeServiceDeployments":
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+            req = json.loads(environ["wsgi.input"].read(size) or b"{}")
+            with LOCK:
+                CALLS[key][f"{service}.{action}"] += 1
+                LOG[key].append(f"{service}.{action}")
+            arns = req.get("serviceDeploymentArns", [])
+            found = [SD_STATE[a] for a in arns if a in SD_STATE]
+            failures = [{"arn": a, "reason": "MISSING"} for a in arns if a not in SD_STATE]
+            data = json.dumps({"serviceDeployments": found, "failures": failures}).encode()
+            start_response("200 OK", [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data)))])
+            return [data]
         if action == "StopServiceDeployment":
             # moto lacks the ServiceDeployment API: ECS's part is a rollback to the previous revision.
             size = int(environ.get("CONTENT_LENGTH") or 0)

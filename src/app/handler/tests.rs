@@ -180,11 +180,11 @@ fn stopped_tasks_are_listed_again_only_for_a_deployment_that_changed() {
         d.feed(Input::Service(s.clone()), &mut r);
     }
     h.start(&mut d, &mut r, now, &first);
-    let same = LoopEvent::Described(Ok((first.to_vec(), Vec::new())));
+    let same = LoopEvent::Described(Ok((first.to_vec(), Vec::new(), Vec::new())));
     assert_eq!(h.handle(same, now, &mut d, &mut r), Action::Continue, "nothing changed: no ListTasks");
     let changed = vec![snapshot("api", "IN_PROGRESS", 0), snapshot("worker", "IN_PROGRESS", 1)];
     assert_eq!(
-        h.handle(LoopEvent::Described(Ok((changed, Vec::new()))), now, &mut d, &mut r),
+        h.handle(LoopEvent::Described(Ok((changed, Vec::new(), Vec::new()))), now, &mut d, &mut r),
         Action::ListStopped(vec![1])
     );
 }
@@ -195,7 +195,7 @@ fn the_gate_waits_for_every_service_by_default() {
     let mut h = Handler::new(TIMING, Duration::from_secs(600), false, false, 2, now);
     let failed = deployment_event("api", "SERVICE_DEPLOYMENT_FAILED");
     assert_eq!(h.handle(LoopEvent::Messages(vec![failed]), now, &mut d, &mut r), Action::Continue);
-    let done = LoopEvent::Described(Ok((vec![snapshot("worker", "COMPLETED", 2)], Vec::new())));
+    let done = LoopEvent::Described(Ok((vec![snapshot("worker", "COMPLETED", 2)], Vec::new(), Vec::new())));
     assert_eq!(h.handle(done, now, &mut d, &mut r), Action::Stop);
     assert_eq!(exit_codes(&d), vec![exit::FAILED, exit::SUCCEEDED]);
 }
@@ -216,7 +216,7 @@ fn fail_fast_ends_the_gate_at_the_first_failure_leaving_the_others_in_progress()
 fn a_service_that_disappears_is_an_error_for_that_service_alone() {
     let (mut d, mut r, now) = (driver(&["api", "worker"]), quiet(), Instant::now());
     let mut h = Handler::new(TIMING, Duration::from_secs(600), false, false, 2, now);
-    let ev = LoopEvent::Described(Ok((vec![snapshot("api", "IN_PROGRESS", 1)], vec![1])));
+    let ev = LoopEvent::Described(Ok((vec![snapshot("api", "IN_PROGRESS", 1)], vec![1], Vec::new())));
     assert_eq!(h.handle(ev, now, &mut d, &mut r), Action::ListStopped(vec![0]));
     let worker = d.units[1].engine.verdict().unwrap();
     assert_eq!(worker.exit_code, exit::USAGE);
