@@ -124,6 +124,9 @@ pub struct WaitArgs {
     /// Write every received event and API snapshot as JSON Lines (replayable with `ecsgate replay`).
     #[arg(long, env = "ECSGATE_RECORD")]
     pub record: Option<std::path::PathBuf>,
+    /// Where "deployed" is: completed (default), traffic-shifted, or drained (README "--until").
+    #[arg(long, env = "ECSGATE_UNTIL", value_enum, default_value_t = UntilArg::Completed)]
+    pub until: UntilArg,
     /// Do not create a queue and rule: poll the ECS API only.
     #[arg(long, env = "ECSGATE_POLL")]
     pub poll: bool,
@@ -183,6 +186,17 @@ pub struct DeployArgs {
     pub desired_count: Option<i32>,
     #[command(flatten)]
     pub wait: WaitArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UntilArg {
+    /// COMPLETED / SUCCESSFUL: bake time and clean-up included.
+    Completed,
+    /// Production traffic fully on the new revision (a blue/green, linear or canary deployment
+    /// reaching BAKE_TIME); the bake is not waited for. Rolling deployments wait for completion.
+    TrafficShifted,
+    /// Completed, and every task of the older deployments stopped.
+    Drained,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1154,3 +1154,20 @@ async fn a_service_deployment_ecs_rolled_back_fails_the_gate_with_its_reason_and
     assert!(v["hint"].as_str().unwrap().starts_with("CloudWatch alarm(s) api-5xx-rate went into ALARM"), "{v}");
     assert!(emu.calls().get("sqs.CreateQueue").is_none(), "decided at start");
 }
+
+#[tokio::test]
+async fn until_drained_waits_for_the_old_tasks_after_completion() {
+    let emu = emu!("e2e_drained");
+    let svc = emu.service("e2e-drained").await;
+    let old = |running: i64| json!({"cluster": svc.cluster, "service": "api", "deployment_id": svc.old_deployment, "running": running, "pending": 0});
+    emu.ctl("/_ecsgate/deployment", old(2));
+    let child = emu.start_wait(&svc, &["--until", "drained"]).await;
+    emu.deployment_event(&svc, "SERVICE_DEPLOYMENT_COMPLETED", &svc.deployment, "ECS deployment completed.").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    emu.ctl("/_ecsgate/deployment", old(0));
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    assert!(d.stdout.contains("waiting for the old tasks to stop (--until drained)"), "{}", d.stdout);
+    assert!(d.stdout.contains("every task of the older deployments has stopped"), "{}", d.stdout);
+    emu.assert_nothing_left(&svc).await;
+}

@@ -38,6 +38,12 @@ impl Driver {
         Driver { units, recorder: None, notes: Vec::new() }
     }
 
+    /// Where "deployed" is, for every service (`--until`).
+    pub fn with_until(mut self, until: crate::engine::Until) -> Self {
+        self.units = self.units.into_iter().map(|u| Unit { who: u.who, engine: u.engine.with_until(until) }).collect();
+        self
+    }
+
     /// Announces the services to the reporter (the live display's lines).
     pub fn begin(&self, reporter: &mut Reporter) {
         let who: Vec<Who> = self.units.iter().map(|u| u.who.clone()).collect();

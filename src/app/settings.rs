@@ -40,6 +40,7 @@ pub struct WaitSettings {
     pub rollback_on_failure: bool,
     pub notify: Vec<String>,
     pub notify_on: NotifyOn,
+    pub until: crate::engine::Until,
 }
 
 /// What `deploy` changes, on top of the wait.
@@ -230,6 +231,11 @@ impl WaitSettings {
             rollback_on_failure: a.rollback_on_failure,
             notify: parse_notify(&a.notify)?,
             notify_on: a.notify_on,
+            until: match a.until {
+                crate::cli::UntilArg::Completed => crate::engine::Until::Completed,
+                crate::cli::UntilArg::TrafficShifted => crate::engine::Until::TrafficShifted,
+                crate::cli::UntilArg::Drained => crate::engine::Until::Drained,
+            },
         })
     }
 }

@@ -179,7 +179,7 @@ pub(crate) fn start_driver(
             deployment_id: Some(v.deployment_id.clone()),
         })
         .collect();
-    let mut driver = Driver::new(targets, s.max_task_failures);
+    let mut driver = Driver::new(targets, s.max_task_failures).with_until(s.until);
     driver.begin(reporter);
     if let Some(p) = &s.record {
         let rec = Recorder::create(p).map_err(|e| {

@@ -34,6 +34,20 @@ use classify::classify_stop;
 use event::{DeploymentEvent, ServiceActionEvent};
 use time::format_rfc3339_millis;
 
+/// Where "deployed" is (`--until`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Until {
+    /// SERVICE_DEPLOYMENT_COMPLETED / rolloutState COMPLETED / service deployment SUCCESSFUL: bake time
+    /// and clean-up included.
+    #[default]
+    Completed,
+    /// Production traffic is fully on the new revision: success when our service deployment reaches
+    /// BAKE_TIME (or CLEAN_UP). Deployments without lifecycle stages (ROLLING) wait for completion.
+    TrafficShifted,
+    /// Completed, and every task of the older deployments has stopped.
+    Drained,
+}
+
 /// Which deployment of which service we judge. Names or ARNs are both accepted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Target {
@@ -261,6 +275,11 @@ pub struct Engine {
     triggered_alarms: Vec<String>,
     /// The last ServiceDeployment status and stage shown in the timeline.
     last_sd_state: Option<String>,
+    until: Until,
+    /// With `--until drained`: the success that waits for the old tasks to stop.
+    pending_success: Option<String>,
+    /// Running and pending tasks of the other deployments, as the last snapshot counted them.
+    others_active: Option<i64>,
 }
 
 /// How many failure messages of the service's event log a verdict keeps.
@@ -352,7 +371,16 @@ impl Engine {
             breaker: None,
             triggered_alarms: Vec::new(),
             last_sd_state: None,
+            until: Until::Completed,
+            pending_success: None,
+            others_active: None,
         }
+    }
+
+    /// Where "deployed" is (`--until`); the default is completed.
+    pub fn with_until(mut self, until: Until) -> Self {
+        self.until = until;
+        self
     }
 
     pub fn target(&self) -> &Target {
@@ -542,6 +570,17 @@ impl Engine {
         out: &mut Vec<Note>,
     ) -> bool {
         if self.decision.is_some() {
+            return false;
+        }
+        if outcome == Outcome::Succeeded && self.until == Until::Drained && self.others_active != Some(0) {
+            // Deployed, not yet drained: the success waits for a snapshot without old tasks.
+            if self.pending_success.is_none() {
+                out.push(Note::Service {
+                    at: None,
+                    event_name: "COMPLETED; waiting for the old tasks to stop (--until drained)".into(),
+                });
+            }
+            self.pending_success = Some(reason);
             return false;
         }
         out.push(Note::Decision { outcome, reason: reason.clone() });
@@ -878,6 +917,13 @@ impl Engine {
         let Some(ours) = self.ours().map(str::to_string) else {
             return;
         };
+        self.others_active =
+            Some(s.deployments.iter().filter(|d| d.id != ours).map(|d| d.running_count + d.pending_count).sum());
+        if self.others_active == Some(0)
+            && let Some(reason) = self.pending_success.take()
+        {
+            self.decide(Outcome::Succeeded, format!("{reason}; every task of the older deployments has stopped"), out);
+        }
         // While ours is PRIMARY, the service's current service deployment is ours.
         if self.our_service_deployment.is_none()
             && s.deployments.iter().any(|d| d.id == ours && d.status == "PRIMARY")
@@ -982,6 +1028,17 @@ impl Engine {
                 role: Role::Ours,
                 source: Source::Api,
             });
+        }
+        let shifted = matches!(sd.lifecycle_stage.as_deref(), Some("BAKE_TIME" | "CLEAN_UP"));
+        if self.until == Until::TrafficShifted && shifted && sd.status == "IN_PROGRESS" {
+            let id = self.ours().unwrap_or_default().to_string();
+            let stage = sd.lifecycle_stage.clone().unwrap_or_default();
+            self.decide(
+                Outcome::Succeeded,
+                format!("production traffic is on deployment {id} ({stage}); --until traffic-shifted does not wait for the bake"),
+                out,
+            );
+            return;
         }
         match sd.status.as_str() {
             "SUCCESSFUL" => {

@@ -929,3 +929,41 @@ fn an_alarm_rollback_names_the_alarms() {
     assert!(v.reason.unwrap().contains("(alarms in ALARM: api-5xx-rate)"));
     assert!(v.hint.unwrap().starts_with("CloudWatch alarm(s) api-5xx-rate went into ALARM"));
 }
+
+fn two_deployments(old_running: i64, ours_rollout: &str) -> Input {
+    snapshot(vec![
+        dep(OURS, "PRIMARY", Some(ours_rollout), None, 1_700_000_100_000),
+        DeploymentSnapshot {
+            running_count: old_running,
+            ..dep("ecs-svc/1", "ACTIVE", Some("COMPLETED"), None, 1_700_000_000_000)
+        },
+    ])
+}
+
+#[test]
+fn until_drained_holds_the_success_until_the_old_tasks_stopped() {
+    let mut e = engine().with_until(Until::Drained);
+    feed(
+        &mut e,
+        [
+            two_deployments(2, "IN_PROGRESS"),
+            deployment("SERVICE_DEPLOYMENT_COMPLETED", OURS, "done", "2025-01-01T00:00:00Z"),
+        ],
+    );
+    assert_eq!(outcome(&e), None, "completed, but two old tasks still run");
+    feed(&mut e, [two_deployments(1, "COMPLETED")]);
+    assert_eq!(outcome(&e), None);
+    feed(&mut e, [two_deployments(0, "COMPLETED")]);
+    assert_eq!(outcome(&e), Some(Outcome::Succeeded));
+    assert!(e.verdict().unwrap().reason.unwrap().ends_with("every task of the older deployments has stopped"));
+}
+
+#[test]
+fn until_traffic_shifted_succeeds_at_the_bake_and_completed_waits_for_it() {
+    for (until, want) in [(Until::TrafficShifted, Some(Outcome::Succeeded)), (Until::Completed, None)] {
+        let mut e = engine().with_until(until);
+        with_service_deployment(&mut e, SD);
+        feed(&mut e, [service_deployment("IN_PROGRESS", None)]);
+        assert_eq!(outcome(&e), want, "{until:?} at BAKE_TIME");
+    }
+}
