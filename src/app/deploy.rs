@@ -109,13 +109,18 @@ async fn deploy(d: &DeploySettings, reporter: &mut Reporter) -> Result<u8, AppEr
             message: format!("interrupted by {} while starting the deployment (it may or may not have started: check the service)", sig.name()),
             hint: None,
         }),
+        _ = tokio::time::sleep_until(g.deadline) => Err(AppError {
+            kind: crate::exit::ErrorKind::TimedOut,
+            message: "timed out while starting the deployment (it may or may not have started: check the service)".into(),
+            hint: Some("RegisterTaskDefinition or UpdateService did not answer before --timeout".into()),
+        }),
         r = change => r,
     };
     let updated = match updated {
         Ok(u) => u,
         Err(e) => {
             source.stop_receiving();
-            let left = source.teardown(false).await;
+            let left = super::wait::bounded_teardown(&source, &mut g.sigs).await.0;
             for l in &left.0 {
                 reporter.warn(&format!("left behind: {l}"));
             }

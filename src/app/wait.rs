@@ -133,6 +133,26 @@ impl<'s> Gate<'s> {
     }
 }
 
+/// How long one API call after the loop (starting a rollback) may take.
+const AFTER_LOOP_CALL_BUDGET: Duration = Duration::from_secs(30);
+
+impl Gate<'_> {
+    /// An API call after the loop ended (starting a rollback): a signal abandons it (`Err(Some(sig))`),
+    /// and it may take at most `budget` (`Err(None)`), so neither waits for a stalled endpoint.
+    pub async fn after_loop<T>(
+        &mut self,
+        budget: Duration,
+        call: impl std::future::Future<Output = T>,
+    ) -> Result<T, Option<Signal>> {
+        tokio::select! {
+            biased;
+            Some(sig) = self.sigs.recv() => Err(Some(sig)),
+            _ = tokio::time::sleep(budget) => Err(None),
+            r = call => Ok(r),
+        }
+    }
+}
+
 async fn wait(s: &WaitSettings, reporter: &mut Reporter) -> Result<u8, AppError> {
     let mut g = Gate::open(s).await?;
     let clients = g.clients.clone();
@@ -234,7 +254,7 @@ pub(crate) async fn subscribe(
         Ok(()) => {}
         Err((op, e)) if e.kind == Kind::AccessDenied => {
             source.stop_receiving();
-            report_leftovers(reporter, &source.teardown(false).await);
+            report_leftovers(reporter, &bounded_teardown(source, &mut g.sigs).await.0);
             *source = Source::polling(&g.clients);
             reporter.warn(&format!(
                 "not authorized to call {op} ({e}); falling back to polling the ECS API every {}",
@@ -344,7 +364,13 @@ async fn roll_back(
         }
         // The service as it is now (its current service deployment may be known only now); the
         // snapshot the gate started from when it cannot be read.
-        let fresh = aws::ecs::describe_service(&g.clients, &v.cluster, &v.describe_as).await.ok().map(|(s, _)| s);
+        let clients = g.clients.clone();
+        let read = aws::ecs::describe_service(&clients, &v.cluster, &v.describe_as);
+        let fresh = match g.after_loop(AFTER_LOOP_CALL_BUDGET, read).await {
+            Ok(r) => r.ok().map(|(s, _)| s),
+            Err(Some(sig)) => return abandon_rollbacks(sig, reporter),
+            Err(None) => None,
+        };
         let snap = fresh.as_ref().or_else(|| snaps.iter().find(|x| arn_name(&x.service_arn) == v.name));
         let previous = snap.and_then(|x| previous_task_definition(x, &v.deployment_id));
         let sd_arn = snap.and_then(|x| x.current_service_deployment.clone());
@@ -357,14 +383,24 @@ async fn roll_back(
                 (None, None) => "no previous revision known".into(),
             }
         ));
-        let started = match (&sd_arn, &previous) {
-            (Some(arn), _) => aws::deploy::stop_service_deployment(&g.clients, arn).await.map(|()| None),
-            (None, Some(td)) => {
-                aws::deploy::update_service(&g.clients, &v.cluster, &v.describe_as, Some(td), None, false)
-                    .await
-                    .map(Some)
+        let start = async {
+            match (&sd_arn, &previous) {
+                (Some(arn), _) => aws::deploy::stop_service_deployment(&clients, arn).await.map(|()| None),
+                (None, Some(td)) => {
+                    aws::deploy::update_service(&clients, &v.cluster, &v.describe_as, Some(td), None, false)
+                        .await
+                        .map(Some)
+                }
+                (None, None) => Err(aws::ErrInfo::other("the service has no previous deployment to roll back to")),
             }
-            (None, None) => Err(aws::ErrInfo::other("the service has no previous deployment to roll back to")),
+        };
+        let started = match g.after_loop(AFTER_LOOP_CALL_BUDGET, start).await {
+            Ok(r) => r,
+            Err(Some(sig)) => return abandon_rollbacks(sig, reporter),
+            Err(None) => Err(aws::ErrInfo::other(format!(
+                "no answer within {} (it may still have started: check the service)",
+                format_elapsed(AFTER_LOOP_CALL_BUDGET)
+            ))),
         };
         let to = previous.clone().or(sd_arn.clone());
         let outcome = match started {
@@ -382,7 +418,12 @@ async fn roll_back(
                 let after = match updated {
                     Some(u) => Some(u.snapshot),
                     None => {
-                        aws::ecs::describe_service(&g.clients, &v.cluster, &v.describe_as).await.ok().map(|(s, _)| s)
+                        let read = aws::ecs::describe_service(&clients, &v.cluster, &v.describe_as);
+                        match g.after_loop(AFTER_LOOP_CALL_BUDGET, read).await {
+                            Ok(r) => r.ok().map(|(s, _)| s),
+                            Err(Some(sig)) => return abandon_rollbacks(sig, reporter),
+                            Err(None) => None,
+                        }
                     }
                 };
                 let rollback_id = after
@@ -408,6 +449,11 @@ async fn roll_back(
             outcome: Some(outcome.1),
         });
     }
+}
+
+/// A signal while a rollback was being started: no more rollbacks; teardown comes next.
+fn abandon_rollbacks(sig: Signal, reporter: &mut Reporter) {
+    reporter.warn(&format!("{}: not starting (or waiting for) the rollback; check the service", sig.name()));
 }
 
 /// The task definition of the deployment ours replaced: the newest other one in the snapshot.
@@ -616,7 +662,7 @@ async fn list_stopped(c: &Clients, svcs: &[Svc], units: &[usize], driver: &Drive
 /// Deletes the subscription within [`TEARDOWN_BUDGET`]. A signal during teardown hurries it (one
 /// attempt per resource, no back-off; deletes are idempotent); a third signal exits at once. What could
 /// not be deleted in time is returned with the commands that delete it.
-async fn bounded_teardown(source: &Source, sigs: &mut mpsc::UnboundedReceiver<Signal>) -> (Leftovers, bool) {
+pub(crate) async fn bounded_teardown(source: &Source, sigs: &mut mpsc::UnboundedReceiver<Signal>) -> (Leftovers, bool) {
     if !source.created_anything() {
         return (Leftovers::default(), false);
     }
