@@ -13,6 +13,8 @@
 //! | `target_health` | `data` | a failing target group's health check and targets (format 2) |
 //! | `service_deployment` | `data` | a DescribeServiceDeployments answer (format 2) |
 //! | `log_tail` | `service`, `data` | the culprit container's last log lines ([`LogTail`]) |
+//! | `hook_log` | `service`, `data` | a failed Lambda hook's last log lines ([`LogTail`]) |
+//! | `alarms` | `service`, `data` | the triggered alarms' states and reasons ([`AlarmState`]) |
 //!
 //! `version` is [`FORMAT_VERSION`]; a start line without one is format 1 (one service, no `services`).
 //! A reader refuses a recording whose format is newer than it knows, rather than judge it half-read.
@@ -23,8 +25,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::engine::snapshot::{ServiceSnapshot, TaskDefinitionInfo};
-use crate::engine::verdict::LogTail;
-use crate::engine::{Target, TaskRecord};
+use crate::engine::verdict::{AlarmState, LogTail};
+use crate::engine::{Diagnosis, Target, TaskRecord};
 
 /// 1: one service per recording. 2: `services[]` on the start line (a gate over several services)
 /// and `service` on log tails.
@@ -54,12 +56,42 @@ pub enum Record {
         service: Option<String>,
         data: LogTail,
     },
+    HookLog {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
+        data: LogTail,
+    },
+    Alarms {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
+        data: Vec<AlarmState>,
+    },
+}
+
+impl Record {
+    /// A diagnosis of one service (named in a gate over several), as a record line.
+    pub fn diagnosis(service: Option<String>, d: &Diagnosis) -> Record {
+        match d.clone() {
+            Diagnosis::LogTail(data) => Record::LogTail { service, data },
+            Diagnosis::HookLog(data) => Record::HookLog { service, data },
+            Diagnosis::Alarms(data) => Record::Alarms { service, data },
+        }
+    }
 }
 
 /// The `type` values of [`Record`]: a line with another `type` (ecsgate's own JSON output, say) is not
 /// a record.
-pub const TAGS: [&str; 6] =
-    ["start", "service_snapshot", "task_snapshot", "task_definition", "target_health", "log_tail"];
+pub const TAGS: [&str; 9] = [
+    "start",
+    "service_snapshot",
+    "task_snapshot",
+    "task_definition",
+    "target_health",
+    "service_deployment",
+    "log_tail",
+    "hook_log",
+    "alarms",
+];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Start {
@@ -140,6 +172,30 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_record_kind_is_known_to_the_reader_by_its_tag() {
+        // A tag missing from TAGS makes replay skip those lines silently: every kind must be listed.
+        let tail = LogTail { log_group: "g".into(), log_stream: "s".into(), lines: vec![], note: None };
+        let records = [
+            Record::Start(Start::new(&[Target::default()])),
+            Record::ServiceSnapshot { data: Default::default() },
+            Record::TaskSnapshot { data: serde_json::json!({}) },
+            Record::TaskDefinition { data: Default::default() },
+            Record::TargetHealth { data: Default::default() },
+            Record::ServiceDeployment { data: Default::default() },
+            Record::LogTail { service: None, data: tail.clone() },
+            Record::HookLog { service: None, data: tail },
+            Record::Alarms { service: None, data: vec![] },
+        ];
+        assert_eq!(records.len(), TAGS.len());
+        for r in records {
+            let v = serde_json::to_value(&r).unwrap();
+            let tag = v["type"].as_str().unwrap().to_string();
+            assert!(TAGS.contains(&tag.as_str()), "{tag} is not in TAGS");
+            assert_eq!(serde_json::from_value::<Record>(v).unwrap(), r);
+        }
+    }
 
     #[test]
     fn a_format_1_start_line_reads_as_one_target() {

@@ -4,8 +4,7 @@
 //! service's verdict and the combined exit code come out.
 
 use crate::engine::event::parse_envelope_str;
-use crate::engine::verdict::LogTail;
-use crate::engine::{Engine, Input, Note, Outcome, Target};
+use crate::engine::{Diagnosis, Engine, Input, Note, Outcome, Target};
 use crate::record::{Record, Recorder, Start};
 use crate::report::{GateReport, Reporter, Who};
 
@@ -142,13 +141,15 @@ impl Driver {
         }
     }
 
-    pub fn set_log_tail(&mut self, unit: usize, tail: LogTail, reporter: &mut Reporter) {
+    /// What the live gate read to explain a service's verdict: recorded (with the service, in a gate
+    /// over several), then given to its engine.
+    pub fn diagnosed(&mut self, unit: usize, d: Diagnosis, reporter: &mut Reporter) {
         let service =
             if self.units.len() > 1 { self.units.get(unit).and_then(|u| u.who.service.clone()) } else { None };
-        let rec = Record::LogTail { service, data: tail.clone() };
+        let rec = Record::diagnosis(service, &d);
         self.record(reporter, |r| r.write(&rec));
         if let Some(u) = self.units.get_mut(unit) {
-            u.engine.set_log_tail(tail);
+            u.engine.diagnosed(d);
         }
     }
 

@@ -19,8 +19,7 @@ use crate::aws::subscription::{self, Leftovers, Watched};
 use crate::aws::{self, Clients, Kind, fatal};
 use crate::cli::WaitArgs;
 use crate::engine::snapshot::TaskDefinitionInfo;
-use crate::engine::verdict::LogTail;
-use crate::engine::{Input, Outcome, ServiceSnapshot, Target, arn_name};
+use crate::engine::{Diagnosis, Input, Outcome, ServiceSnapshot, Target, arn_name};
 use crate::error::AppError;
 use crate::exit::{ErrorKind, Signal};
 use crate::record::Recorder;
@@ -324,8 +323,8 @@ pub(crate) async fn run_gate(
             g.started.elapsed().as_millis()
         ));
     }
-    for (i, tail) in tails.unwrap_or_default() {
-        driver.set_log_tail(i, tail, reporter);
+    for (i, d) in tails.unwrap_or_default() {
+        driver.diagnosed(i, d, reporter);
     }
     report_leftovers(reporter, &left);
     let report = match result {
@@ -695,8 +694,9 @@ pub(crate) async fn bounded_teardown(source: &Source, sigs: &mut mpsc::Unbounded
 /// For each service that failed: its stopped tasks when the verdict came before ecsgate saw any (the
 /// deployment was FAILED when the gate started, or a FAILED event came first), the task definitions of
 /// its failed tasks (essential flags decide the culprit; read only now, since a gate that succeeds needs
-/// none), then the culprit container's last log lines. Returns the log tails by unit.
-async fn diagnose(c: &Clients, svcs: &[Svc], driver: &mut Driver, reporter: &mut Reporter) -> Vec<(usize, LogTail)> {
+/// none), then the culprit container's last log lines, a failed Lambda hook's last log lines, and the
+/// state reasons of the alarms that rolled a deployment back. Returns those by unit.
+async fn diagnose(c: &Clients, svcs: &[Svc], driver: &mut Driver, reporter: &mut Reporter) -> Vec<(usize, Diagnosis)> {
     let failed: Vec<usize> = driver
         .units
         .iter()
@@ -742,7 +742,15 @@ async fn diagnose(c: &Clients, svcs: &[Svc], driver: &mut Driver, reporter: &mut
             Some((cfg, container, culprit.task_arn.clone()))
         })();
         if let Some((cfg, container, task)) = target {
-            tails.push((i, aws::logs::tail(c, &cfg, &container, &task, 20).await));
+            tails.push((i, Diagnosis::LogTail(aws::logs::tail(c, &cfg, &container, &task, 20).await)));
+        }
+        if let Some(function) = e.failed_lambda_hook() {
+            let name = crate::engine::diagnose::lambda_function_name(&function).to_string();
+            tails.push((i, Diagnosis::HookLog(aws::logs::lambda_tail(c, &name, 20).await)));
+        }
+        let alarms = e.triggered_alarms().to_vec();
+        if !alarms.is_empty() {
+            tails.push((i, Diagnosis::Alarms(aws::alarms::describe(c, &alarms).await)));
         }
     }
     tails

@@ -7,7 +7,8 @@ use super::{Clients, ErrInfo, err_info};
 use crate::engine::TaskRecord;
 use crate::engine::event::{ContainerRecord, Meta};
 use crate::engine::snapshot::{
-    AwsLogsConfig, ContainerDefinitionInfo, DeploymentSnapshot, ServiceEventMsg, ServiceSnapshot, TaskDefinitionInfo,
+    AwsLogsConfig, ContainerDefinitionInfo, DeploymentConfigInfo, DeploymentSnapshot, HookConfig, HookDetail,
+    ServiceEventMsg, ServiceSnapshot, TaskDefinitionInfo,
 };
 use crate::engine::time::now_millis;
 
@@ -86,6 +87,7 @@ pub fn service_snapshot(s: &aws_sdk_ecs::types::Service) -> ServiceSnapshot {
             })
             .collect(),
         current_service_deployment: s.current_service_deployment().map(str::to_string),
+        deployment_configuration: s.deployment_configuration().and_then(deployment_config),
         // The newest 20: enough to explain a failure, small enough to record at every reconcile.
         events: s
             .events()
@@ -98,6 +100,31 @@ pub fn service_snapshot(s: &aws_sdk_ecs::types::Service) -> ServiceSnapshot {
             })
             .collect(),
     }
+}
+
+/// The parts of `deploymentConfiguration` the gate shows; `None` for a plain rolling update (nothing to say).
+fn deployment_config(c: &aws_sdk_ecs::types::DeploymentConfiguration) -> Option<DeploymentConfigInfo> {
+    let info = DeploymentConfigInfo {
+        strategy: c.strategy().map(|s| s.as_str().to_string()),
+        bake_time_minutes: c.bake_time_in_minutes(),
+        linear: c
+            .linear_configuration()
+            .map(|l| (l.step_percent().unwrap_or(10.0), l.step_bake_time_in_minutes().unwrap_or(6))),
+        canary: c
+            .canary_configuration()
+            .map(|l| (l.canary_percent().unwrap_or(5.0), l.canary_bake_time_in_minutes().unwrap_or(10))),
+        hooks: c
+            .lifecycle_hooks()
+            .iter()
+            .map(|h| HookConfig {
+                target_type: h.target_type().map(|t| t.as_str().to_string()),
+                target_arn: h.hook_target_arn().map(str::to_string),
+                stages: h.lifecycle_stages().iter().map(|s| s.as_str().to_string()).collect(),
+            })
+            .collect(),
+        alarms: c.alarms().filter(|a| a.enable()).map(|a| a.alarm_names().to_vec()).unwrap_or_default(),
+    };
+    (info != DeploymentConfigInfo::default()).then_some(info)
 }
 
 /// Stopped tasks started by a deployment (ListTasks keeps them about an hour).
@@ -213,17 +240,35 @@ pub async fn describe_service_deployments(
             .send()
             .await
             .map_err(|e| err_info(&e))?;
-        out.extend(res.service_deployments().iter().map(|d| crate::engine::snapshot::ServiceDeploymentSnapshot {
-            arn: d.service_deployment_arn().unwrap_or_default().to_string(),
-            status: d.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
-            status_reason: d.status_reason().map(str::to_string),
-            lifecycle_stage: d.lifecycle_stage().map(|s| s.as_str().to_string()),
-            strategy: d.deployment_configuration().and_then(|c| c.strategy()).map(|s| s.as_str().to_string()),
-            circuit_breaker: d.deployment_circuit_breaker().map(|b| {
-                (b.status().map(|s| s.as_str().to_string()).unwrap_or_default(), b.failure_count(), b.threshold())
-            }),
-            triggered_alarms: d.alarms().map(|a| a.triggered_alarm_names().to_vec()).unwrap_or_default(),
-            rollback_reason: d.rollback().and_then(|r| r.reason()).map(str::to_string),
+        out.extend(res.service_deployments().iter().map(|d| {
+            crate::engine::snapshot::ServiceDeploymentSnapshot {
+                arn: d.service_deployment_arn().unwrap_or_default().to_string(),
+                status: d.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                status_reason: d.status_reason().map(str::to_string),
+                lifecycle_stage: d.lifecycle_stage().map(|s| s.as_str().to_string()),
+                strategy: d.deployment_configuration().and_then(|c| c.strategy()).map(|s| s.as_str().to_string()),
+                circuit_breaker: d.deployment_circuit_breaker().map(|b| {
+                    (b.status().map(|s| s.as_str().to_string()).unwrap_or_default(), b.failure_count(), b.threshold())
+                }),
+                triggered_alarms: d.alarms().map(|a| a.triggered_alarm_names().to_vec()).unwrap_or_default(),
+                rollback_reason: d.rollback().and_then(|r| r.reason()).map(str::to_string),
+                hooks: d
+                    .lifecycle_hook_details()
+                    .iter()
+                    .map(|h| HookDetail {
+                        hook_id: h.hook_id().map(str::to_string),
+                        target_type: h.target_type().map(|t| t.as_str().to_string()),
+                        target_arn: h.target_arn().map(str::to_string),
+                        status: h.status().map(|s| s.as_str().to_string()),
+                        expires_at_ms: ms(h.expires_at()),
+                        timeout_action: h.timeout_action().map(|a| a.as_str().to_string()),
+                    })
+                    .collect(),
+                production_weight: d.target_service_revision().and_then(|r| r.requested_production_traffic_weight()),
+                bake_time_minutes: d.deployment_configuration().and_then(|c| c.bake_time_in_minutes()),
+                updated_at_ms: ms(d.updated_at()),
+                at_ms: Some(now_millis()),
+            }
         }));
     }
     Ok(out)

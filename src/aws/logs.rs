@@ -17,6 +17,11 @@ pub async fn tail(c: &Clients, cfg: &AwsLogsConfig, container: &str, task_arn: &
         };
     };
     let stream = format!("{prefix}/{container}/{}", short_task_id(task_arn));
+    read_stream(c, cfg, stream, lines).await
+}
+
+/// The last `lines` lines of one stream, or why they could not be read.
+async fn read_stream(c: &Clients, cfg: &AwsLogsConfig, stream: String, lines: i32) -> LogTail {
     let res = c
         .logs
         .get_log_events()
@@ -41,4 +46,43 @@ pub async fn tail(c: &Clients, cfg: &AwsLogsConfig, container: &str, task_arn: &
         }
     };
     LogTail { log_group: cfg.group.clone(), log_stream: stream, lines, note }
+}
+
+/// A Lambda function's last log lines: the newest stream of `/aws/lambda/<name>` (Lambda writes one
+/// stream per execution environment, named by date and instance, so the newest is found by listing).
+pub async fn lambda_tail(c: &Clients, function: &str, lines: i32) -> LogTail {
+    let group = format!("/aws/lambda/{function}");
+    let streams = c
+        .logs
+        .describe_log_streams()
+        .log_group_name(&group)
+        .order_by(aws_sdk_cloudwatchlogs::types::OrderBy::LastEventTime)
+        .descending(true)
+        .limit(1)
+        .send()
+        .await;
+    let stream = match streams {
+        Ok(out) => match out.log_streams().first().and_then(|s| s.log_stream_name()) {
+            Some(s) => s.to_string(),
+            None => {
+                return LogTail {
+                    log_group: group,
+                    log_stream: String::new(),
+                    lines: Vec::new(),
+                    note: Some("no log stream: the function may never have run".into()),
+                };
+            }
+        },
+        Err(e) => {
+            let info = err_info(&e);
+            let note = match info.kind {
+                Kind::AccessDenied => "skipped: not permitted (logs:DescribeLogStreams)".to_string(),
+                Kind::NotFound => "skipped: the log group does not exist (the function may never have run)".to_string(),
+                _ => format!("skipped: {info}"),
+            };
+            return LogTail { log_group: group, log_stream: String::new(), lines: Vec::new(), note: Some(note) };
+        }
+    };
+    let cfg = crate::engine::snapshot::AwsLogsConfig { group, region: None, stream_prefix: None };
+    read_stream(c, &cfg, stream, lines).await
 }

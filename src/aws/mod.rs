@@ -2,6 +2,7 @@
 //! ([`crate::engine::ServiceSnapshot`], [`crate::engine::TaskRecord`], …) at the boundary, so the engine
 //! never sees an SDK type (architecture invariant), and every error becomes an [`ErrInfo`] with its code.
 
+pub mod alarms;
 pub mod deploy;
 pub mod ecs;
 pub mod elb;
@@ -24,6 +25,7 @@ pub struct Clients {
     pub sqs: aws_sdk_sqs::Client,
     pub events: aws_sdk_eventbridge::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     /// The region the clients talk to (for the commands printed about leftovers).
     pub region: String,
@@ -71,6 +73,7 @@ pub async fn load(region: Option<String>, profile: Option<String>) -> Result<Cli
         sqs: aws_sdk_sqs::Client::new(&conf),
         events: aws_sdk_eventbridge::Client::new(&conf),
         logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
+        cloudwatch: aws_sdk_cloudwatch::Client::new(&conf),
         elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
         region,
     })

@@ -191,9 +191,31 @@ pub fn health_check_hint(h: &crate::engine::verdict::HealthCheck) -> String {
     format!("The load balancer's health check ({check}) failed.{said} {advice}")
 }
 
-/// The hint for a failed or timed-out lifecycle hook.
-pub fn hook_hint(h: &crate::engine::verdict::Hook) -> String {
+/// The hint for a failed or timed-out lifecycle hook. `reason` is ECS's statusReason (or ecsgate's
+/// decision), which for a Lambda hook often says exactly what went wrong.
+pub fn hook_hint(h: &crate::engine::verdict::Hook, reason: Option<&str>) -> String {
     let stage = h.lifecycle_stage.as_deref().unwrap_or("its lifecycle stage");
+    let logs = h
+        .target_arn
+        .as_deref()
+        .map(|a| format!("/aws/lambda/{}", lambda_function_name(a)))
+        .unwrap_or_else(|| "/aws/lambda/<function>".into());
+    let reason = reason.unwrap_or("");
+    if reason.contains("unable to assume role") {
+        return format!(
+            "ECS could not assume the hook's role (lifecycleHooks[].roleArn) at {stage}: its trust policy must admit ecs.amazonaws.com, and it must allow lambda:InvokeFunction on the hook's function."
+        );
+    }
+    if reason.contains("unable to parse the response") || reason.contains("HookStatus must not be null") {
+        return format!(
+            "The Lambda hook at {stage} returned no usable answer: it must return {{\"hookStatus\": \"SUCCEEDED\"}} (or FAILED, or IN_PROGRESS with callBackDelay) and not raise; read its logs in {logs}."
+        );
+    }
+    if reason.contains("is not authorized to perform") {
+        return format!(
+            "A role ECS uses at {stage} lacks a permission (ECS's reason names the action): grant it to that role (for traffic shifts, the infrastructure role's elasticloadbalancing:ModifyListener / ModifyRule)."
+        );
+    }
     match (h.hook_type.as_deref(), h.status.as_str()) {
         (Some("PAUSE"), "TIMED_OUT") => format!(
             "The pause hook at {stage} was not continued before it expired, and its timeout action rolled the deployment back. Continue it in time: aws ecs continue-service-deployment --service-deployment-arn ARN --hook-id ID (or raise timeoutConfiguration.timeoutInMinutes)."
@@ -202,10 +224,68 @@ pub fn hook_hint(h: &crate::engine::verdict::Hook) -> String {
             "The pause hook at {stage} was answered with ROLLBACK (continue-service-deployment --action ROLLBACK)."
         ),
         (_, "TIMED_OUT") => format!(
-            "The Lambda hook at {stage} did not answer in time: it must return hookStatus SUCCEEDED or FAILED (IN_PROGRESS makes ECS call again) before the timeout; read its logs in /aws/lambda/<function>."
+            "The Lambda hook at {stage} did not answer in time: it must return hookStatus SUCCEEDED or FAILED (IN_PROGRESS makes ECS call again) before the timeout; read its logs in {logs}."
         ),
         _ => format!(
-            "The Lambda hook at {stage} returned FAILED (or raised an error, or returned no hookStatus): read its logs in /aws/lambda/<function> and the statusReason of the service deployment (aws ecs describe-service-deployments)."
+            "The Lambda hook at {stage} returned FAILED (or raised an error, or returned no hookStatus): read its logs in {logs} and the statusReason of the service deployment (aws ecs describe-service-deployments)."
         ),
+    }
+}
+
+/// `arn:aws:lambda:us-west-2:123456789012:function:myHook[:alias]` → `myHook` (the log group's name is
+/// `/aws/lambda/myHook` whatever the version or alias). Anything else is returned as it is.
+pub fn lambda_function_name(arn: &str) -> &str {
+    match arn.split_once(":function:") {
+        Some((_, rest)) => rest.split(':').next().unwrap_or(rest),
+        None => arn,
+    }
+}
+
+/// The hook ECS names in a service deployment's statusReason:
+/// "Service deployment rolled back because PRE_SCALE_UP lifecycle hook(s) failed. Lifecycle hook target
+/// arn:aws:lambda:…:function:x returned FAILED status." or "… because POST_TEST_TRAFFIC_SHIFT pause hook
+/// timed out." Other reasons (circuit breaker, networking) name no hook: `None`.
+pub fn hook_from_reason(reason: &str) -> Option<crate::engine::verdict::Hook> {
+    let (before, pause) = if let Some(i) = reason.find(" lifecycle hook") {
+        (&reason[..i], false)
+    } else if let Some(i) = reason.find(" pause hook") {
+        (&reason[..i], true)
+    } else {
+        return None;
+    };
+    let stage =
+        before.rsplit(' ').next().filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_uppercase() || c == '_'));
+    let target = reason
+        .split_whitespace()
+        .find(|w| w.starts_with("arn:") && w.contains(":lambda:"))
+        .map(|w| w.trim_end_matches(['.', ',']).to_string());
+    let timed_out = reason.contains("timed out");
+    Some(crate::engine::verdict::Hook {
+        hook_id: None,
+        hook_type: Some(if pause { "PAUSE" } else { "AWS_LAMBDA" }.to_string()),
+        lifecycle_stage: stage.map(str::to_string),
+        status: if timed_out { "TIMED_OUT" } else { "FAILED" }.to_string(),
+        service_deployment_arn: None,
+        target_arn: target,
+        log_tail: None,
+    })
+}
+
+/// The hint for a rollback CloudWatch alarms triggered: each alarm's own state reason when read.
+pub fn alarm_hint(names: &[String], states: &[crate::engine::verdict::AlarmState]) -> String {
+    let said: Vec<String> = states
+        .iter()
+        .filter_map(|a| a.reason.as_deref().map(|r| format!("{}: {}", a.name, r.trim_end_matches('.'))))
+        .collect();
+    if said.is_empty() {
+        format!(
+            "CloudWatch alarm(s) {} went into ALARM during the deployment and ECS rolled it back: read each alarm's state reason (aws cloudwatch describe-alarms --alarm-names …) and the metrics it watches for the new revision.",
+            names.join(", ")
+        )
+    } else {
+        format!(
+            "CloudWatch alarm(s) went into ALARM during the deployment and ECS rolled it back ({}). Look at what the new revision does to the metric each watches; an alarm already in ALARM when a deployment starts is ignored by ECS.",
+            said.join("; ")
+        )
     }
 }

@@ -75,6 +75,18 @@ pub enum Input {
     ServiceDeployment(snapshot::ServiceDeploymentSnapshot),
 }
 
+/// What the live gate reads after a verdict to explain it (logs, alarms). Not an [`Input`]: it belongs
+/// to one service by position, not by what it says, and never changes a decision.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Diagnosis {
+    /// The culprit container's last log lines.
+    LogTail(verdict::LogTail),
+    /// A failed Lambda hook's last log lines.
+    HookLog(verdict::LogTail),
+    /// The triggered alarms' states and reasons.
+    Alarms(Vec<verdict::AlarmState>),
+}
+
 /// Where a note came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -273,6 +285,16 @@ pub struct Engine {
     breaker: Option<(i32, i32)>,
     /// Alarms ECS named when it rolled our service deployment back.
     triggered_alarms: Vec<String>,
+    /// What DescribeAlarms said of them (read by the live gate after the verdict).
+    alarm_states: Vec<verdict::AlarmState>,
+    /// The deployment strategy (ROLLING, BLUE_GREEN, LINEAR, CANARY), as the API names it.
+    strategy: Option<String>,
+    /// Production traffic requested for our revision during a shift (percent).
+    production_weight: Option<f64>,
+    /// BAKE_TIME: (configured minutes, when the stage began, the newest snapshot's time), epoch ms.
+    bake: Option<(i32, i64, i64)>,
+    /// The configured lifecycle hooks (DescribeServices): which Lambda a hook at a stage calls.
+    hook_config: Vec<snapshot::HookConfig>,
     /// The last ServiceDeployment status and stage shown in the timeline.
     last_sd_state: Option<String>,
     until: Until,
@@ -370,6 +392,11 @@ impl Engine {
             stage: None,
             breaker: None,
             triggered_alarms: Vec::new(),
+            alarm_states: Vec::new(),
+            strategy: None,
+            production_weight: None,
+            bake: None,
+            hook_config: Vec::new(),
             last_sd_state: None,
             until: Until::Completed,
             pending_success: None,
@@ -501,10 +528,6 @@ impl Engine {
     }
 
     /// Attach the culprit container's last log lines (fetched by the live gate).
-    pub fn set_log_tail(&mut self, tail: verdict::LogTail) {
-        self.log_tail = Some(tail);
-    }
-
     pub fn progress(&self) -> Progress {
         let ours = self.target.deployment_id.as_deref();
         let (mut running, mut pending, seen) = (self.ours_running, self.ours_pending, self.ours_seen);
@@ -521,7 +544,7 @@ impl Engine {
         {
             rollout = info.rollout_state.clone();
         }
-        if let Some(stage) = &self.stage {
+        if let Some(stage) = self.stage_text() {
             rollout = Some(format!("{} {stage}", rollout.as_deref().unwrap_or("IN_PROGRESS")));
         }
         if let Some((n, t)) = self.breaker {
@@ -540,6 +563,29 @@ impl Engine {
 
     fn ours(&self) -> Option<&str> {
         self.target.deployment_id.as_deref()
+    }
+
+    /// "BLUE_GREEN PRODUCTION_TRAFFIC_SHIFT 40%", "LINEAR BAKE_TIME ~12 m left": the strategy (when not
+    /// a plain rolling update), the lifecycle stage, the production traffic share during a shift, and
+    /// the bake time left as of the newest snapshot.
+    fn stage_text(&self) -> Option<String> {
+        let stage = self.stage.as_deref()?;
+        let mut s = match self.strategy.as_deref() {
+            Some(st) if st != "ROLLING" => format!("{st} {stage}"),
+            _ => stage.to_string(),
+        };
+        if stage.contains("PRODUCTION_TRAFFIC_SHIFT")
+            && let Some(w) = self.production_weight
+        {
+            s.push_str(&format!(" {w}%"));
+        }
+        if stage == "BAKE_TIME"
+            && let Some((minutes, began, now)) = self.bake
+        {
+            let left = (i64::from(minutes) * 60_000 - (now - began).max(0)).max(0);
+            s.push_str(&format!(" ~{} m left", (left + 59_999) / 60_000));
+        }
+        Some(s)
     }
 
     fn our_created(&self) -> Option<i64> {
@@ -924,6 +970,12 @@ impl Engine {
         {
             self.decide(Outcome::Succeeded, format!("{reason}; every task of the older deployments has stopped"), out);
         }
+        if let Some(c) = &s.deployment_configuration {
+            if self.strategy.is_none() {
+                self.strategy = c.strategy.clone();
+            }
+            self.hook_config = c.hooks.clone();
+        }
         // While ours is PRIMARY, the service's current service deployment is ours.
         if self.our_service_deployment.is_none()
             && s.deployments.iter().any(|d| d.id == ours && d.status == "PRIMARY")
@@ -1009,25 +1061,45 @@ impl Engine {
             self.stats.other_services += 1;
             return;
         }
+        if sd.strategy.is_some() {
+            self.strategy = sd.strategy.clone();
+        }
         if let Some(stage) = &sd.lifecycle_stage {
             self.stage = Some(stage.clone());
         }
+        self.production_weight = sd.production_weight;
+        self.bake = match (sd.lifecycle_stage.as_deref(), sd.bake_time_minutes, sd.at_ms) {
+            // The stage's start: the deployment's updatedAt if it says, else the first snapshot in it.
+            (Some("BAKE_TIME"), Some(m), Some(now)) => {
+                let began = self.bake.map(|(_, b, _)| b).or(sd.updated_at_ms).unwrap_or(now).min(now);
+                Some((m, began, now))
+            }
+            _ => None,
+        };
         self.breaker = sd.circuit_breaker.as_ref().map(|(_, n, t)| (*n, *t));
         let key = format!("{} {}", sd.status, sd.lifecycle_stage.as_deref().unwrap_or(""));
         if self.last_sd_state.as_deref() != Some(key.as_str()) {
             self.last_sd_state = Some(key);
             out.push(Note::Deployment {
-                at: None,
+                at: sd.at_ms,
                 deployment_id: sd.arn.rsplit('/').next().unwrap_or(&sd.arn).to_string(),
                 state: format!(
                     "service deployment {}{}",
                     sd.status,
-                    sd.lifecycle_stage.as_deref().map(|s| format!(" {s}")).unwrap_or_default()
+                    self.stage_text()
+                        .filter(|_| sd.lifecycle_stage.is_some())
+                        .map(|s| format!(" {s}"))
+                        .unwrap_or_default()
                 ),
                 reason: sd.status_reason.clone(),
                 role: Role::Ours,
                 source: Source::Api,
             });
+        }
+        // The hooks of the current stage: the API's account, for when their events are late, lost, or
+        // (Lambda hooks) not documented to exist.
+        for h in &sd.hooks {
+            self.on_hook_detail(&sd, h, out);
         }
         let shifted = matches!(sd.lifecycle_stage.as_deref(), Some("BAKE_TIME" | "CLEAN_UP"));
         if self.until == Until::TrafficShifted && shifted && sd.status == "IN_PROGRESS" {
@@ -1064,6 +1136,15 @@ impl Engine {
                     reason.push_str(&format!(" (alarms in ALARM: {})", sd.triggered_alarms.join(", ")));
                 }
                 self.triggered_alarms = sd.triggered_alarms.clone();
+                // ECS names a failed hook in its reason ("… because PRE_SCALE_UP lifecycle hook(s)
+                // failed. Lifecycle hook target arn:aws:lambda:… returned FAILED status."): the hook is
+                // the culprit even when no hook event or hook detail said so.
+                if self.failed_hook.is_none()
+                    && let Some(mut h) = sd.status_reason.as_deref().and_then(diagnose::hook_from_reason)
+                {
+                    h.service_deployment_arn = Some(sd.arn.clone());
+                    self.failed_hook = Some(h);
+                }
                 if sd.status.starts_with("ROLLBACK") {
                     self.rollback_state = Some(match sd.status.as_str() {
                         "ROLLBACK_SUCCESSFUL" => "COMPLETED".into(),
@@ -1104,8 +1185,14 @@ impl Engine {
             (Some(mine), Some(theirs)) => mine == theirs,
             _ => self.ours().is_some(),
         };
-        let role = if ours { Role::Ours } else { Role::Other };
-        if ours {
+        // Once ours failed, ECS's rollback re-runs hooks (traffic shifts, weights reversed): those are
+        // the rollback's, never progress of ours.
+        let role = match (ours, self.is_decided()) {
+            (false, _) => Role::Other,
+            (true, true) => Role::Rollback,
+            (true, false) => Role::Ours,
+        };
+        if role == Role::Ours {
             self.stage = h.lifecycle_stage.clone().or(self.stage.take());
         }
         let at = h.updated_at_ms.or(h.meta.time_ms);
@@ -1133,6 +1220,8 @@ impl Engine {
             lifecycle_stage: h.lifecycle_stage.clone(),
             status: h.event_name.trim_start_matches("HOOK_").to_string(),
             service_deployment_arn: h.service_deployment_arn.clone(),
+            target_arn: self.configured_hook_target(h.hook_type.as_deref(), h.lifecycle_stage.as_deref()),
+            log_tail: None,
         };
         let reason = format!(
             "lifecycle hook {} ({}) {failed} at {}; ECS rolls the deployment back",
@@ -1142,6 +1231,100 @@ impl Engine {
         );
         self.failed_hook = Some(hook);
         self.decide(Outcome::Failed, reason, out);
+    }
+
+    /// One `lifecycleHookDetails` entry of our service deployment: into the timeline when its state is
+    /// new (an event may have said it already: same key), and a failure or time-out fails the gate.
+    fn on_hook_detail(
+        &mut self,
+        sd: &snapshot::ServiceDeploymentSnapshot,
+        h: &snapshot::HookDetail,
+        out: &mut Vec<Note>,
+    ) {
+        let Some(status) = h.status.as_deref() else { return };
+        let event_name = format!("HOOK_{status}");
+        if !self.seen_hooks.insert((h.hook_id.clone().unwrap_or_default(), event_name.clone())) {
+            return;
+        }
+        let rolling_back = sd.status.starts_with("ROLLBACK") || self.is_decided();
+        out.push(Note::Hook {
+            at: sd.at_ms,
+            event_name: event_name.clone(),
+            hook_id: h.hook_id.clone(),
+            hook_type: h.target_type.clone(),
+            lifecycle_stage: sd.lifecycle_stage.clone(),
+            expires_at: h.expires_at_ms.map(time::format_rfc3339_secs),
+            service_deployment_arn: Some(sd.arn.clone()),
+            // Hooks ECS re-runs while rolling back are about the rollback, not our progress.
+            role: if rolling_back { Role::Rollback } else { Role::Ours },
+        });
+        let failed = match status {
+            "FAILED" => "failed",
+            "TIMED_OUT" => "timed out",
+            _ => return,
+        };
+        if rolling_back {
+            return;
+        }
+        let hook = verdict::Hook {
+            hook_id: h.hook_id.clone(),
+            hook_type: h.target_type.clone(),
+            lifecycle_stage: sd.lifecycle_stage.clone(),
+            status: status.to_string(),
+            service_deployment_arn: Some(sd.arn.clone()),
+            target_arn: h
+                .target_arn
+                .clone()
+                .or_else(|| self.configured_hook_target(h.target_type.as_deref(), sd.lifecycle_stage.as_deref())),
+            log_tail: None,
+        };
+        let reason = format!(
+            "lifecycle hook {} ({}{}) {failed} at {}; ECS rolls the deployment back",
+            hook.hook_id.as_deref().unwrap_or("?"),
+            hook.hook_type.as_deref().unwrap_or("hook"),
+            hook.target_arn.as_deref().map(|a| format!(" {}", diagnose::lambda_function_name(a))).unwrap_or_default(),
+            hook.lifecycle_stage.as_deref().unwrap_or("an unknown stage"),
+        );
+        self.failed_hook = Some(hook);
+        self.decide(Outcome::Failed, reason, out);
+    }
+
+    /// The Lambda function configured for a hook at `stage`, when exactly one is (pause hooks have none).
+    fn configured_hook_target(&self, hook_type: Option<&str>, stage: Option<&str>) -> Option<String> {
+        if hook_type == Some("PAUSE") {
+            return None;
+        }
+        let stage = stage?;
+        let mut it = self
+            .hook_config
+            .iter()
+            .filter(|c| c.target_type.as_deref() != Some("PAUSE") && c.stages.iter().any(|s| s == stage))
+            .filter_map(|c| c.target_arn.clone());
+        let first = it.next()?;
+        it.next().is_none().then_some(first)
+    }
+
+    /// What the live gate read to explain the verdict.
+    pub fn diagnosed(&mut self, d: Diagnosis) {
+        match d {
+            Diagnosis::LogTail(t) => self.log_tail = Some(t),
+            Diagnosis::HookLog(t) => {
+                if let Some(h) = &mut self.failed_hook {
+                    h.log_tail = Some(t);
+                }
+            }
+            Diagnosis::Alarms(a) => self.alarm_states = a,
+        }
+    }
+
+    /// The Lambda function of a failed hook, whose log group the live gate reads.
+    pub fn failed_lambda_hook(&self) -> Option<String> {
+        self.failed_hook.as_ref().and_then(|h| h.target_arn.clone()).filter(|a| a.contains(":lambda:"))
+    }
+
+    /// Alarms that rolled our deployment back.
+    pub fn triggered_alarms(&self) -> &[String] {
+        &self.triggered_alarms
     }
 
     /// The service's event messages since our deployment began, into the timeline once each; failures
@@ -1207,13 +1390,10 @@ impl Engine {
         }
         let health_check = self.target_health.as_ref().and_then(diagnose::health_check);
         if let Some(h) = &self.failed_hook {
-            hint = Some(diagnose::hook_hint(h));
+            hint = Some(diagnose::hook_hint(h, Some(d.reason.as_str())));
         }
         if !self.triggered_alarms.is_empty() && d.outcome == Outcome::Failed && failed.is_empty() {
-            hint = Some(format!(
-                "CloudWatch alarm(s) {} went into ALARM during the deployment and ECS rolled it back: read each alarm's state reason (aws cloudwatch describe-alarms --alarm-names …) and the metrics it watches for the new revision.",
-                self.triggered_alarms.join(", ")
-            ));
+            hint = Some(diagnose::alarm_hint(&self.triggered_alarms, &self.alarm_states));
         }
         if let Some(h) = &health_check
             && d.outcome == Outcome::Failed
@@ -1248,6 +1428,15 @@ impl Engine {
             evidence,
             health_check,
             hook: self.failed_hook.clone(),
+            alarms: if self.alarm_states.is_empty() {
+                // Named, if not (yet) read: the names are ECS's own words.
+                self.triggered_alarms
+                    .iter()
+                    .map(|n| verdict::AlarmState { name: n.clone(), state: None, reason: None, note: None })
+                    .collect()
+            } else {
+                self.alarm_states.clone()
+            },
             rollback: self.ecsgate_rollback.clone().or_else(|| {
                 d.rollback_to.as_ref().map(|to| verdict::Rollback {
                     by: "ecs",

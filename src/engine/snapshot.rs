@@ -24,6 +24,62 @@ pub struct ServiceSnapshot {
     /// left once ECS has forgotten a deployment's stopped tasks (about an hour after they stopped).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<ServiceEventMsg>,
+    /// The service's deployment configuration, where it says more than a rolling update's defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_configuration: Option<DeploymentConfigInfo>,
+}
+
+/// `deploymentConfiguration`, reduced to what the gate shows and what its timeout warning adds up.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DeploymentConfigInfo {
+    /// ROLLING, BLUE_GREEN, LINEAR, CANARY (other values kept as text).
+    #[serde(default)]
+    pub strategy: Option<String>,
+    #[serde(default)]
+    pub bake_time_minutes: Option<i32>,
+    /// LINEAR: (stepPercent, stepBakeTimeInMinutes).
+    #[serde(default)]
+    pub linear: Option<(f64, i32)>,
+    /// CANARY: (canaryPercent, canaryBakeTimeInMinutes).
+    #[serde(default)]
+    pub canary: Option<(f64, i32)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<HookConfig>,
+    /// Alarms that roll the deployment back, when enabled.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<String>,
+}
+
+impl DeploymentConfigInfo {
+    /// The minutes a deployment waits by configuration alone: the bake time plus, for LINEAR, each
+    /// step's bake (one step per `stepPercent` of traffic), for CANARY the canary's bake. Hooks, task
+    /// starts and health checks come on top, so this is a floor, not an estimate.
+    pub fn configured_wait_minutes(&self) -> i64 {
+        let mut m = i64::from(self.bake_time_minutes.unwrap_or(0).max(0));
+        if let Some((pct, bake)) = self.linear
+            && pct > 0.0
+        {
+            // Traffic moves in steps of `pct` until 100 %; each step but the last bakes.
+            let steps = (100.0 / pct).ceil() as i64;
+            m += (steps - 1).max(0) * i64::from(bake.max(0));
+        }
+        if let Some((_, bake)) = self.canary {
+            m += i64::from(bake.max(0));
+        }
+        m
+    }
+}
+
+/// One configured lifecycle hook.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct HookConfig {
+    /// AWS_LAMBDA or PAUSE.
+    #[serde(default)]
+    pub target_type: Option<String>,
+    #[serde(default)]
+    pub target_arn: Option<String>,
+    #[serde(default)]
+    pub stages: Vec<String>,
 }
 
 /// One `events[]` entry: "(service api) (task 1234) failed container health checks.", "(service api)
@@ -144,4 +200,40 @@ pub struct ServiceDeploymentSnapshot {
     pub triggered_alarms: Vec<String>,
     #[serde(default)]
     pub rollback_reason: Option<String>,
+    /// `lifecycleHookDetails`: the hooks of the current stage and their states.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<HookDetail>,
+    /// The share of production traffic requested for the new revision (0–100), during traffic shifts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub production_weight: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bake_time_minutes: Option<i32>,
+    /// `updatedAt` (epoch ms): when the deployment last changed, e.g. entered its stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at_ms: Option<i64>,
+    /// When the snapshot was taken (epoch ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_ms: Option<i64>,
+}
+
+/// One `lifecycleHookDetails` entry.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct HookDetail {
+    /// "ecs-{type}-{id}".
+    #[serde(default)]
+    pub hook_id: Option<String>,
+    /// AWS_LAMBDA or PAUSE.
+    #[serde(default)]
+    pub target_type: Option<String>,
+    /// The Lambda function (unset for PAUSE).
+    #[serde(default)]
+    pub target_arn: Option<String>,
+    /// AWAITING_ACTION, IN_PROGRESS, SUCCEEDED, FAILED, TIMED_OUT.
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub expires_at_ms: Option<i64>,
+    /// ROLLBACK or CONTINUE: what ECS does when the hook times out.
+    #[serde(default)]
+    pub timeout_action: Option<String>,
 }

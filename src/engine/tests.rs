@@ -77,6 +77,7 @@ fn snapshot(deployments: Vec<DeploymentSnapshot>) -> Input {
         at_ms: None,
         deployments,
         current_service_deployment: None,
+        deployment_configuration: None,
         events: Vec::new(),
     })
 }
@@ -966,4 +967,240 @@ fn until_traffic_shifted_succeeds_at_the_bake_and_completed_waits_for_it() {
         feed(&mut e, [service_deployment("IN_PROGRESS", None)]);
         assert_eq!(outcome(&e), want, "{until:?} at BAKE_TIME");
     }
+}
+
+/// A DescribeServiceDeployments entry in the API's JSON (a real sample), as aws/ecs.rs maps the SDK's
+/// type, moved to our service deployment.
+fn sd_from_api(v: &Value) -> Input {
+    let ms =
+        |x: &Value| x.as_f64().map(|f| (f * 1000.0) as i64).or_else(|| x.as_str().and_then(time::parse_rfc3339_millis));
+    let s = |x: &Value| x.as_str().map(str::to_string);
+    Input::ServiceDeployment(snapshot::ServiceDeploymentSnapshot {
+        arn: SD.into(),
+        status: v["status"].as_str().unwrap().into(),
+        status_reason: s(&v["statusReason"]),
+        lifecycle_stage: s(&v["lifecycleStage"]),
+        strategy: s(&v["deploymentConfiguration"]["strategy"]),
+        circuit_breaker: v["deploymentCircuitBreaker"].as_object().map(|b| {
+            (
+                b["status"].as_str().unwrap_or_default().to_string(),
+                b["failureCount"].as_i64().unwrap_or(0) as i32,
+                b["threshold"].as_i64().unwrap_or(0) as i32,
+            )
+        }),
+        triggered_alarms: v["alarms"]["triggeredAlarmNames"]
+            .as_array()
+            .map(|a| a.iter().filter_map(&s).collect())
+            .unwrap_or_default(),
+        rollback_reason: s(&v["rollback"]["reason"]),
+        hooks: v["lifecycleHookDetails"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|h| snapshot::HookDetail {
+                        hook_id: s(&h["hookId"]),
+                        target_type: s(&h["targetType"]),
+                        target_arn: s(&h["targetArn"]),
+                        status: s(&h["status"]),
+                        expires_at_ms: ms(&h["expiresAt"]),
+                        timeout_action: s(&h["timeoutAction"]),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        production_weight: v["targetServiceRevision"]["requestedProductionTrafficWeight"].as_f64(),
+        bake_time_minutes: v["deploymentConfiguration"]["bakeTimeInMinutes"].as_i64().map(|m| m as i32),
+        updated_at_ms: ms(&v["updatedAt"]),
+        at_ms: ms(&v["updatedAt"]),
+    })
+}
+
+fn first_sd(sample: &str) -> Value {
+    modern(sample)["serviceDeployments"][0].clone()
+}
+
+#[test]
+fn a_pause_hook_awaiting_action_in_the_api_is_announced_once_and_decides_nothing() {
+    let mut e = engine();
+    with_service_deployment(&mut e, SD);
+    let sd = first_sd("describe_service_deployments__paused-at-pause-hook-api-docs.json");
+    let notes = feed(&mut e, [sd_from_api(&sd)]);
+    assert_eq!(outcome(&e), None, "the gate keeps waiting");
+    let lines: Vec<String> = notes.iter().filter_map(crate::report::format_note).collect();
+    let notice = lines.iter().find(|l| l.contains("ACTION NEEDED")).expect("a notice");
+    assert!(notice.contains("before 2026-05-06T16:03:00Z"), "{notice}");
+    assert!(
+        notice.contains(&format!(
+            "--service-deployment-arn {SD} --hook-id ecs-pause-Xk7rT2mP9sLwQn4vB8fYd3hJ6gA1cE5iO0uR_ZpWq"
+        )),
+        "{notice}"
+    );
+    // The same state again (the next reconcile), or the hook's own event: no second notice.
+    let again = feed(&mut e, [sd_from_api(&sd)]);
+    assert!(again.iter().filter_map(crate::report::format_note).all(|l| !l.contains("ACTION NEEDED")));
+}
+
+#[test]
+fn a_lambda_hook_ecs_names_in_its_status_reason_is_the_culprit() {
+    let mut e = engine();
+    with_service_deployment(&mut e, SD);
+    let sd = first_sd("composed__describe_service_deployments__rollback-successful-lambda-hook-failed.json");
+    feed(&mut e, [sd_from_api(&sd)]);
+    let v = e.verdict().expect("ROLLBACK_SUCCESSFUL decides");
+    assert_eq!(v.outcome, Outcome::Failed);
+    let h = v.hook.clone().expect("the hook is the culprit");
+    assert_eq!(h.lifecycle_stage.as_deref(), Some("PRE_SCALE_UP"));
+    assert_eq!(h.hook_type.as_deref(), Some("AWS_LAMBDA"));
+    assert_eq!(h.target_arn.as_deref(), Some("arn:aws:lambda:us-west-2:503947800380:function:scu-dev-signature-hook"));
+    assert_eq!(e.failed_lambda_hook().as_deref(), h.target_arn.as_deref(), "the live gate reads its logs");
+    assert!(v.hint.unwrap().contains("/aws/lambda/scu-dev-signature-hook"));
+    assert_eq!(v.rollback.unwrap().outcome.as_deref(), Some("succeeded"));
+    assert_eq!(
+        crate::report::culprit_short(&e.verdict().unwrap()).as_deref(),
+        Some("lifecycle hook AWS_LAMBDA scu-dev-signature-hook FAILED at PRE_SCALE_UP")
+    );
+}
+
+#[test]
+fn every_rollback_reason_of_the_catalog_names_a_hook_only_when_it_is_one() {
+    let catalog = modern("composed__rollback-reason-strings-catalog.json");
+    for entry in catalog["serviceDeployment.statusReason"].as_array().unwrap() {
+        let Some(text) = entry["text"].as_str() else { continue };
+        let hook = diagnose::hook_from_reason(text);
+        let names_hook = text.contains("lifecycle hook") || text.contains("pause hook");
+        assert_eq!(hook.is_some(), names_hook, "{text}");
+        if let Some(h) = hook {
+            assert!(
+                h.lifecycle_stage.as_deref().is_some_and(|s| s.ends_with("SHIFT") || s.ends_with("SCALE_UP")),
+                "{text}"
+            );
+            if text.contains("pause hook timed out") {
+                assert_eq!((h.hook_type.as_deref(), h.status.as_str()), (Some("PAUSE"), "TIMED_OUT"));
+            }
+            if text.contains("function:") {
+                assert!(h.target_arn.as_deref().unwrap().starts_with("arn:aws:lambda:"), "{text}");
+                assert!(!h.target_arn.unwrap().ends_with('.'), "{text}");
+            }
+            let hint = diagnose::hook_hint(&diagnose::hook_from_reason(text).unwrap(), Some(text));
+            if text.contains("unable to assume role") {
+                assert!(hint.contains("trust policy"), "{hint}");
+            }
+            if text.contains("HookStatus must not be null") {
+                assert!(hint.contains("hookStatus"), "{hint}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_failed_lambda_hook_in_the_api_fails_with_its_function_named() {
+    let mut e = engine();
+    with_service_deployment(&mut e, SD);
+    let sd = json!({"status": "IN_PROGRESS", "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT",
+        "deploymentConfiguration": {"strategy": "BLUE_GREEN"},
+        "lifecycleHookDetails": [{"hookId": "ecs-lambda-1a2b", "targetType": "AWS_LAMBDA", "status": "FAILED",
+            "targetArn": "arn:aws:lambda:us-west-2:111122223333:function:smoke-test:live"}]});
+    feed(&mut e, [sd_from_api(&sd)]);
+    let v = e.verdict().expect("decided");
+    assert_eq!(v.outcome, Outcome::Failed);
+    assert_eq!(
+        v.reason.as_deref(),
+        Some(
+            "lifecycle hook ecs-lambda-1a2b (AWS_LAMBDA smoke-test) failed at POST_TEST_TRAFFIC_SHIFT; ECS rolls the deployment back"
+        )
+    );
+    assert!(v.hint.unwrap().contains("/aws/lambda/smoke-test"), "alias stripped for the log group");
+    // Its logs, read by the live gate, join the verdict.
+    let tail = verdict::LogTail {
+        log_group: "/aws/lambda/smoke-test".into(),
+        log_stream: "2026/12/03/[$LATEST]abc".into(),
+        lines: vec!["smoke test failed: GET /health returned 503".into()],
+        note: None,
+    };
+    e.diagnosed(Diagnosis::HookLog(tail.clone()));
+    assert_eq!(e.verdict().unwrap().hook.unwrap().log_tail, Some(tail));
+}
+
+#[test]
+fn alarm_state_reasons_read_after_the_verdict_go_into_the_hint() {
+    let mut e = engine();
+    with_service_deployment(&mut e, SD);
+    let sd = json!({"status": "ROLLBACK_IN_PROGRESS", "lifecycleStage": "BAKE_TIME",
+        "alarms": {"status": "TRIGGERED", "alarmNames": ["api-5xx", "api-p99"], "triggeredAlarmNames": ["api-5xx"]}});
+    feed(&mut e, [sd_from_api(&sd)]);
+    assert_eq!(e.triggered_alarms(), ["api-5xx".to_string()]);
+    let v = e.verdict().unwrap();
+    assert_eq!(v.alarms.len(), 1, "named before they are read");
+    assert_eq!(crate::report::culprit_short(&v).as_deref(), Some("alarm api-5xx"));
+    let reason = "Threshold Crossed: 3 datapoints [12.0, 9.0, 14.0] were greater than the threshold (5.0).";
+    e.diagnosed(Diagnosis::Alarms(vec![verdict::AlarmState {
+        name: "api-5xx".into(),
+        state: Some("ALARM".into()),
+        reason: Some(reason.into()),
+        note: None,
+    }]));
+    let v = e.verdict().unwrap();
+    assert_eq!(v.alarms[0].reason.as_deref(), Some(reason));
+    assert!(v.hint.as_deref().unwrap().contains("api-5xx: Threshold Crossed: 3 datapoints"));
+    let block = crate::report::format_verdict(&v, false);
+    assert!(block.contains(&format!("  alarm:    api-5xx ALARM: {reason}")), "{block}");
+}
+
+#[test]
+fn progress_shows_strategy_stage_traffic_share_and_bake_left() {
+    let mut e = engine();
+    with_service_deployment(&mut e, SD);
+    let at = 1_700_000_000_000i64;
+    let sd = |stage: &str, weight: Option<f64>, now: i64| {
+        let mut v = json!({"status": "IN_PROGRESS", "lifecycleStage": stage,
+            "deploymentConfiguration": {"strategy": "LINEAR", "bakeTimeInMinutes": 15},
+            "updatedAt": now as f64 / 1000.0});
+        if let Some(w) = weight {
+            v["targetServiceRevision"] = json!({"requestedProductionTrafficWeight": w});
+        }
+        sd_from_api(&v)
+    };
+    feed(&mut e, [sd("PRODUCTION_TRAFFIC_SHIFT", Some(40.0), at)]);
+    assert_eq!(e.progress().rollout_state.as_deref(), Some("IN_PROGRESS LINEAR PRODUCTION_TRAFFIC_SHIFT 40%"));
+    feed(&mut e, [sd("BAKE_TIME", None, at + 60_000)]);
+    assert_eq!(e.progress().rollout_state.as_deref(), Some("IN_PROGRESS LINEAR BAKE_TIME ~15 m left"));
+    feed(&mut e, [sd("BAKE_TIME", None, at + 4 * 60_000)]);
+    assert_eq!(e.progress().rollout_state.as_deref(), Some("IN_PROGRESS LINEAR BAKE_TIME ~12 m left"));
+    assert_eq!(outcome(&e), None);
+}
+
+#[test]
+fn an_unknown_lifecycle_stage_is_shown_and_decides_nothing() {
+    let mut e = engine();
+    with_service_deployment(&mut e, SD);
+    feed(&mut e, [sd_from_api(&json!({"status": "IN_PROGRESS", "lifecycleStage": "PRE_PRODUCTION_TRAFFIC_SHIFT"}))]);
+    feed(&mut e, [sd_from_api(&json!({"status": "IN_PROGRESS", "lifecycleStage": "QUANTUM_SHIFT"}))]);
+    assert_eq!(outcome(&e), None);
+    assert_eq!(e.progress().rollout_state.as_deref(), Some("IN_PROGRESS QUANTUM_SHIFT"));
+}
+
+#[test]
+fn a_hook_event_after_the_failure_is_the_rollbacks_and_moves_no_stage() {
+    let mut e = engine();
+    with_service_deployment(&mut e, SD);
+    feed(
+        &mut e,
+        [sd_from_api(&json!({"status": "ROLLBACK_IN_PROGRESS", "lifecycleStage": "PRODUCTION_TRAFFIC_SHIFT"}))],
+    );
+    let notes = feed(&mut e, [hook("HOOK_IN_PROGRESS", SD)]);
+    assert!(notes.iter().any(|n| matches!(n, Note::Hook { role: Role::Rollback, .. })), "{notes:?}");
+    assert_eq!(e.progress().rollout_state.as_deref(), Some("IN_PROGRESS PRODUCTION_TRAFFIC_SHIFT"));
+}
+
+#[test]
+fn the_configured_wait_adds_the_bake_to_each_linear_step_or_the_canary() {
+    use snapshot::DeploymentConfigInfo as C;
+    let bg = C { strategy: Some("BLUE_GREEN".into()), bake_time_minutes: Some(30), ..C::default() };
+    assert_eq!(bg.configured_wait_minutes(), 30);
+    // 10 % steps: ten shifts, nine bakes between them, then the bake time.
+    let linear = C { linear: Some((10.0, 6)), bake_time_minutes: Some(20), ..C::default() };
+    assert_eq!(linear.configured_wait_minutes(), 20 + 9 * 6);
+    let canary = C { canary: Some((5.0, 10)), bake_time_minutes: Some(5), ..C::default() };
+    assert_eq!(canary.configured_wait_minutes(), 15);
+    assert_eq!(C::default().configured_wait_minutes(), 0);
 }

@@ -83,6 +83,9 @@ pub struct Verdict {
     /// The lifecycle hook that failed our deployment (HOOK_FAILED, HOOK_TIMED_OUT).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hook: Option<Hook>,
+    /// The CloudWatch alarms that rolled our deployment back, with their state reasons.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<AlarmState>,
     /// A rollback of our deployment: by ECS (its circuit breaker or alarms) or by ecsgate
     /// (`--rollback-on-failure`), where to, and how it ended when that is known.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -98,6 +101,27 @@ pub struct Hook {
     /// FAILED or TIMED_OUT.
     pub status: String,
     pub service_deployment_arn: Option<String>,
+    /// The Lambda function a hook called (unset for a pause hook).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_arn: Option<String>,
+    /// The Lambda function's last log lines (`/aws/lambda/<name>`), read by the live gate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_tail: Option<LogTail>,
+}
+
+/// A CloudWatch alarm that rolled our deployment back, with what DescribeAlarms says of it.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct AlarmState {
+    pub name: String,
+    /// ALARM, OK, INSUFFICIENT_DATA; `None` when the alarm could not be read.
+    #[serde(default)]
+    pub state: Option<String>,
+    /// "Threshold Crossed: 1 datapoint [12.0 (03/12/26 10:01:00)] was greater than the threshold (5.0)."
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Why it could not be read (not permitted, not found).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -153,6 +177,7 @@ impl Verdict {
             evidence: Vec::new(),
             health_check: None,
             hook: None,
+            alarms: Vec::new(),
             rollback: None,
         }
     }

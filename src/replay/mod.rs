@@ -265,14 +265,14 @@ fn replay_lines(
     Ok(out)
 }
 
-/// The end of a replay: recorded log tails join their engines, the reader's counts become the stats.
+/// The end of a replay: recorded diagnoses join their engines, the reader's counts become the stats.
 fn replayed(mut driver: Driver, p: Parsed, passes: u32, target_known: bool, reporter: &mut Reporter) -> Replayed {
-    for (service, tail) in p.log_tails {
+    for (service, d) in p.diagnoses {
         let unit = service
             .as_deref()
             .and_then(|s| driver.units.iter().position(|u| u.who.service.as_deref() == Some(s)))
             .unwrap_or(0);
-        driver.set_log_tail(unit, tail, reporter);
+        driver.diagnosed(unit, d, reporter);
     }
     let stats =
         ReadStats { malformed: p.malformed, not_ecs: p.not_ecs, json_values: p.json_values, passes, oversized: 0 };

@@ -13,9 +13,9 @@ use serde::de::IgnoredAny;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use crate::engine::Diagnosis;
 use crate::engine::Input;
 use crate::engine::event::{Skip, parse_envelope, parse_envelope_str, parse_task_detail};
-use crate::engine::verdict::LogTail;
 use crate::record::{FORMAT_VERSION, Record, Start, TAGS};
 
 /// Everything read from one file.
@@ -24,8 +24,9 @@ pub struct Parsed {
     pub inputs: Vec<Input>,
     /// The first `start` line of a recording: which deployment(s) `wait` was judging.
     pub start: Option<Start>,
-    /// Recorded log tails, with the service each belongs to (none in format 1).
-    pub log_tails: Vec<(Option<String>, LogTail)>,
+    /// Recorded diagnoses (log tails, hook logs, alarms), with the service each belongs to (none in
+    /// format 1 or a gate over one service).
+    pub diagnoses: Vec<(Option<String>, Diagnosis)>,
     /// A start line of a record format newer than this ecsgate reads.
     pub newer_format: Option<u32>,
     /// Pieces that were not JSON, or ECS-looking JSON that could not be read.
@@ -247,7 +248,9 @@ impl Parsed {
             Record::TaskDefinition { data } => self.inputs.push(Input::TaskDefinition(data)),
             Record::TargetHealth { data } => self.inputs.push(Input::TargetHealth(data)),
             Record::ServiceDeployment { data } => self.inputs.push(Input::ServiceDeployment(data)),
-            Record::LogTail { service, data } => self.log_tails.push((service, data)),
+            Record::LogTail { service, data } => self.diagnoses.push((service, Diagnosis::LogTail(data))),
+            Record::HookLog { service, data } => self.diagnoses.push((service, Diagnosis::HookLog(data))),
+            Record::Alarms { service, data } => self.diagnoses.push((service, Diagnosis::Alarms(data))),
         }
     }
 

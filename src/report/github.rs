@@ -293,11 +293,20 @@ fn verdict_markdown(v: &Verdict, level: &str) -> String {
     }
     if let Some(h) = &v.hook {
         s.push_str(&format!(
-            "**Lifecycle hook:** {} `{}` {} at {}\n\n",
+            "**Lifecycle hook:** {} `{}` {} at {}{}\n\n",
             md_text(h.hook_type.as_deref().unwrap_or("?")),
             md_text(h.hook_id.as_deref().unwrap_or("?")),
             md_text(&h.status),
-            md_text(h.lifecycle_stage.as_deref().unwrap_or("?"))
+            md_text(h.lifecycle_stage.as_deref().unwrap_or("?")),
+            h.target_arn.as_deref().map(|t| format!(" — target `{}`", md_text(t))).unwrap_or_default()
+        ));
+    }
+    for a in &v.alarms {
+        s.push_str(&format!(
+            "**Alarm:** `{}`{}{}\n\n",
+            md_text(&a.name),
+            a.state.as_deref().map(|x| format!(" {}", md_text(x))).unwrap_or_default(),
+            a.reason.as_deref().or(a.note.as_deref()).map(|r| format!(": {}", md_text(r))).unwrap_or_default()
         ));
     }
     if let Some(h) = &v.health_check {
@@ -345,20 +354,28 @@ fn verdict_markdown(v: &Verdict, level: &str) -> String {
             s.push('\n');
         }
     }
+    if let Some(t) = v.hook.as_ref().and_then(|h| h.log_tail.as_ref()) {
+        push_log_block(&mut s, sub, "Hook's last log lines", t);
+    }
     if let Some(t) = &v.log_tail {
-        s.push_str(&format!("{sub} Last log lines (`{}` / `{}`)\n\n", md_text(&t.log_group), md_text(&t.log_stream)));
-        if let Some(n) = &t.note {
-            s.push_str(&format!("_{}_\n\n", md_text(n)));
-        }
-        if !t.lines.is_empty() {
-            s.push_str("```\n");
-            for l in &t.lines {
-                // Inside the fence nothing is Markdown or HTML; only a fence could end it early.
-                s.push_str(&super::one_line(l).replace("```", "'''").replace("~~~", "'''"));
-                s.push('\n');
-            }
-            s.push_str("```\n\n");
-        }
+        push_log_block(&mut s, sub, "Last log lines", t);
     }
     s
+}
+
+/// A heading naming the log group and stream, why lines are missing, and the lines in a fence.
+fn push_log_block(s: &mut String, sub: &str, title: &str, t: &crate::engine::verdict::LogTail) {
+    s.push_str(&format!("{sub} {title} (`{}` / `{}`)\n\n", md_text(&t.log_group), md_text(&t.log_stream)));
+    if let Some(n) = &t.note {
+        s.push_str(&format!("_{}_\n\n", md_text(n)));
+    }
+    if !t.lines.is_empty() {
+        s.push_str("```\n");
+        for l in &t.lines {
+            // Inside the fence nothing is Markdown or HTML; only a fence could end it early.
+            s.push_str(&super::one_line(l).replace("```", "'''").replace("~~~", "'''"));
+            s.push('\n');
+        }
+        s.push_str("```\n\n");
+    }
 }

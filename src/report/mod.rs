@@ -381,10 +381,44 @@ pub fn format_rollback(rb: &crate::engine::verdict::Rollback) -> String {
 
 /// The culprit in a few words: `container app, exit code 1`.
 pub fn culprit_short(v: &Verdict) -> Option<String> {
-    let c = v.culprit.as_ref()?;
+    let Some(c) = v.culprit.as_ref() else {
+        // No container to blame: a failed lifecycle hook, or the alarms that rolled it back.
+        if let Some(h) = &v.hook {
+            return Some(hook_short(h));
+        }
+        if !v.alarms.is_empty() {
+            let names: Vec<&str> = v.alarms.iter().map(|a| a.name.as_str()).collect();
+            return Some(format!("alarm {}", names.join(", ")));
+        }
+        return None;
+    };
     let name = c.container.as_deref().unwrap_or("(no container)");
     let exit = c.exit_code.map(|x| format!("exit code {x}")).unwrap_or_else(|| "no exit code (never ran)".into());
     Some(format!("container {name}, {exit}"))
+}
+
+/// "lifecycle hook AWS_LAMBDA my-hook (ecs-lambda-1) FAILED at PRE_SCALE_UP".
+pub fn hook_short(h: &crate::engine::verdict::Hook) -> String {
+    let mut s = format!("lifecycle hook {}", h.hook_type.as_deref().unwrap_or("?"));
+    if let Some(t) = &h.target_arn {
+        s.push_str(&format!(" {}", crate::engine::diagnose::lambda_function_name(t)));
+    }
+    if let Some(id) = &h.hook_id {
+        s.push_str(&format!(" ({id})"));
+    }
+    s.push_str(&format!(" {} at {}", h.status, h.lifecycle_stage.as_deref().unwrap_or("?")));
+    s
+}
+
+/// Log lines under a `logs:` heading: where they come from, why they are missing, the lines.
+fn push_log_tail(s: &mut String, label: &str, t: &crate::engine::verdict::LogTail) {
+    s.push_str(&format!("  {label:<9} {} {}\n", one_line(&t.log_group), one_line(&t.log_stream)));
+    if let Some(n) = &t.note {
+        s.push_str(&format!("            ({})\n", one_line(n)));
+    }
+    for l in &t.lines {
+        s.push_str(&format!("    | {}\n", one_line(l)));
+    }
 }
 
 /// The verdict block of one service.
@@ -455,6 +489,17 @@ pub fn format_verdict(v: &Verdict, color: bool) -> String {
             one_line(&h.status),
             one_line(h.lifecycle_stage.as_deref().unwrap_or("?"))
         ));
+        if let Some(t) = &h.target_arn {
+            s.push_str(&format!("            target {}\n", one_line(t)));
+        }
+        if let Some(t) = &h.log_tail {
+            push_log_tail(&mut s, "hook logs:", t);
+        }
+    }
+    for a in &v.alarms {
+        let state = a.state.as_deref().map(|x| format!(" {x}")).unwrap_or_default();
+        let said = a.reason.as_deref().or(a.note.as_deref()).map(|r| format!(": {r}")).unwrap_or_default();
+        s.push_str(&format!("  alarm:    {}{state}{}\n", one_line(&a.name), one_line(&said)));
     }
     if !v.evidence.is_empty() {
         s.push_str("  evidence: the service's event log (its stopped tasks are no longer known to ECS):\n");
@@ -466,13 +511,7 @@ pub fn format_verdict(v: &Verdict, color: bool) -> String {
         s.push_str(&format!("  hint:     {}\n", one_line(h)));
     }
     if let Some(t) = &v.log_tail {
-        s.push_str(&format!("  logs:     {} {}\n", one_line(&t.log_group), one_line(&t.log_stream)));
-        if let Some(n) = &t.note {
-            s.push_str(&format!("            ({})\n", one_line(n)));
-        }
-        for l in &t.lines {
-            s.push_str(&format!("    | {}\n", one_line(l)));
-        }
+        push_log_tail(&mut s, "logs:", t);
     }
     s.push_str(&format!("  exit code {}", v.exit_code));
     s

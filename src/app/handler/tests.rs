@@ -43,6 +43,7 @@ fn snapshot(service: &str, rollout: &str, running: i64) -> ServiceSnapshot {
             ..Default::default()
         }],
         current_service_deployment: None,
+        deployment_configuration: None,
         events: Vec::new(),
     }
 }
