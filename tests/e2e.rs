@@ -1126,7 +1126,7 @@ async fn a_failed_lifecycle_hook_fails_the_gate_naming_the_hook() {
     assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
     assert!(d.stdout.contains("reason:   lifecycle hook ecs-pause-"), "{}", d.stdout);
     assert!(d.stdout.contains("failed at PRE_SCALE_UP; ECS rolls the deployment back"), "{}", d.stdout);
-    assert!(d.stdout.contains("  hook:     PAUSE ecs-pause-"), "{}", d.stdout);
+    assert!(d.stdout.contains("  culprit:  lifecycle hook PAUSE (ecs-pause-"), "{}", d.stdout);
     emu.assert_nothing_left(&svc).await;
 }
 
@@ -1169,5 +1169,251 @@ async fn until_drained_waits_for_the_old_tasks_after_completion() {
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
     assert!(d.stdout.contains("waiting for the old tasks to stop (--until drained)"), "{}", d.stdout);
     assert!(d.stdout.contains("every task of the older deployments has stopped"), "{}", d.stdout);
+    emu.assert_nothing_left(&svc).await;
+}
+
+// ---------------------------------------------------------------- modern deployments (issue 10)
+
+fn sd_arn(cluster: &str, id: &str) -> String {
+    format!("arn:aws:ecs:us-east-1:123456789012:service-deployment/{cluster}/api/{id}")
+}
+
+fn revision(cluster: &str, weight: f64) -> serde_json::Value {
+    json!({"arn": format!("arn:aws:ecs:us-east-1:123456789012:service-revision/{cluster}/api/1234567890123456789"),
+           "requestedTaskCount": 2, "runningTaskCount": 2, "pendingTaskCount": 0,
+           "requestedProductionTrafficWeight": weight})
+}
+
+#[tokio::test]
+async fn a_blue_green_deployment_succeeds_through_its_stages_without_deployment_events() {
+    let emu = emu!("e2e_bluegreen");
+    let svc = emu.service("e2e-bluegreen").await;
+    emu.service_config(
+        &svc,
+        json!({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 60, "maximumPercent": 200, "minimumHealthyPercent": 100}),
+    );
+    let sd = sd_arn(&svc.cluster, "bgSuccess000000000001");
+    let stage = |stage: &str, weight: f64| {
+        json!({"status": "IN_PROGRESS", "lifecycleStage": stage, "targetServiceRevision": revision(&svc.cluster, weight),
+               "deploymentConfiguration": {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 60}})
+    };
+    emu.service_deployment(&svc, &sd, stage("SCALE_UP", 0.0), None);
+    let child = emu.start_wait(&svc, &[]).await;
+    // ECS documents no deployment event for these strategies: only the API tells the stages.
+    for (s, w) in [("TEST_TRAFFIC_SHIFT", 0.0), ("PRODUCTION_TRAFFIC_SHIFT", 100.0), ("BAKE_TIME", 100.0)] {
+        emu.service_deployment(&svc, &sd, stage(s, w), None);
+        tokio::time::sleep(Duration::from_millis(1600)).await;
+    }
+    emu.service_deployment(
+        &svc,
+        &sd,
+        json!({"status": "SUCCESSFUL", "lifecycleStage": "CLEAN_UP", "finishedAt": 1.7e9}),
+        None,
+    );
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    for want in [
+        "service deployment IN_PROGRESS BLUE_GREEN TEST_TRAFFIC_SHIFT",
+        "service deployment IN_PROGRESS BLUE_GREEN PRODUCTION_TRAFFIC_SHIFT 100%",
+        "service deployment IN_PROGRESS BLUE_GREEN BAKE_TIME ~60 m left",
+        "(service deployment SUCCESSFUL)",
+    ] {
+        assert!(d.stdout.contains(want), "missing {want:?}\n{}", d.stdout);
+    }
+    // A 60-minute bake cannot finish within the default 30m: said before the wait begins.
+    assert!(
+        d.stderr.contains("BLUE_GREEN waits at least 60m by its configuration") && d.stderr.contains("--timeout 30m"),
+        "{}",
+        d.stderr
+    );
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn a_failed_lambda_hook_fails_the_gate_naming_the_function_and_its_log_lines() {
+    let emu = emu!("e2e_lambdahook");
+    let svc = emu.service("e2e-lambdahook").await;
+    let function = "arn:aws:lambda:us-east-1:123456789012:function:e2e-smoke-test";
+    emu.service_config(
+        &svc,
+        json!({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 5, "lifecycleHooks": [{"targetType": "AWS_LAMBDA",
+               "hookTargetArn": function, "roleArn": "arn:aws:iam::123456789012:role/ecs-hooks",
+               "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]}]}),
+    );
+    emu.log_lines(
+        "/aws/lambda/e2e-smoke-test",
+        "2026/12/03/[$LATEST]0a1b2c3d",
+        &["START RequestId: 7f1e", "smoke test: GET http://test-listener/health -> 503", "returning hookStatus FAILED"],
+    )
+    .await;
+    let sd = sd_arn(&svc.cluster, "lambdaHookFailed00001");
+    emu.service_deployment(&svc, &sd, json!({"status": "IN_PROGRESS", "lifecycleStage": "TEST_TRAFFIC_SHIFT"}), None);
+    let child = emu.start_wait(&svc, &[]).await;
+    emu.service_deployment(
+        &svc,
+        &sd,
+        json!({"status": "ROLLBACK_IN_PROGRESS", "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT",
+               "statusReason": format!("Service deployment rolled back because POST_TEST_TRAFFIC_SHIFT lifecycle hook(s) failed. Lifecycle hook target {function} returned FAILED status."),
+               "lifecycleHookDetails": [{"hookId": "ecs-lambda-9f8e7d", "targetType": "AWS_LAMBDA", "targetArn": function,
+                                         "status": "FAILED", "timeoutAction": "ROLLBACK"}]}),
+        None,
+    );
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
+    for want in [
+        "culprit:  lifecycle hook AWS_LAMBDA e2e-smoke-test (ecs-lambda-9f8e7d) FAILED at POST_TEST_TRAFFIC_SHIFT",
+        &format!("            target {function}"),
+        "  hook logs: /aws/lambda/e2e-smoke-test 2026/12/03/[$LATEST]0a1b2c3d",
+        "    | smoke test: GET http://test-listener/health -> 503",
+        "read its logs in /aws/lambda/e2e-smoke-test",
+    ] {
+        assert!(d.stdout.contains(want), "missing {want:?}\n{}", d.stdout);
+    }
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn a_pause_hook_continued_through_the_api_lets_the_gate_succeed() {
+    let emu = emu!("e2e_continue");
+    let svc = emu.service("e2e-continue").await;
+    let sd = sd_arn(&svc.cluster, "pauseContinued0000001");
+    let hook_id = "ecs-pause-Xk7rT2mP9sLwQn4vB8fYd3hJ6gA1cE5iO0uR_ZpWq";
+    emu.service_deployment(&svc, &sd, json!({"status": "IN_PROGRESS", "lifecycleStage": "TEST_TRAFFIC_SHIFT"}), None);
+    let child = emu.start_wait(&svc, &[]).await;
+    emu.service_deployment(
+        &svc,
+        &sd,
+        json!({"status": "IN_PROGRESS", "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT",
+               "lifecycleHookDetails": [{"hookId": hook_id, "targetType": "PAUSE", "status": "AWAITING_ACTION",
+                                         "expiresAt": 1.7e9, "timeoutAction": "ROLLBACK"}]}),
+        Some(json!({"eventName": "HOOK_AWAITING_ACTION", "hookId": hook_id, "hookType": "PAUSE",
+                    "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT", "expiresAt": "2026-12-03T18:00:00Z"})),
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Someone answers the notice: the command it printed, here through the SDK.
+    let ecs = emu.ecs();
+    let wrong = ecs.continue_service_deployment().service_deployment_arn(&sd).hook_id("ecs-pause-nope").send().await;
+    assert!(wrong.is_err(), "only a hook awaiting action can be continued");
+    ecs.continue_service_deployment().service_deployment_arn(&sd).hook_id(hook_id).send().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    emu.service_deployment(&svc, &sd, json!({"status": "SUCCESSFUL", "lifecycleStage": "CLEAN_UP"}), None);
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    let notice = format!(
+        "hook PAUSE {hook_id} (ours) AWAITING_ACTION at POST_TEST_TRAFFIC_SHIFT — ACTION NEEDED before 2026-12-03T18:00:00Z: continue with `aws ecs continue-service-deployment --service-deployment-arn {sd} --hook-id {hook_id}`"
+    );
+    assert!(d.stdout.contains(&notice), "{}", d.stdout);
+    assert_eq!(d.stdout.matches("ACTION NEEDED").count(), 1, "the event and the API say it once: {}", d.stdout);
+    assert!(
+        d.stdout.contains(&format!("hook PAUSE {hook_id} (ours) SUCCEEDED at POST_TEST_TRAFFIC_SHIFT")),
+        "{}",
+        d.stdout
+    );
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn an_alarm_rollback_fails_the_gate_naming_the_alarm_and_its_state_reason() {
+    let emu = emu!("e2e_alarm");
+    let svc = emu.service("e2e-alarm").await;
+    let reason = "Threshold Crossed: 2 out of the last 2 datapoints [14.0, 9.0] were greater than the threshold (5.0) (minimum 2 datapoints for OK -> ALARM transition).";
+    emu.alarm("e2e-alarm-5xx", "ALARM", reason);
+    emu.service_config(
+        &svc,
+        json!({"strategy": "CANARY", "bakeTimeInMinutes": 10,
+        "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 5},
+        "alarms": {"alarmNames": ["e2e-alarm-5xx", "e2e-alarm-p99"], "enable": true, "rollback": true}}),
+    );
+    let sd = sd_arn(&svc.cluster, "alarmRollback00000001");
+    emu.service_deployment(
+        &svc,
+        &sd,
+        json!({"status": "IN_PROGRESS", "lifecycleStage": "PRODUCTION_TRAFFIC_SHIFT"}),
+        None,
+    );
+    let child = emu.start_wait(&svc, &["--timeout", "2h"]).await;
+    emu.service_deployment(
+        &svc,
+        &sd,
+        json!({"status": "ROLLBACK_IN_PROGRESS", "lifecycleStage": "BAKE_TIME",
+               "alarms": {"status": "TRIGGERED", "alarmNames": ["e2e-alarm-5xx", "e2e-alarm-p99"], "triggeredAlarmNames": ["e2e-alarm-5xx"]},
+               "deploymentCircuitBreaker": {"status": "MONITORING", "failureCount": 0, "threshold": 3}}),
+        None,
+    );
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
+    assert!(d.stdout.contains("culprit:  alarm e2e-alarm-5xx"), "{}", d.stdout);
+    assert!(d.stdout.contains(&format!("  alarm:    e2e-alarm-5xx ALARM: {reason}")), "{}", d.stdout);
+    assert!(d.stdout.contains("(e2e-alarm-5xx: Threshold Crossed: 2 out of the last 2 datapoints"), "{}", d.stdout);
+    assert!(!d.stderr.contains("waits at least"), "--timeout 2h covers 10+5 minutes: {}", d.stderr);
+    assert_eq!(emu.calls()["monitoring.DescribeAlarms"], 1, "{}", emu.calls());
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn a_linear_deployment_with_until_traffic_shifted_succeeds_when_the_bake_begins() {
+    let emu = emu!("e2e_linear");
+    let svc = emu.service("e2e-linear").await;
+    emu.service_config(
+        &svc,
+        json!({"strategy": "LINEAR", "bakeTimeInMinutes": 120,
+        "linearConfiguration": {"stepPercent": 50.0, "stepBakeTimeInMinutes": 1}}),
+    );
+    let sd = sd_arn(&svc.cluster, "linearShifted00000001");
+    let stage = |stage: &str, weight: f64| {
+        json!({"status": "IN_PROGRESS", "lifecycleStage": stage, "targetServiceRevision": revision(&svc.cluster, weight),
+               "deploymentConfiguration": {"strategy": "LINEAR", "bakeTimeInMinutes": 120}})
+    };
+    emu.service_deployment(&svc, &sd, stage("PRODUCTION_TRAFFIC_SHIFT", 50.0), None);
+    let child = emu.start_wait(&svc, &["--until", "traffic-shifted"]).await;
+    emu.service_deployment(&svc, &sd, stage("PRODUCTION_TRAFFIC_SHIFT", 100.0), None);
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    emu.service_deployment(&svc, &sd, stage("BAKE_TIME", 100.0), None);
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    assert!(d.stdout.contains("service deployment IN_PROGRESS LINEAR PRODUCTION_TRAFFIC_SHIFT 100%"), "{}", d.stdout);
+    assert!(d.stdout.contains("--until traffic-shifted does not wait for the bake"), "{}", d.stdout);
+    // 120 minutes of bake do not count against --timeout with --until traffic-shifted.
+    assert!(!d.stderr.contains("waits at least"), "{}", d.stderr);
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn a_deployment_older_than_the_service_deployment_history_is_judged_by_events() {
+    let emu = emu!("e2e_nohistory");
+    let svc = emu.service("e2e-nohistory").await;
+    // The service names a service deployment the API has no record of (before late 2024: MISSING).
+    let sd = sd_arn(&svc.cluster, "fromBeforeTheHistory1");
+    emu.ctl("/_ecsgate/deployment", json!({"cluster": svc.cluster, "service": "api", "deployment_id": svc.deployment, "service_deployment_arn": sd}));
+    let child = emu.start_wait(&svc, &[]).await;
+    emu.deployment_event(&svc, "SERVICE_DEPLOYMENT_COMPLETED", &svc.deployment, "ECS deployment completed.").await;
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    assert!(d.stdout.contains(&format!("deployment {} completed", svc.deployment)), "{}", d.stdout);
+    assert!(emu.calls()["ecs.DescribeServiceDeployments"].as_u64().unwrap() >= 1, "{}", emu.calls());
+    assert!(!d.stderr.contains("MISSING"), "a missing history is no error: {}", d.stderr);
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn a_service_deployment_the_service_no_longer_names_is_found_by_its_revision() {
+    let emu = emu!("e2e_listsd");
+    let svc = emu.service("e2e-listsd").await;
+    // The service names no current service deployment; ECS lists ours, whose target revision carries
+    // our ecs-svc number, as rolling back.
+    let number = svc.deployment.trim_start_matches("ecs-svc/");
+    let sd = sd_arn(&svc.cluster, "listedRollback0000001");
+    let reason = "Service deployment rolled back because the circuit breaker threshold was exceeded.";
+    emu.ctl(
+        "/_ecsgate/service_deployment",
+        json!({"cluster": svc.cluster, "service": svc.name, "service_deployment_arn": sd, "current": false,
+               "fields": {"status": "ROLLBACK_IN_PROGRESS", "statusReason": reason,
+                          "targetServiceRevision": {"arn": format!("arn:aws:ecs:us-east-1:123456789012:service-revision/{}/api/{number}", svc.cluster)},
+                          "deploymentCircuitBreaker": {"status": "TRIGGERED", "failureCount": 3, "threshold": 3}}}),
+    );
+    let d = finish(emu.spawn_wait(&svc, &[]), LIMIT).await;
+    assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
+    assert!(d.stdout.contains(&format!("reason:   {reason}")), "{}", d.stdout);
+    assert_eq!(emu.calls()["ecs.ListServiceDeployments"], 1, "{}", emu.calls());
     emu.assert_nothing_left(&svc).await;
 }

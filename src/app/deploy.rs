@@ -42,7 +42,8 @@ async fn deploy(d: &DeploySettings, reporter: &mut Reporter) -> Result<u8, AppEr
     let s = &d.wait;
     let mut g = Gate::open(s).await?;
     let clients = g.clients.clone();
-    let (mut svcs, _) = g.before_setup("describing the service", resolve(&clients, s, reporter)).await?;
+    let (mut svcs, snaps) = g.before_setup("describing the service", resolve(&clients, s, reporter)).await?;
+    super::wait::warn_short_timeout(s, &snaps, reporter);
     let svc = svcs[0].clone();
     let plan = g.before_setup("checking the task definition", prepare(&clients, d, &svc.deployment_id, &svc)).await?;
 

@@ -307,9 +307,59 @@ pub fn parse_services(values: &[String], default_cluster: &str) -> Result<(Vec<S
     Ok((out, regions.pop()))
 }
 
+/// A warning when `--timeout` ends the gate before the service's deployment configuration lets it
+/// finish: the bake time plus each linear step's or the canary's bake, by configuration alone (hooks,
+/// task starts and health checks come on top). With `--until traffic-shifted` the final bake is not
+/// waited for. `None` when the timeout is long enough or nothing is configured.
+pub fn timeout_warning(
+    service: &str,
+    cfg: &crate::engine::snapshot::DeploymentConfigInfo,
+    timeout: std::time::Duration,
+    until: crate::engine::Until,
+) -> Option<String> {
+    let mut minutes = cfg.configured_wait_minutes();
+    if until == crate::engine::Until::TrafficShifted {
+        minutes -= i64::from(cfg.bake_time_minutes.unwrap_or(0).max(0));
+    }
+    if minutes <= 0 || (timeout.as_secs() as i64) >= minutes * 60 {
+        return None;
+    }
+    let strategy = cfg.strategy.as_deref().unwrap_or("the deployment");
+    let alternative = if until == crate::engine::Until::TrafficShifted {
+        ""
+    } else {
+        ", or --until traffic-shifted to end at the bake"
+    };
+    Some(format!(
+        "service {service}: {strategy} waits at least {minutes}m by its configuration (bake time and steps), longer than --timeout {}: the gate will time out (exit 3) before ECS decides; pass --timeout {}m{alternative}",
+        crate::report::format_elapsed(timeout),
+        minutes + 15
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_timeout_shorter_than_the_configured_bake_and_steps_is_warned_of() {
+        use crate::engine::Until;
+        use crate::engine::snapshot::DeploymentConfigInfo as C;
+        use std::time::Duration;
+        let linear = C {
+            strategy: Some("LINEAR".into()),
+            linear: Some((25.0, 10)),
+            bake_time_minutes: Some(20),
+            ..C::default()
+        };
+        let w = timeout_warning("api", &linear, Duration::from_secs(30 * 60), Until::Completed).expect("50m > 30m");
+        assert!(w.starts_with("service api: LINEAR waits at least 50m by its configuration"), "{w}");
+        assert!(w.contains("pass --timeout 65m, or --until traffic-shifted"), "{w}");
+        // Without the final bake, 30 minutes of steps fit in 30m.
+        assert_eq!(timeout_warning("api", &linear, Duration::from_secs(30 * 60), Until::TrafficShifted), None);
+        assert_eq!(timeout_warning("api", &linear, Duration::from_secs(3600), Until::Completed), None);
+        assert_eq!(timeout_warning("api", &C::default(), Duration::from_secs(60), Until::Completed), None);
+    }
 
     fn svc(c: &str, s: &str) -> ServiceRef {
         ServiceRef { cluster: c.into(), service: s.into() }

@@ -156,6 +156,7 @@ async fn wait(s: &WaitSettings, reporter: &mut Reporter) -> Result<u8, AppError>
     let mut g = Gate::open(s).await?;
     let clients = g.clients.clone();
     let (svcs, snaps) = g.before_setup("describing the services", resolve(&clients, s, reporter)).await?;
+    warn_short_timeout(s, &snaps, reporter);
     let mut driver = start_driver(s, &svcs, &snaps, reporter)?;
     // A service deployment ECS already ended (rolled back, stopped, successful) decides at once.
     let sds: Vec<String> = snaps.iter().filter_map(|x| x.current_service_deployment.clone()).collect();
@@ -169,6 +170,7 @@ async fn wait(s: &WaitSettings, reporter: &mut Reporter) -> Result<u8, AppError>
             driver.feed(Input::ServiceDeployment(sd), reporter);
         }
     }
+    find_service_deployments(&mut g, &svcs, &mut driver, reporter).await?;
     let mut source = Source::polling(&g.clients);
     let mut first = None;
     // Services the API already decided (COMPLETED or FAILED) need no subscription.
@@ -529,7 +531,12 @@ async fn run_loop(
             }
             Action::Continue => next_event(io, handler, source).await,
             Action::Describe(units) => {
-                let call = describe(io.clients, io.svcs, &units);
+                // Ours, where it is no longer the service's current service deployment.
+                let pinned: Vec<String> = units
+                    .iter()
+                    .filter_map(|&i| driver.units[i].engine.service_deployment().map(str::to_string))
+                    .collect();
+                let call = describe(io.clients, io.svcs, &units, pinned);
                 guarded(io.sigs, io.deadline, call).await
             }
             Action::ListStopped(units) => {
@@ -585,7 +592,7 @@ async fn guarded(
 }
 
 /// DescribeServices of the given units: one call per cluster and ten services.
-async fn describe(c: &Clients, svcs: &[Svc], units: &[usize]) -> LoopEvent {
+async fn describe(c: &Clients, svcs: &[Svc], units: &[usize], pinned: Vec<String>) -> LoopEvent {
     let mut snaps = Vec::new();
     let mut missing = Vec::new();
     let mut clusters: Vec<&str> = units.iter().map(|&i| svcs[i].cluster.as_str()).collect();
@@ -620,7 +627,10 @@ async fn describe(c: &Clients, svcs: &[Svc], units: &[usize]) -> LoopEvent {
     // ECS's own account of each service deployment, where the service names one. Optional: a role
     // without ecs:DescribeServiceDeployments, or an API that does not know the deployment, leaves the
     // classic rolloutState and the events to decide.
-    let sds: Vec<String> = snaps.iter().filter_map(|s| s.current_service_deployment.clone()).collect();
+    let mut sds: Vec<String> = snaps.iter().filter_map(|s| s.current_service_deployment.clone()).collect();
+    sds.extend(pinned);
+    sds.sort_unstable();
+    sds.dedup();
     let deployments = if sds.is_empty() {
         Vec::new()
     } else {
@@ -754,6 +764,61 @@ async fn diagnose(c: &Clients, svcs: &[Svc], driver: &mut Driver, reporter: &mut
         }
     }
     tails
+}
+
+/// For each undecided service whose current service deployment is not ours (ours was rolled back, or
+/// another deployment began): its recent service deployments (ListServiceDeployments), described, so
+/// the engine can find ours by its target revision. Optional: without the permission, or for a
+/// deployment older than the ServiceDeployment API, the events and rolloutState decide.
+async fn find_service_deployments(
+    g: &mut Gate<'_>,
+    svcs: &[Svc],
+    driver: &mut Driver,
+    reporter: &mut Reporter,
+) -> Result<(), AppError> {
+    let clients = g.clients.clone();
+    for (i, v) in svcs.iter().enumerate() {
+        let e = &driver.units[i].engine;
+        if e.is_decided() || e.service_deployment().is_some() {
+            continue;
+        }
+        let (cluster, service) = (v.cluster.clone(), v.service_arn.clone());
+        let found = g
+            .before_setup("listing the service deployments", async {
+                let arns = match aws::ecs::list_service_deployments(&clients, &cluster, &service, None).await {
+                    Ok(a) => a,
+                    Err(e) => return Ok(Err(e)),
+                };
+                if arns.is_empty() {
+                    return Ok(Ok(Vec::new()));
+                }
+                Ok(aws::ecs::describe_service_deployments(&clients, &arns).await)
+            })
+            .await?;
+        match found {
+            Ok(sds) => {
+                for sd in sds {
+                    driver.feed(Input::ServiceDeployment(sd), reporter);
+                }
+            }
+            Err(e) => reporter.info(&format!(
+                "ecsgate: service deployments of {} not read ({e}); judging by deployment events",
+                v.name
+            )),
+        }
+    }
+    Ok(())
+}
+
+/// Says so when `--timeout` cannot cover a service's configured bake time and steps.
+pub(crate) fn warn_short_timeout(s: &WaitSettings, snaps: &[ServiceSnapshot], reporter: &mut Reporter) {
+    for snap in snaps {
+        if let Some(cfg) = &snap.deployment_configuration
+            && let Some(w) = super::settings::timeout_warning(arn_name(&snap.service_arn), cfg, s.timeout, s.until)
+        {
+            reporter.warn(&w);
+        }
+    }
 }
 
 /// DescribeServices of every service (one call per cluster and ten services): the ARNs the rule

@@ -268,8 +268,26 @@ pub async fn describe_service_deployments(
                 bake_time_minutes: d.deployment_configuration().and_then(|c| c.bake_time_in_minutes()),
                 updated_at_ms: ms(d.updated_at()),
                 at_ms: Some(now_millis()),
+                target_revision_arn: d.target_service_revision().and_then(|r| r.arn()).map(str::to_string),
             }
         }));
     }
     Ok(out)
+}
+
+/// The service's service deployments (ListServiceDeployments, newest first as the API lists them),
+/// created since `since_ms` when given: how ecsgate finds the service deployment of a deployment that is
+/// no longer the service's current one (it was rolled back, or another one started).
+pub async fn list_service_deployments(
+    c: &Clients,
+    cluster: &str,
+    service: &str,
+    since_ms: Option<i64>,
+) -> Result<Vec<String>, ErrInfo> {
+    let mut req = c.ecs.list_service_deployments().cluster(cluster).service(service).max_results(20);
+    if let Some(t) = since_ms {
+        req = req.created_at(aws_sdk_ecs::types::CreatedAt::builder().after(DateTime::from_millis(t)).build());
+    }
+    let out = req.send().await.map_err(|e| err_info(&e))?;
+    Ok(out.service_deployments().iter().filter_map(|d| d.service_deployment_arn().map(str::to_string)).collect())
 }

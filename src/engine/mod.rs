@@ -304,6 +304,19 @@ pub struct Engine {
     others_active: Option<i64>,
 }
 
+/// ServiceDeployment statuses that end ours unsuccessfully: a rollback or a stop, requested or done.
+fn is_failed_sd_status(s: &str) -> bool {
+    matches!(
+        s,
+        "ROLLBACK_REQUESTED"
+            | "ROLLBACK_IN_PROGRESS"
+            | "ROLLBACK_SUCCESSFUL"
+            | "ROLLBACK_FAILED"
+            | "STOP_REQUESTED"
+            | "STOPPED"
+    )
+}
+
 /// How many failure messages of the service's event log a verdict keeps.
 const EVIDENCE_CAP: usize = 5;
 
@@ -1057,6 +1070,15 @@ impl Engine {
     /// is success; a rollback or a stop (requested or done) is failure, with ECS's reason and the alarms
     /// that triggered it. Other statuses (PENDING, IN_PROGRESS, values added later) only show progress.
     fn on_service_deployment(&mut self, sd: snapshot::ServiceDeploymentSnapshot, out: &mut Vec<Note>) {
+        // Not pinned by a snapshot (ours was no longer PRIMARY): a service deployment whose target
+        // revision carries our ecs-svc number is ours. The mapping is terraform-provider-aws's
+        // (findPrimaryDeploymentARN), not documented: only an exact match pins.
+        if self.our_service_deployment.is_none()
+            && let (Some(ours), Some(rev)) = (self.ours(), sd.target_revision_arn.as_deref())
+            && ours.strip_prefix("ecs-svc/").is_some_and(|n| !n.is_empty() && rev.rsplit('/').next() == Some(n))
+        {
+            self.our_service_deployment = Some(sd.arn.clone());
+        }
         if self.our_service_deployment.as_deref() != Some(sd.arn.as_str()) {
             self.stats.other_services += 1;
             return;
@@ -1077,7 +1099,8 @@ impl Engine {
             _ => None,
         };
         self.breaker = sd.circuit_breaker.as_ref().map(|(_, n, t)| (*n, *t));
-        let key = format!("{} {}", sd.status, sd.lifecycle_stage.as_deref().unwrap_or(""));
+        // A new line when the status, the stage or the traffic share changes (not the bake countdown).
+        let key = format!("{} {} {:?}", sd.status, sd.lifecycle_stage.as_deref().unwrap_or(""), sd.production_weight);
         if self.last_sd_state.as_deref() != Some(key.as_str()) {
             self.last_sd_state = Some(key);
             out.push(Note::Deployment {
@@ -1121,12 +1144,7 @@ impl Engine {
                     out,
                 );
             }
-            "ROLLBACK_REQUESTED"
-            | "ROLLBACK_IN_PROGRESS"
-            | "ROLLBACK_SUCCESSFUL"
-            | "ROLLBACK_FAILED"
-            | "STOP_REQUESTED"
-            | "STOPPED" => {
+            status if is_failed_sd_status(status) => {
                 let mut reason = sd
                     .status_reason
                     .clone()
@@ -1246,7 +1264,9 @@ impl Engine {
         if !self.seen_hooks.insert((h.hook_id.clone().unwrap_or_default(), event_name.clone())) {
             return;
         }
-        let rolling_back = sd.status.starts_with("ROLLBACK") || self.is_decided();
+        // A hook that fails before ours is decided is the cause, even in a snapshot that already shows
+        // the rollback; hooks after the decision are the rollback's own (ECS re-runs traffic shifts).
+        let rolling_back = self.is_decided();
         out.push(Note::Hook {
             at: sd.at_ms,
             event_name: event_name.clone(),
@@ -1266,6 +1286,7 @@ impl Engine {
         if rolling_back {
             return;
         }
+        let ended = is_failed_sd_status(&sd.status);
         let hook = verdict::Hook {
             hook_id: h.hook_id.clone(),
             hook_type: h.target_type.clone(),
@@ -1286,7 +1307,10 @@ impl Engine {
             hook.lifecycle_stage.as_deref().unwrap_or("an unknown stage"),
         );
         self.failed_hook = Some(hook);
-        self.decide(Outcome::Failed, reason, out);
+        // When ECS already ended the deployment, its own statusReason decides (below, in the caller).
+        if !ended {
+            self.decide(Outcome::Failed, reason, out);
+        }
     }
 
     /// The Lambda function configured for a hook at `stage`, when exactly one is (pause hooks have none).
@@ -1320,6 +1344,11 @@ impl Engine {
     /// The Lambda function of a failed hook, whose log group the live gate reads.
     pub fn failed_lambda_hook(&self) -> Option<String> {
         self.failed_hook.as_ref().and_then(|h| h.target_arn.clone()).filter(|a| a.contains(":lambda:"))
+    }
+
+    /// Our service deployment's ARN, once known.
+    pub fn service_deployment(&self) -> Option<&str> {
+        self.our_service_deployment.as_deref()
     }
 
     /// Alarms that rolled our deployment back.

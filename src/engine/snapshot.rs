@@ -214,6 +214,9 @@ pub struct ServiceDeploymentSnapshot {
     /// When the snapshot was taken (epoch ms).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_ms: Option<i64>,
+    /// `targetServiceRevision.arn`: `…:service-revision/<cluster>/<service>/<19 digits>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_revision_arn: Option<String>,
 }
 
 /// One `lifecycleHookDetails` entry.

@@ -1012,6 +1012,7 @@ fn sd_from_api(v: &Value) -> Input {
         bake_time_minutes: v["deploymentConfiguration"]["bakeTimeInMinutes"].as_i64().map(|m| m as i32),
         updated_at_ms: ms(&v["updatedAt"]),
         at_ms: ms(&v["updatedAt"]),
+        target_revision_arn: s(&v["targetServiceRevision"]["arn"]),
     })
 }
 
@@ -1203,4 +1204,28 @@ fn the_configured_wait_adds_the_bake_to_each_linear_step_or_the_canary() {
     let canary = C { canary: Some((5.0, 10)), bake_time_minutes: Some(5), ..C::default() };
     assert_eq!(canary.configured_wait_minutes(), 15);
     assert_eq!(C::default().configured_wait_minutes(), 0);
+}
+
+#[test]
+fn a_service_deployment_targeting_our_revision_number_is_ours_when_no_snapshot_pinned_one() {
+    // The service names no current service deployment (the API lists new ones with a lag, or ours is
+    // no longer the current one).
+    let mut e = engine();
+    feed(&mut e, [snapshot(vec![dep(OURS, "PRIMARY", Some("IN_PROGRESS"), None, 1_700_000_000_000)])]);
+    assert_eq!(e.service_deployment(), None);
+    let rev = |n: &str| {
+        json!({"status": "ROLLBACK_SUCCESSFUL",
+        "statusReason": "Service deployment rolled back because the circuit breaker threshold was exceeded.",
+        "targetServiceRevision": {"arn": format!("arn:aws:ecs:us-west-2:111122223333:service-revision/default/servicetest/{n}")}})
+    };
+    // Another revision's (a near miss too): not ours, decides nothing.
+    feed(&mut e, [sd_from_api(&rev("2222222222222222222")), sd_from_api(&rev("111111111111111111"))]);
+    assert_eq!((e.service_deployment(), outcome(&e)), (None, None));
+    feed(&mut e, [sd_from_api(&rev("1111111111111111111"))]);
+    assert_eq!(e.service_deployment(), Some(SD));
+    let v = e.verdict().expect("ours rolled back");
+    assert_eq!(
+        v.reason.as_deref(),
+        Some("Service deployment rolled back because the circuit breaker threshold was exceeded.")
+    );
 }

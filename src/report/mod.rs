@@ -482,19 +482,18 @@ pub fn format_verdict(v: &Verdict, color: bool) -> String {
         s.push_str(&format!("            target group {}\n", one_line(&h.target_group)));
     }
     if let Some(h) = &v.hook {
-        s.push_str(&format!(
-            "  hook:     {} {} {} at {}\n",
-            one_line(h.hook_type.as_deref().unwrap_or("?")),
-            one_line(h.hook_id.as_deref().unwrap_or("?")),
-            one_line(&h.status),
-            one_line(h.lifecycle_stage.as_deref().unwrap_or("?"))
-        ));
+        // The hook's own line, or the culprit line when no container is to blame.
+        let label = if v.culprit.is_none() { "culprit:" } else { "hook:" };
+        s.push_str(&format!("  {label:<9} {}\n", one_line(&hook_short(h))));
         if let Some(t) = &h.target_arn {
             s.push_str(&format!("            target {}\n", one_line(t)));
         }
         if let Some(t) = &h.log_tail {
             push_log_tail(&mut s, "hook logs:", t);
         }
+    }
+    if v.culprit.is_none() && v.hook.is_none() && !v.alarms.is_empty() {
+        s.push_str(&format!("  culprit:  {}\n", one_line(&culprit_short(v).unwrap_or_default())));
     }
     for a in &v.alarms {
         let state = a.state.as_deref().map(|x| format!(" {x}")).unwrap_or_default();

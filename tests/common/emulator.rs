@@ -188,6 +188,54 @@ impl Emu {
         assert_eq!(out.failed_entry_count(), 0);
     }
 
+    /// The service's deploymentConfiguration (strategy, bake, hooks, alarms), as DescribeServices answers it.
+    pub fn service_config(&self, svc: &Svc, cfg: Value) {
+        let v = self.ctl(
+            "/_ecsgate/service_config",
+            json!({"cluster": svc.cluster, "service": svc.name, "deployment_configuration": cfg}),
+        );
+        assert_eq!(v["ok"], true, "{v}");
+    }
+
+    /// Drives service deployment `arn` (the service's current one): merges `fields` into what
+    /// Describe/ListServiceDeployments answer, and emits a hook event when `hook` is given.
+    pub fn service_deployment(&self, svc: &Svc, arn: &str, fields: Value, hook: Option<Value>) {
+        let mut body =
+            json!({"cluster": svc.cluster, "service": svc.name, "service_deployment_arn": arn, "fields": fields});
+        if let Some(h) = hook {
+            body["emit_hook"] = h;
+        }
+        let v = self.ctl("/_ecsgate/service_deployment", body);
+        assert_eq!(v["serviceDeploymentArn"], arn, "{v}");
+    }
+
+    /// A CloudWatch alarm's state and reason, as DescribeAlarms answers it.
+    pub fn alarm(&self, name: &str, state: &str, reason: &str) {
+        let v = self.ctl("/_ecsgate/alarm", json!({"name": name, "state": state, "reason": reason}));
+        assert_eq!(v["ok"], true, "{v}");
+    }
+
+    /// A log group and stream with these lines (a Lambda function's, say).
+    pub async fn log_lines(&self, group: &str, stream: &str, lines: &[&str]) {
+        use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+        let logs = self.logs();
+        let _ = logs.create_log_group().log_group_name(group).send().await;
+        let _ = logs.create_log_stream().log_group_name(group).log_stream_name(stream).send().await;
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+        let events: Vec<InputLogEvent> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| InputLogEvent::builder().timestamp(t + i as i64).message(*l).build().unwrap())
+            .collect();
+        logs.put_log_events()
+            .log_group_name(group)
+            .log_stream_name(stream)
+            .set_log_events(Some(events))
+            .send()
+            .await
+            .unwrap();
+    }
+
     pub async fn deployment_event(&self, svc: &Svc, name: &str, id: &str, reason: &str) {
         let detail = json!({"eventType": if name.ends_with("FAILED") {"ERROR"} else {"INFO"}, "eventName": name, "deploymentId": id,
             "updatedAt": now_rfc3339(), "reason": reason, "clusterArn": svc.cluster_arn});

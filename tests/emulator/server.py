@@ -23,10 +23,21 @@ What the layer adds, in-process, around moto's own WSGI app:
   descriptions moto does not produce); DescribeTargetGroups stays moto's.
 - GET /_ecsgate/calls?key=AKID: API calls seen per service and action for that key (for the benchmark);
   GET /_ecsgate/log?key=AKID: the same calls in the order they came.
+- POST /_ecsgate/service_config: a service's deploymentConfiguration (strategy, bakeTimeInMinutes,
+  linear/canary configuration, lifecycleHooks, alarms), as DescribeServices then answers it.
+- POST /_ecsgate/service_deployment: drive a service deployment through its lifecycle: merge fields
+  (status, lifecycleStage, lifecycleHookDetails, statusReason, alarms, …) into what
+  DescribeServiceDeployments and ListServiceDeployments answer, and emit `ECS Hook State Change` events
+  onto the default bus (`emit_hook`), as ECS would. Timestamps go out as epoch seconds, as the API sends.
+- ContinueServiceDeployment: for a hook AWAITING_ACTION of an IN_PROGRESS deployment, CONTINUE marks it
+  SUCCEEDED, ROLLBACK marks it FAILED and the deployment ROLLBACK_REQUESTED; either emits the hook event.
+- POST /_ecsgate/alarm: what CloudWatch DescribeAlarms answers for an alarm (state and reason). The
+  CloudWatch API speaks rpc-v2-cbor, which moto 5.2.5 does not: the layer answers it (cbor2).
 Tasks never advance on DescribeTasks (moto's state manager is set to manual for ecs::task).
 Usage: server.py --port PORT   (binds 127.0.0.1 only)
 """
 import argparse
+import cbor2
 import io
 import json
 import random
@@ -49,6 +60,7 @@ TARGET_HEALTH = {}
 SERVICE_DEPLOYMENTS = {}  # service-deployment ARN -> (region, cluster, service)
 SD_STATE = {}  # service-deployment ARN -> what DescribeServiceDeployments answers for it
 STOPPED = []  # (ARN, stopType) of StopServiceDeployment calls  # target group ARN -> [{"id", "port", "state", "reason", "description"}]
+ALARMS = {}  # alarm name -> {"state", "reason"}
 FAULTS = []  # dicts: key, service, action, code, status, until, remaining
 CALLS = defaultdict(Counter)
 LOG = defaultdict(list)  # key -> ["service.Action", ...] in the order received
@@ -146,6 +158,115 @@ def ctl_deployment(body):
         svc.deployments.insert(0, new)
         return {"id": new["id"]}
     return {"id": dep["id"]}
+
+
+def ctl_service_config(body):
+    _, svc = find_service(body.get("region", "us-east-1"), body["cluster"], body["service"])
+    svc.deployment_configuration = svc.deploymentConfiguration = body["deployment_configuration"]
+    return {"ok": True}
+
+
+def epoch(d=None):
+    return (d or now()).timestamp()
+
+
+def ctl_service_deployment(body):
+    """Merge fields into a service deployment, and emit a hook event if asked (ECS's part)."""
+    arn = body["service_deployment_arn"]
+    region = body.get("region", "us-east-1")
+    _, svc = find_service(region, body["cluster"], body["service"])
+    with LOCK:
+        sd = SD_STATE.setdefault(arn, {"serviceDeploymentArn": arn, "serviceArn": svc.arn, "clusterArn": svc.cluster_arn,
+                                       "createdAt": epoch(), "startedAt": epoch(), "status": "PENDING"})
+        SERVICE_DEPLOYMENTS.setdefault(arn, (region, body["cluster"], body["service"]))
+        sd.update(body.get("fields", {}))
+        sd["updatedAt"] = epoch()
+    if body.get("current", True):
+        svc.current_service_deployment = svc.currentServiceDeployment = arn
+    if "emit_hook" in body:
+        emit_hook(region, svc, arn, body["emit_hook"])
+    return {"serviceDeploymentArn": arn}
+
+
+def emit_hook(region, svc, sd_arn, h):
+    """An `ECS Hook State Change` event in the documented shape, onto the default bus."""
+    detail = {"eventType": "INFO", "eventName": h["eventName"], "hookId": h["hookId"], "hookType": h.get("hookType", "PAUSE"),
+              "lifecycleStage": h.get("lifecycleStage"), "clusterArn": svc.cluster_arn, "serviceArn": svc.arn,
+              "serviceDeploymentArn": sd_arn, "updatedAt": now().strftime("%Y-%m-%dT%H:%M:%S.%f000Z")}
+    if h.get("expiresAt"):
+        detail["expiresAt"] = h["expiresAt"]
+    get_backend("events")[DEFAULT_ACCOUNT_ID][region].put_events([{
+        "Source": "aws.ecs", "DetailType": "ECS Hook State Change", "Detail": json.dumps(detail),
+        "Resources": [sd_arn], "EventBusName": "default"}])
+
+
+def ctl_alarm(body):
+    with LOCK:
+        ALARMS[body["name"]] = {"state": body.get("state", "ALARM"), "reason": body.get("reason", "")}
+    return {"ok": True}
+
+
+def json_answer(start_response, out, status="200 OK"):
+    data = json.dumps(out).encode()
+    start_response(status, [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def json_error(start_response, code, message):
+    data = json.dumps({"__type": code, "message": message}).encode()
+    start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", code),
+                                       ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def continue_service_deployment(req, start_response):
+    arn, hook_id, action = req.get("serviceDeploymentArn", ""), req.get("hookId", ""), req.get("action", "CONTINUE")
+    with LOCK:
+        sd = SD_STATE.get(arn)
+        hook = next((h for h in (sd or {}).get("lifecycleHookDetails", []) if h.get("hookId") == hook_id), None)
+        if sd is None:
+            return json_error(start_response, "ServiceDeploymentNotFoundException", f"service deployment {arn} not found")
+        if sd["status"] != "IN_PROGRESS" or hook is None or hook.get("status") != "AWAITING_ACTION":
+            return json_error(start_response, "InvalidParameterException",
+                              f"hook {hook_id} is not awaiting action in an IN_PROGRESS service deployment")
+        hook["status"] = "SUCCEEDED" if action == "CONTINUE" else "FAILED"
+        if action == "ROLLBACK":
+            sd["status"] = "ROLLBACK_REQUESTED"
+        sd["updatedAt"] = epoch()
+        stage = sd.get("lifecycleStage")
+    region, cluster, name = SERVICE_DEPLOYMENTS[arn]
+    _, svc = find_service(region, cluster, name)
+    emit_hook(region, svc, arn, {"eventName": "HOOK_SUCCEEDED" if action == "CONTINUE" else "HOOK_FAILED",
+                                 "hookId": hook_id, "hookType": hook.get("targetType", "PAUSE"), "lifecycleStage": stage})
+    return json_answer(start_response, {"serviceDeploymentArn": arn})
+
+
+def list_service_deployments(req, start_response):
+    service, statuses = req.get("service", ""), req.get("status") or None
+    with LOCK:
+        rows = [sd for sd in SD_STATE.values()
+                if (sd.get("serviceArn") == service or sd.get("serviceArn", "").endswith("/" + service))
+                and (statuses is None or sd.get("status") in statuses)]
+        brief = [{k: sd[k] for k in ("serviceDeploymentArn", "serviceArn", "clusterArn", "startedAt", "createdAt",
+                                     "finishedAt", "status", "statusReason") if k in sd}
+                 | ({"targetServiceRevisionArn": sd["targetServiceRevision"]["arn"]} if "targetServiceRevision" in sd else {})
+                 for sd in sorted(rows, key=lambda x: x.get("createdAt", 0), reverse=True)]
+    return json_answer(start_response, {"serviceDeployments": brief})
+
+
+def describe_alarms_cbor(raw, start_response):
+    """CloudWatch DescribeAlarms over rpc-v2-cbor: the alarms a test set with /_ecsgate/alarm."""
+    req = cbor2.loads(raw) if raw else {}
+    names = req.get("AlarmNames") or []
+    with LOCK:
+        found = [{"AlarmName": n, "AlarmArn": f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{n}",
+                  "StateValue": ALARMS[n]["state"], "StateReason": ALARMS[n]["reason"],
+                  "StateUpdatedTimestamp": cbor2.CBORTag(1, time.time())}
+                 for n in names if n in ALARMS]
+    data = cbor2.dumps({"MetricAlarms": found, "CompositeAlarms": []})
+    start_response("200 OK", [("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor"),
+                              ("Content-Length", str(len(data)))])
+    return [data]
 
 
 class C:
@@ -268,6 +389,34 @@ class Layer:
             environ["wsgi.input"] = io.BytesIO(raw)
             form = parse_qs(raw.decode())
             action = form.get("Action", [""])[0]
+        if path.startswith("/service/GraniteServiceVersion20100801/operation/"):
+            # CloudWatch's rpc-v2-cbor: the operation is the path's last part.
+            action = path.rsplit("/", 1)[-1]
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+            raw = environ["wsgi.input"].read(size)
+            with LOCK:
+                CALLS[key][f"{service}.{action}"] += 1
+                LOG[key].append(f"{service}.{action}")
+            f = match_fault(key, service, action)
+            if f:
+                code = f.get("code", "InternalFailure")
+                data = cbor2.dumps({"__type": code, "message": f"injected {code}"})
+                start_response("400 Bad Request" if f.get("status") == 400 else "500 Internal Server Error",
+                               [("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor"),
+                                ("Content-Length", str(len(data)))])
+                return [data]
+            if action == "DescribeAlarms":
+                return describe_alarms_cbor(raw, start_response)
+            return json_error(start_response, "UnsupportedOperation", action)
+        if action in ("ContinueServiceDeployment", "ListServiceDeployments"):
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+            req = json.loads(environ["wsgi.input"].read(size) or b"{}")
+            with LOCK:
+                CALLS[key][f"{service}.{action}"] += 1
+                LOG[key].append(f"{service}.{action}")
+            if action == "ContinueServiceDeployment":
+                return continue_service_deployment(req, start_response)
+            return list_service_deployments(req, start_response)
         if action == "DescribeServiceDeployments":
             size = int(environ.get("CONTENT_LENGTH") or 0)
             req = json.loads(environ["wsgi.input"].read(size) or b"{}")
@@ -352,7 +501,8 @@ class Layer:
                 body = json.loads(environ["wsgi.input"].read(size) or b"{}")
                 handler = {"/_ecsgate/deployment": ctl_deployment, "/_ecsgate/task": ctl_task,
                            "/_ecsgate/fault": ctl_fault, "/_ecsgate/target_health": ctl_target_health,
-                           "/_ecsgate/target_group": ctl_target_group}[path]
+                           "/_ecsgate/target_group": ctl_target_group, "/_ecsgate/service_config": ctl_service_config,
+                           "/_ecsgate/service_deployment": ctl_service_deployment, "/_ecsgate/alarm": ctl_alarm}[path]
                 out = handler(body)
             data = json.dumps(out, default=str).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
