@@ -1248,7 +1248,9 @@ async fn a_failed_lambda_hook_fails_the_gate_naming_the_function_and_its_log_lin
     .await;
     let sd = sd_arn(&svc.cluster, "lambdaHookFailed00001");
     emu.service_deployment(&svc, &sd, json!({"status": "IN_PROGRESS", "lifecycleStage": "TEST_TRAFFIC_SHIFT"}), None);
-    let child = emu.start_wait(&svc, &[]).await;
+    let file = std::env::temp_dir().join(format!("ecsgate-lambdahook-{}.jsonl", std::process::id()));
+    let record = file.to_str().unwrap();
+    let child = emu.start_wait(&svc, &["--record", record]).await;
     emu.service_deployment(
         &svc,
         &sd,
@@ -1269,6 +1271,12 @@ async fn a_failed_lambda_hook_fails_the_gate_naming_the_function_and_its_log_lin
     ] {
         assert!(d.stdout.contains(want), "missing {want:?}\n{}", d.stdout);
     }
+    // The recording (service deployment snapshots, the hook's log lines) replays to the same verdict.
+    let r = common::ecsgate(&["replay", record], None, &[]);
+    std::fs::remove_file(&file).ok();
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let verdict = |out: &str| out[out.find("verdict:").unwrap()..].to_string();
+    assert_eq!(verdict(&r.stdout), verdict(&d.stdout));
     emu.assert_nothing_left(&svc).await;
 }
 
@@ -1279,7 +1287,9 @@ async fn a_pause_hook_continued_through_the_api_lets_the_gate_succeed() {
     let sd = sd_arn(&svc.cluster, "pauseContinued0000001");
     let hook_id = "ecs-pause-Xk7rT2mP9sLwQn4vB8fYd3hJ6gA1cE5iO0uR_ZpWq";
     emu.service_deployment(&svc, &sd, json!({"status": "IN_PROGRESS", "lifecycleStage": "TEST_TRAFFIC_SHIFT"}), None);
-    let child = emu.start_wait(&svc, &[]).await;
+    let file = std::env::temp_dir().join(format!("ecsgate-continue-{}.jsonl", std::process::id()));
+    let record = file.to_str().unwrap();
+    let child = emu.start_wait(&svc, &["--record", record]).await;
     emu.service_deployment(
         &svc,
         &sd,
@@ -1309,6 +1319,17 @@ async fn a_pause_hook_continued_through_the_api_lets_the_gate_succeed() {
         "{}",
         d.stdout
     );
+    // Hook events and service deployment snapshots are recorded, and replay tells the same story.
+    let r = common::ecsgate(&["replay", record], None, &[]);
+    std::fs::remove_file(&file).ok();
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.stdout.matches("ACTION NEEDED").count(), 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains(&format!("hook PAUSE {hook_id} (ours) SUCCEEDED at POST_TEST_TRAFFIC_SHIFT")),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("completed (service deployment SUCCESSFUL)"), "{}", r.stdout);
     emu.assert_nothing_left(&svc).await;
 }
 

@@ -44,6 +44,33 @@ fn bundled_success_example_exits_0() {
 }
 
 #[test]
+fn bundled_lambda_hook_example_fails_naming_the_function_and_its_logs() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/blue-green-lambda-hook-failed.jsonl");
+    let r = ecsgate(&["replay", path], None, &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    for want in [
+        "service deployment IN_PROGRESS BLUE_GREEN TEST_TRAFFIC_SHIFT",
+        "culprit:  lifecycle hook AWS_LAMBDA e2e-smoke-test (ecs-lambda-9f8e7d) FAILED at POST_TEST_TRAFFIC_SHIFT",
+        "    | smoke test: GET http://test-listener/health -> 503",
+    ] {
+        assert!(r.stdout.contains(want), "missing {want:?}\n{}", r.stdout);
+    }
+    let j = ecsgate(&["replay", path, "--output", "json"], None, &[]).last_json();
+    assert_eq!(j["hook"]["target_arn"], "arn:aws:lambda:us-east-1:123456789012:function:e2e-smoke-test");
+    assert_eq!(j["hook"]["log_tail"]["log_group"], "/aws/lambda/e2e-smoke-test");
+}
+
+#[test]
+fn bundled_pause_hook_example_announces_the_pause_then_succeeds() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/blue-green-pause-hook.jsonl");
+    let r = ecsgate(&["replay", path], None, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.matches("ACTION NEEDED before 2026-12-03T18:00:00Z").count(), 1, "{}", r.stdout);
+    assert!(r.stdout.contains("(ours) SUCCEEDED at POST_TEST_TRAFFIC_SHIFT"), "{}", r.stdout);
+    assert!(r.stdout.contains("completed (service deployment SUCCESSFUL)"), "{}", r.stdout);
+}
+
+#[test]
 fn breaker_failure_with_rollback_exits_1_and_names_the_rollback() {
     let reason = format!("ECS deployment circuit breaker: rolling back to deploymentId {OLD}.");
     let events = [
