@@ -30,6 +30,11 @@ pub enum Command {
     /// Replay recorded ECS events (JSON Lines, a JSON array, or a CloudWatch Logs export) to a verdict.
     #[command(after_help = exit::TABLE)]
     Replay(ReplayArgs),
+    /// Answer a lifecycle hook that paused a deployment (ContinueServiceDeployment): continue it, or roll
+    /// the deployment back with --rollback. Finds the hook awaiting action of the service's current
+    /// service deployment unless --service-deployment-arn and --hook-id name it.
+    #[command(after_help = exit::TABLE)]
+    Continue(ContinueArgs),
     /// Delete leftover ecsgate EventBridge rules and SQS queues (found by tag and name prefix).
     #[command(after_help = exit::TABLE)]
     Gc(GcArgs),
@@ -205,6 +210,27 @@ pub enum NotifyOn {
     Failure,
     /// Whatever the outcome.
     Always,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ContinueArgs {
+    /// Cluster of a service given by name.
+    #[arg(long, env = "ECSGATE_CLUSTER", default_value = "default")]
+    pub cluster: String,
+    /// The paused service: a name, `cluster/name` or an ARN (not needed with --service-deployment-arn).
+    #[arg(long, env = "ECSGATE_SERVICE", required_unless_present = "service_deployment_arn")]
+    pub service: Option<String>,
+    /// The service deployment to answer (default: the service's current one).
+    #[arg(long, env = "ECSGATE_SERVICE_DEPLOYMENT_ARN")]
+    pub service_deployment_arn: Option<String>,
+    /// The hook to answer (default: the one awaiting action; needed when several are).
+    #[arg(long, env = "ECSGATE_HOOK_ID")]
+    pub hook_id: Option<String>,
+    /// Roll the deployment back instead of continuing it.
+    #[arg(long, env = "ECSGATE_ROLLBACK")]
+    pub rollback: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Clone, Args)]

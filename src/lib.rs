@@ -42,6 +42,7 @@ pub fn run() -> ExitCode {
         cli::Command::Wait(args) => app::wait::run(args),
         cli::Command::Deploy(args) => app::deploy::run(args),
         cli::Command::Gc(args) => app::gc::run(args),
+        cli::Command::Continue(args) => app::hook::run(args),
         cli::Command::Completions { shell } => report::completions(shell),
         cli::Command::Man => report::man_page(),
     };

@@ -1438,3 +1438,60 @@ async fn a_service_deployment_the_service_no_longer_names_is_found_by_its_revisi
     assert_eq!(emu.calls()["ecs.ListServiceDeployments"], 1, "{}", emu.calls());
     emu.assert_nothing_left(&svc).await;
 }
+
+#[tokio::test]
+async fn ecsgate_continue_rolls_a_paused_deployment_back_and_the_gate_fails_naming_the_hook() {
+    let emu = emu!("e2e_egcontinue");
+    let svc = emu.service("e2e-egcontinue").await;
+    let sd = sd_arn(&svc.cluster, "pauseRolledBack000001");
+    let hook_id = "ecs-pause-Rb7rT2mP9sLwQn4vB8fYd3hJ6gA1cE5iO0uR_ZpWq";
+    let continue_ = |extra: &[&str]| {
+        let mut args = vec!["continue", "--cluster", svc.cluster.as_str(), "--service", "api"];
+        args.extend_from_slice(extra);
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+        cmd.args(&args);
+        emu.env(&mut cmd);
+        let out = cmd.output().unwrap();
+        (out.status.code().unwrap(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    emu.service_deployment(&svc, &sd, json!({"status": "IN_PROGRESS", "lifecycleStage": "TEST_TRAFFIC_SHIFT"}), None);
+    // Nothing to answer yet: a one-line usage error, exit 2.
+    let (code, err) = continue_(&[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(
+            "no hook is awaiting action (service deployment pauseRolledBack000001 is IN_PROGRESS at TEST_TRAFFIC_SHIFT)"
+        ),
+        "{err}"
+    );
+    let child = emu.start_wait(&svc, &[]).await;
+    emu.service_deployment(
+        &svc,
+        &sd,
+        json!({"status": "IN_PROGRESS", "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT",
+               "lifecycleHookDetails": [{"hookId": hook_id, "targetType": "PAUSE", "status": "AWAITING_ACTION", "timeoutAction": "ROLLBACK"}]}),
+        Some(json!({"eventName": "HOOK_AWAITING_ACTION", "hookId": hook_id, "hookType": "PAUSE",
+                    "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT", "expiresAt": "2026-12-03T18:00:00Z"})),
+    );
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let (code, err) = continue_(&["--rollback"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains(&format!("rolled back at hook {hook_id} at POST_TEST_TRAFFIC_SHIFT")), "{err}");
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
+    assert!(
+        d.stdout.contains(&format!(
+            "(or: `ecsgate continue --service-deployment-arn {sd} --hook-id {hook_id} [--rollback]`)"
+        )),
+        "{}",
+        d.stdout
+    );
+    assert!(
+        d.stdout.contains(&format!("culprit:  lifecycle hook PAUSE ({hook_id}) FAILED at POST_TEST_TRAFFIC_SHIFT")),
+        "{}",
+        d.stdout
+    );
+    assert!(d.stdout.contains("was answered with ROLLBACK"), "{}", d.stdout);
+    assert!(emu.log(&emu.key).contains(&"ecs.ContinueServiceDeployment".to_string()));
+    emu.assert_nothing_left(&svc).await;
+}

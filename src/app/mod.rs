@@ -9,11 +9,13 @@
 //! - [`handler`]: the loop's synchronous decisions (nextest's dispatcher shape), unit-tested without AWS.
 //! - [`wait`]: the live gate — resolve, subscribe, the `select!` loop, teardown, diagnosis.
 //! - [`gc`]: deleting leftovers.
+//! - [`hook`]: `ecsgate continue`, answering a lifecycle hook that paused a deployment.
 
 pub mod deploy;
 pub mod drive;
 pub mod gc;
 pub mod handler;
+pub mod hook;
 pub mod notify;
 pub mod settings;
 pub mod source;

@@ -316,7 +316,7 @@ fn format_note_raw(n: &Note) -> Option<String> {
                 let sd = service_deployment_arn.as_deref().unwrap_or("SERVICE_DEPLOYMENT_ARN");
                 let id = hook_id.as_deref().unwrap_or("HOOK_ID");
                 s.push_str(&format!(
-                    " — ACTION NEEDED{}: continue with `aws ecs continue-service-deployment --service-deployment-arn {sd} --hook-id {id}`, or roll back with the same and `--action ROLLBACK`",
+                    " — ACTION NEEDED{}: continue with `aws ecs continue-service-deployment --service-deployment-arn {sd} --hook-id {id}`, or roll back with the same and `--action ROLLBACK` (or: `ecsgate continue --service-deployment-arn {sd} --hook-id {id} [--rollback]`)",
                     expires_at.as_deref().map(|e| format!(" before {e}")).unwrap_or_default()
                 ));
             }
