@@ -23,6 +23,7 @@ if [ -n "${INPUT_TIMEOUT:-}" ]; then args+=(--timeout "$INPUT_TIMEOUT"); fi
 if [ -n "${INPUT_MAX_TASK_FAILURES:-}" ]; then args+=(--max-task-failures "$INPUT_MAX_TASK_FAILURES"); fi
 if [ -n "${INPUT_REGION:-}" ]; then args+=(--region "$INPUT_REGION"); fi
 if [ "${INPUT_FAIL_FAST:-false}" = "true" ]; then args+=(--fail-fast); fi
+if [ -n "${INPUT_UNTIL:-}" ]; then args+=(--until "$INPUT_UNTIL"); fi
 if [ "${INPUT_ROLLBACK_ON_FAILURE:-false}" = "true" ]; then args+=(--rollback-on-failure); fi
 if [ -n "${INPUT_NOTIFY_ON:-}" ]; then args+=(--notify-on "$INPUT_NOTIFY_ON"); fi
 # Webhook URLs are secrets: through the environment, never on the command line (process lists, logs).

@@ -281,8 +281,8 @@ pub struct Engine {
     failed_hook: Option<verdict::Hook>,
     /// The latest lifecycle stage a hook event named for our deployment (shown in progress).
     stage: Option<String>,
-    /// ECS's circuit breaker for our service deployment: (failureCount, threshold).
-    breaker: Option<(i32, i32)>,
+    /// ECS's circuit breaker for our service deployment, as the API counts it.
+    breaker: Option<verdict::Breaker>,
     /// Alarms ECS named when it rolled our service deployment back.
     triggered_alarms: Vec<String>,
     /// What DescribeAlarms said of them (read by the live gate after the verdict).
@@ -560,7 +560,7 @@ impl Engine {
         if let Some(stage) = self.stage_text() {
             rollout = Some(format!("{} {stage}", rollout.as_deref().unwrap_or("IN_PROGRESS")));
         }
-        if let Some((n, t)) = self.breaker {
+        if let Some(verdict::Breaker { failure_count: n, threshold: t, .. }) = &self.breaker {
             // ECS's own count and threshold, as the API gives them (never a formula of ours).
             rollout = Some(format!("{} · breaker {n}/{t}", rollout.as_deref().unwrap_or("IN_PROGRESS")));
         }
@@ -1098,7 +1098,11 @@ impl Engine {
             }
             _ => None,
         };
-        self.breaker = sd.circuit_breaker.as_ref().map(|(_, n, t)| (*n, *t));
+        self.breaker = sd.circuit_breaker.as_ref().map(|(status, n, t)| verdict::Breaker {
+            status: status.clone(),
+            failure_count: *n,
+            threshold: *t,
+        });
         // A new line when the status, the stage or the traffic share changes (not the bake countdown).
         let key = format!("{} {} {:?}", sd.status, sd.lifecycle_stage.as_deref().unwrap_or(""), sd.production_weight);
         if self.last_sd_state.as_deref() != Some(key.as_str()) {
@@ -1457,6 +1461,7 @@ impl Engine {
             evidence,
             health_check,
             hook: self.failed_hook.clone(),
+            circuit_breaker: self.breaker.clone(),
             alarms: if self.alarm_states.is_empty() {
                 // Named, if not (yet) read: the names are ECS's own words.
                 self.triggered_alarms

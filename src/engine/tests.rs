@@ -1229,3 +1229,34 @@ fn a_service_deployment_targeting_our_revision_number_is_ours_when_no_snapshot_p
         Some("Service deployment rolled back because the circuit breaker threshold was exceeded.")
     );
 }
+
+#[test]
+fn failures_count_cumulatively_while_a_resetting_breaker_never_trips() {
+    // resetOnHealthyTask: each healthy task resets ECS's count, so the breaker shows 1/3 forever while
+    // the deployment keeps failing a task now and then. ecsgate's --max-task-failures does not reset.
+    let mut e = engine();
+    with_service_deployment(&mut e, SD);
+    let breaker = |n: i64| {
+        sd_from_api(&json!({"status": "IN_PROGRESS", "lifecycleStage": "SCALE_UP",
+            "deploymentCircuitBreaker": {"status": "MONITORING", "failureCount": n, "threshold": 3}}))
+    };
+    let failed = |s: &str| event(&task("task__stopped-essential-exit1-defra.json", s, OURS, 6));
+    let healthy = |s: &str| {
+        let mut v = task("task__running-fargate-multicontainer-defra.json", s, OURS, 3);
+        v["detail"]["lastStatus"] = json!("RUNNING");
+        event(&v)
+    };
+    for (i, t) in ["a", "b"].into_iter().enumerate() {
+        feed(&mut e, [failed(t), breaker(1), healthy(&format!("ok{i}")), breaker(0)]);
+    }
+    assert_eq!(outcome(&e), None);
+    assert_eq!(e.progress().rollout_state.as_deref(), Some("IN_PROGRESS SCALE_UP · breaker 0/3"), "ECS's own count");
+    feed(&mut e, [failed("c"), breaker(1)]);
+    let v = e.verdict().expect("the third failure decides");
+    assert_eq!(v.outcome, Outcome::Failed);
+    assert_eq!(v.failed_tasks.len(), 3);
+    let b = v.circuit_breaker.clone().expect("the breaker is in the verdict");
+    assert_eq!((b.status.as_str(), b.failure_count, b.threshold), ("MONITORING", 1, 3), "the latest count ECS gave");
+    let block = crate::report::format_verdict(&v, false);
+    assert!(block.contains("  breaker:  1/3 failed tasks by ECS's count (MONITORING)"), "{block}");
+}

@@ -83,6 +83,9 @@ pub struct Verdict {
     /// The lifecycle hook that failed our deployment (HOOK_FAILED, HOOK_TIMED_OUT).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hook: Option<Hook>,
+    /// ECS's circuit breaker for our service deployment (the ServiceDeployment API's own count).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub circuit_breaker: Option<Breaker>,
     /// The CloudWatch alarms that rolled our deployment back, with their state reasons.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub alarms: Vec<AlarmState>,
@@ -107,6 +110,15 @@ pub struct Hook {
     /// The Lambda function's last log lines (`/aws/lambda/<name>`), read by the live gate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_tail: Option<LogTail>,
+}
+
+/// The circuit breaker as ECS reports it: never a formula of ecsgate's.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Breaker {
+    /// TRIGGERED, MONITORING, MONITORING_COMPLETE, DISABLED.
+    pub status: String,
+    pub failure_count: i32,
+    pub threshold: i32,
 }
 
 /// A CloudWatch alarm that rolled our deployment back, with what DescribeAlarms says of it.
@@ -177,6 +189,7 @@ impl Verdict {
             evidence: Vec::new(),
             health_check: None,
             hook: None,
+            circuit_breaker: None,
             alarms: Vec::new(),
             rollback: None,
         }

@@ -492,6 +492,16 @@ pub fn format_verdict(v: &Verdict, color: bool) -> String {
             push_log_tail(&mut s, "hook logs:", t);
         }
     }
+    if let Some(b) = &v.circuit_breaker
+        && v.outcome != Outcome::Succeeded
+    {
+        s.push_str(&format!(
+            "  breaker:  {}/{} failed tasks by ECS's count ({})\n",
+            b.failure_count,
+            b.threshold,
+            one_line(&b.status)
+        ));
+    }
     if v.culprit.is_none() && v.hook.is_none() && !v.alarms.is_empty() {
         s.push_str(&format!("  culprit:  {}\n", one_line(&culprit_short(v).unwrap_or_default())));
     }

@@ -101,9 +101,9 @@ got=$(env -u GITHUB_OUTPUT ECSGATE_BIN="$work/fake-ecsgate" INPUT_SERVICE=api IN
 want="wait --service api --cluster shop --deployment-id ecs-svc/1 --timeout 5m --max-task-failures 2 --region eu-west-2 --record $work/r/rec.jsonl"
 if [ "$got" = "$want" ]; then ok "run-wait.sh maps every input"; else bad "run-wait.sh: got '$got'"; fi
 got=$(env -u GITHUB_OUTPUT ECSGATE_BIN="$work/fake-ecsgate" INPUT_SERVICE=$'api\n  worker,cron\n' INPUT_FAIL_FAST=true \
-  INPUT_RECORD_FILE="$work/r/rec.jsonl" bash scripts/run-wait.sh)
-want="wait --service api,worker,cron --fail-fast --record $work/r/rec.jsonl"
-if [ "$got" = "$want" ]; then ok "run-wait.sh passes several services (lines or commas) and fail-fast"; else bad "run-wait.sh several: got '$got'"; fi
+  INPUT_UNTIL=traffic-shifted INPUT_RECORD_FILE="$work/r/rec.jsonl" bash scripts/run-wait.sh)
+want="wait --service api,worker,cron --fail-fast --until traffic-shifted --record $work/r/rec.jsonl"
+if [ "$got" = "$want" ]; then ok "run-wait.sh passes several services (lines or commas), fail-fast and until"; else bad "run-wait.sh several: got '$got'"; fi
 # shellcheck disable=SC2016 # the fake binary expands them, not this script
 printf '#!/bin/sh\necho "$@ notify=$ECSGATE_NOTIFY"\n' > "$work/fake-ecsgate"
 got=$(env -u GITHUB_OUTPUT ECSGATE_BIN="$work/fake-ecsgate" INPUT_SERVICE=api INPUT_IMAGE=$'app=r/app:2\nsidecar=r/s:1' \
