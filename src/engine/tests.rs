@@ -1260,3 +1260,25 @@ fn failures_count_cumulatively_while_a_resetting_breaker_never_trips() {
     let block = crate::report::format_verdict(&v, false);
     assert!(block.contains("  breaker:  1/3 failed tasks by ECS's count (MONITORING)"), "{block}");
 }
+
+#[test]
+fn a_hook_event_without_resources_is_routed_by_its_detail() {
+    // One documented example omits `resources`: the service is in detail.serviceArn.
+    let mut v = modern("hook__awaiting-action-no-resources-pause-hooks-docs.json");
+    assert!(v.get("resources").is_none());
+    v["detail"]["serviceArn"] = json!(SERVICE_ARN);
+    v["detail"]["clusterArn"] = json!(CLUSTER_ARN);
+    v["detail"]["serviceDeploymentArn"] = json!(SD);
+    let mut e = engine();
+    with_service_deployment(&mut e, SD);
+    let input = event(&v);
+    assert!(e.accepts(&input));
+    let notes = feed(&mut e, [input]);
+    assert!(
+        notes.iter().any(
+            |n| matches!(n, Note::Hook { role: Role::Ours, event_name, .. } if event_name == "HOOK_AWAITING_ACTION")
+        ),
+        "{notes:?}"
+    );
+    assert_eq!(outcome(&e), None);
+}

@@ -281,7 +281,9 @@ fn verdict_markdown(v: &Verdict, level: &str) -> String {
         s.push_str(&format!("**Reason:** {}\n\n", md_text(r)));
     }
     if let Some(to) = &v.rollback_to {
-        s.push_str(&format!("**Rollback:** ECS rolled back to `{}`\n\n", md_text(to)));
+        // An id is code; "the previous revision" (the ServiceDeployment API names none) is prose.
+        let to = if to.starts_with("ecs-svc/") { format!("`{}`", md_text(to)) } else { md_text(to) };
+        s.push_str(&format!("**Rollback:** ECS rolled back to {to}\n\n"));
     }
     if let Some(c) = &v.culprit {
         s.push_str(&format!(
