@@ -558,6 +558,16 @@ pub static TEXT_ROWS: &[HintRow] = &[
         "The stopped tasks' reasons and exit codes are the real cause; the rollback (if enabled) restores the previous revision.",
         "ECS deployment circuit breaker: tasks failed to start."
     ),
+    // modern/README "Reason texts": the service event of an alarm rollback (CANARY, observed).
+    row!(
+        "alarm-rollback",
+        Text(&[&["deployment failed: alarm detected"]]),
+        Failure,
+        false,
+        "A CloudWatch alarm of the service's deployment configuration went into ALARM, and ECS rolled the deployment back.",
+        "Find which alarm (aws ecs describe-service-deployments: alarms.triggeredAlarmNames) and read its state reason (aws cloudwatch describe-alarms); look at what the new revision does to the metric it watches.",
+        "(service fraud-api-prod) (deployment ecs-svc/8028...) deployment failed: alarm detected."
+    ),
 ];
 
 /// Stop-code rows (HINTS.md §1), used when no text row says more.

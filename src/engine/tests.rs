@@ -1282,3 +1282,38 @@ fn a_hook_event_without_resources_is_routed_by_its_detail() {
     );
     assert_eq!(outcome(&e), None);
 }
+
+#[test]
+fn a_canary_alarm_rollback_seen_only_in_the_classic_api_fails_with_the_alarm_hint() {
+    // Observed (modern/README §C): after an alarm rollback the old deployment is PRIMARY IN_PROGRESS again
+    // and ours ACTIVE FAILED; the service's event log says "deployment failed: alarm detected."
+    let mut e = engine();
+    let created = 1_700_000_000_000;
+    let msg = |id: &str, at: i64, m: &str| crate::engine::snapshot::ServiceEventMsg {
+        id: id.into(),
+        created_at_ms: Some(at),
+        message: m.into(),
+    };
+    feed(&mut e, [snapshot(vec![dep(OURS, "PRIMARY", Some("IN_PROGRESS"), None, created)])]);
+    let snap = ServiceSnapshot {
+        service_arn: SERVICE_ARN.into(),
+        cluster_arn: Some(CLUSTER_ARN.into()),
+        deployments: vec![
+            dep(OLD, "PRIMARY", Some("IN_PROGRESS"), None, created - 3_600_000),
+            dep(OURS, "ACTIVE", Some("FAILED"), None, created),
+        ],
+        events: vec![
+            msg("2", created + 61_000, &format!("(service servicetest) rolling back to deployment {OLD}")),
+            msg(
+                "1",
+                created + 60_000,
+                &format!("(service servicetest) (deployment {OURS}) deployment failed: alarm detected."),
+            ),
+        ],
+        ..Default::default()
+    };
+    feed(&mut e, [Input::Service(snap)]);
+    let v = e.verdict().expect("decided");
+    assert_eq!(v.outcome, Outcome::Failed);
+    assert!(v.hint.as_deref().unwrap_or_default().contains("alarms.triggeredAlarmNames"), "{:?}", v.hint);
+}
