@@ -1417,24 +1417,45 @@ async fn a_deployment_older_than_the_service_deployment_history_is_judged_by_eve
 }
 
 #[tokio::test]
-async fn a_service_deployment_the_service_no_longer_names_is_found_by_its_revision() {
+async fn a_service_deployment_found_by_its_revision_names_the_hook_after_ecs_rolled_back() {
     let emu = emu!("e2e_listsd");
     let svc = emu.service("e2e-listsd").await;
-    // The service names no current service deployment; ECS lists ours, whose target revision carries
-    // our ecs-svc number, as rolling back.
+    // The gate starts late: ECS already rolled a canary back (the observed shape: the old deployment is
+    // PRIMARY IN_PROGRESS again, ours ACTIVE FAILED), and the service names another service deployment as
+    // its current one. ListServiceDeployments finds ours by its target revision, and ECS's statusReason
+    // names the hook that failed.
     let number = svc.deployment.trim_start_matches("ecs-svc/");
     let sd = sd_arn(&svc.cluster, "listedRollback0000001");
-    let reason = "Service deployment rolled back because the circuit breaker threshold was exceeded.";
-    emu.ctl(
-        "/_ecsgate/service_deployment",
-        json!({"cluster": svc.cluster, "service": svc.name, "service_deployment_arn": sd, "current": false,
-               "fields": {"status": "ROLLBACK_IN_PROGRESS", "statusReason": reason,
-                          "targetServiceRevision": {"arn": format!("arn:aws:ecs:us-east-1:123456789012:service-revision/{}/api/{number}", svc.cluster)},
-                          "deploymentCircuitBreaker": {"status": "TRIGGERED", "failureCount": 3, "threshold": 3}}}),
+    let function = "arn:aws:lambda:us-east-1:123456789012:function:e2e-listed-hook";
+    emu.service_deployment(
+        &svc,
+        &sd,
+        json!({"status": "ROLLBACK_IN_PROGRESS",
+               "statusReason": format!("Service deployment rolled back because PRODUCTION_TRAFFIC_SHIFT lifecycle hook(s) failed. Lifecycle hook target {function} returned FAILED status."),
+               "targetServiceRevision": {"arn": format!("arn:aws:ecs:us-east-1:123456789012:service-revision/{}/api/{number}", svc.cluster)}}),
+        None,
     );
-    let d = finish(emu.spawn_wait(&svc, &[]), LIMIT).await;
+    // The service's current service deployment is the rollback's own, targeting the old revision.
+    emu.service_deployment(
+        &svc,
+        &sd_arn(&svc.cluster, "rollbacksOwn000000001"),
+        json!({"status": "IN_PROGRESS", "targetServiceRevision": {"arn": format!("arn:aws:ecs:us-east-1:123456789012:service-revision/{}/api/{}", svc.cluster, svc.old_deployment.trim_start_matches("ecs-svc/"))}}),
+        None,
+    );
+    let set = |id: &str, status: &str, rollout: &str| {
+        emu.ctl("/_ecsgate/deployment", json!({"cluster": svc.cluster, "service": "api", "deployment_id": id, "status": status, "rollout_state": rollout}));
+    };
+    set(&svc.deployment, "ACTIVE", "FAILED");
+    set(&svc.old_deployment, "PRIMARY", "IN_PROGRESS");
+    // The pipeline knows its deployment (update-service's answer); PRIMARY is the rollback now.
+    let d = finish(emu.spawn_wait(&svc, &["--deployment-id", &svc.deployment]), LIMIT).await;
     assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
-    assert!(d.stdout.contains(&format!("reason:   {reason}")), "{}", d.stdout);
+    assert!(
+        d.stdout.contains("culprit:  lifecycle hook AWS_LAMBDA e2e-listed-hook FAILED at PRODUCTION_TRAFFIC_SHIFT"),
+        "{}",
+        d.stdout
+    );
+    assert!(d.stdout.contains("read its logs in /aws/lambda/e2e-listed-hook"), "{}", d.stdout);
     assert_eq!(emu.calls()["ecs.ListServiceDeployments"], 1, "{}", emu.calls());
     emu.assert_nothing_left(&svc).await;
 }

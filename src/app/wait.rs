@@ -170,7 +170,7 @@ async fn wait(s: &WaitSettings, reporter: &mut Reporter) -> Result<u8, AppError>
             driver.feed(Input::ServiceDeployment(sd), reporter);
         }
     }
-    find_service_deployments(&mut g, &svcs, &mut driver, reporter).await?;
+    find_service_deployments(&mut g, &svcs, &snaps, &mut driver, reporter).await?;
     let mut source = Source::polling(&g.clients);
     let mut first = None;
     // Services the API already decided (COMPLETED or FAILED) need no subscription.
@@ -766,20 +766,27 @@ async fn diagnose(c: &Clients, svcs: &[Svc], driver: &mut Driver, reporter: &mut
     tails
 }
 
-/// For each undecided service whose current service deployment is not ours (ours was rolled back, or
-/// another deployment began): its recent service deployments (ListServiceDeployments), described, so
-/// the engine can find ours by its target revision. Optional: without the permission, or for a
-/// deployment older than the ServiceDeployment API, the events and rolloutState decide.
+/// For each service not yet decided, or failed, whose current service deployment is not ours (ours was
+/// rolled back, or another deployment began): its recent service deployments (ListServiceDeployments), described, so
+/// the engine can find ours by its target revision. A service that names no current service deployment
+/// is not asked (the API does not know it: a deployment from before late 2024), so a gate on a service
+/// whose current one is ours costs no extra call. Optional: without the permission, the events and
+/// rolloutState decide.
 async fn find_service_deployments(
     g: &mut Gate<'_>,
     svcs: &[Svc],
+    snaps: &[ServiceSnapshot],
     driver: &mut Driver,
     reporter: &mut Reporter,
 ) -> Result<(), AppError> {
     let clients = g.clients.clone();
     for (i, v) in svcs.iter().enumerate() {
         let e = &driver.units[i].engine;
-        if e.is_decided() || e.service_deployment().is_some() {
+        let names_one = snaps.iter().any(|s| s.service_arn == v.service_arn && s.current_service_deployment.is_some());
+        // A failure already decided (ours is no longer PRIMARY) is still worth explaining: ECS's
+        // statusReason names the hook or the alarms.
+        let explained = e.verdict().is_some_and(|v| v.outcome != Outcome::Failed);
+        if !names_one || explained || e.service_deployment().is_some() {
             continue;
         }
         let (cluster, service) = (v.cluster.clone(), v.service_arn.clone());

@@ -449,8 +449,14 @@ pub struct Done {
 /// Waits for the child (at most `limit`), returning its exit code and output.
 pub async fn finish(child: Child, limit: Duration) -> Done {
     let start = Instant::now();
+    let pid = child.id();
     let h = tokio::task::spawn_blocking(move || child.wait_with_output());
-    let out = tokio::time::timeout(limit, h).await.expect("ecsgate did not exit in time").unwrap().unwrap();
+    let Ok(joined) = tokio::time::timeout(limit, h).await else {
+        // Kill it, or the blocking wait would keep the test's runtime (and the suite) from ending.
+        let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        panic!("ecsgate did not exit within {limit:?}");
+    };
+    let out = joined.unwrap().unwrap();
     Done {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
