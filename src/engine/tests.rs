@@ -716,15 +716,16 @@ fn a_cluster_of_the_same_name_in_another_account_or_region_is_not_ours() {
     assert_eq!(e.verdict().unwrap().cluster.as_deref(), Some("default"), "the verdict names the cluster");
 }
 
+/// One message of the service's event log (DescribeServices `events[]`).
+fn service_event(id: &str, at: i64, message: &str) -> crate::engine::snapshot::ServiceEventMsg {
+    crate::engine::snapshot::ServiceEventMsg { id: id.into(), created_at_ms: Some(at), message: message.into() }
+}
+
 #[test]
 fn with_no_stopped_task_left_the_service_event_log_is_the_evidence() {
     let mut e = engine();
     let created = 1_700_000_000_000;
-    let ev = |id: &str, at: i64, m: &str| crate::engine::snapshot::ServiceEventMsg {
-        id: id.into(),
-        created_at_ms: Some(at),
-        message: m.into(),
-    };
+    let ev = service_event;
     let mut snap = ServiceSnapshot {
         service_arn: SERVICE_ARN.into(),
         cluster_arn: Some(CLUSTER_ARN.into()),
@@ -1289,11 +1290,7 @@ fn a_canary_alarm_rollback_seen_only_in_the_classic_api_fails_with_the_alarm_hin
     // and ours ACTIVE FAILED; the service's event log says "deployment failed: alarm detected."
     let mut e = engine();
     let created = 1_700_000_000_000;
-    let msg = |id: &str, at: i64, m: &str| crate::engine::snapshot::ServiceEventMsg {
-        id: id.into(),
-        created_at_ms: Some(at),
-        message: m.into(),
-    };
+    let msg = service_event;
     feed(&mut e, [snapshot(vec![dep(OURS, "PRIMARY", Some("IN_PROGRESS"), None, created)])]);
     let snap = ServiceSnapshot {
         service_arn: SERVICE_ARN.into(),
