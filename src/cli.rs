@@ -88,6 +88,9 @@ pub struct TargetArgs {
 pub struct ReplayArgs {
     /// File to read, or `-` for standard input.
     pub file: String,
+    /// Where "deployed" is (default: what the recording's gate used, else completed).
+    #[arg(long, env = "ECSGATE_UNTIL", value_enum)]
+    pub until: Option<UntilArg>,
     #[command(flatten)]
     pub target: TargetArgs,
     #[command(flatten)]
@@ -297,6 +300,16 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err(format!("invalid duration {s:?}: a number needs a unit (s, m, h)"));
     }
     Ok(total)
+}
+
+impl From<UntilArg> for crate::engine::Until {
+    fn from(u: UntilArg) -> Self {
+        match u {
+            UntilArg::Completed => crate::engine::Until::Completed,
+            UntilArg::TrafficShifted => crate::engine::Until::TrafficShifted,
+            UntilArg::Drained => crate::engine::Until::Drained,
+        }
+    }
 }
 
 #[cfg(test)]

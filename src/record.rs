@@ -6,7 +6,7 @@
 //!
 //! | `type` | fields | what it is |
 //! |---|---|---|
-//! | `start` | `version`, `cluster`, `service`, `deployment_id`, `services[]`, `ecsgate`, `at` | the first line: what was judged |
+//! | `start` | `version`, `cluster`, `service`, `deployment_id`, `until`, `services[]`, `ecsgate`, `at` | the first line: what was judged (`until` only when not `completed`) |
 //! | `service_snapshot` | `data` | a DescribeServices answer ([`ServiceSnapshot`]) |
 //! | `task_snapshot` | `data` | a DescribeTasks task, in the task event's `detail` shape |
 //! | `task_definition` | `data` | essential flags and awslogs settings ([`TaskDefinitionInfo`]) |
@@ -210,7 +210,12 @@ mod tests {
 
     #[test]
     fn a_start_line_for_several_services_round_trips() {
-        let t = |s: &str| Target { cluster: Some("shop".into()), service: Some(s.into()), deployment_id: None };
+        let t = |s: &str| Target {
+            cluster: Some("shop".into()),
+            service: Some(s.into()),
+            deployment_id: None,
+            until: None,
+        };
         let start = Start::new(&[t("api"), t("worker")]);
         let line = serde_json::to_string(&Record::Start(start.clone())).unwrap();
         assert!(line.starts_with(r#"{"type":"start","version":2,"cluster":"shop","service":"api""#), "{line}");

@@ -1386,7 +1386,9 @@ async fn a_linear_deployment_with_until_traffic_shifted_succeeds_when_the_bake_b
                "deploymentConfiguration": {"strategy": "LINEAR", "bakeTimeInMinutes": 120}})
     };
     emu.service_deployment(&svc, &sd, stage("PRODUCTION_TRAFFIC_SHIFT", 50.0), None);
-    let child = emu.start_wait(&svc, &["--until", "traffic-shifted"]).await;
+    let file = std::env::temp_dir().join(format!("ecsgate-linear-{}.jsonl", std::process::id()));
+    let record = file.to_str().unwrap();
+    let child = emu.start_wait(&svc, &["--until", "traffic-shifted", "--record", record]).await;
     emu.service_deployment(&svc, &sd, stage("PRODUCTION_TRAFFIC_SHIFT", 100.0), None);
     tokio::time::sleep(Duration::from_millis(1600)).await;
     emu.service_deployment(&svc, &sd, stage("BAKE_TIME", 100.0), None);
@@ -1396,6 +1398,13 @@ async fn a_linear_deployment_with_until_traffic_shifted_succeeds_when_the_bake_b
     assert!(d.stdout.contains("--until traffic-shifted does not wait for the bake"), "{}", d.stdout);
     // 120 minutes of bake do not count against --timeout with --until traffic-shifted.
     assert!(!d.stderr.contains("waits at least"), "{}", d.stderr);
+    // The recording keeps where "deployed" was: replay reaches the same success, and --until overrides.
+    let r = common::ecsgate(&["replay", record], None, &[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("--until traffic-shifted does not wait for the bake"), "{}", r.stdout);
+    let r = common::ecsgate(&["replay", record, "--until", "completed"], None, &[]);
+    std::fs::remove_file(&file).ok();
+    assert_eq!(r.code, 3, "the bake never ended in this recording: {}\n{}", r.stdout, r.stderr);
     emu.assert_nothing_left(&svc).await;
 }
 

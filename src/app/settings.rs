@@ -231,11 +231,7 @@ impl WaitSettings {
             rollback_on_failure: a.rollback_on_failure,
             notify: parse_notify(&a.notify)?,
             notify_on: a.notify_on,
-            until: match a.until {
-                crate::cli::UntilArg::Completed => crate::engine::Until::Completed,
-                crate::cli::UntilArg::TrafficShifted => crate::engine::Until::TrafficShifted,
-                crate::cli::UntilArg::Drained => crate::engine::Until::Drained,
-            },
+            until: a.until.into(),
         })
     }
 }

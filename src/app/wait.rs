@@ -198,6 +198,7 @@ pub(crate) fn start_driver(
             cluster: Some(if v.cluster_arn.is_empty() { v.cluster.clone() } else { v.cluster_arn.clone() }),
             service: Some(v.name.clone()),
             deployment_id: Some(v.deployment_id.clone()),
+            until: None,
         })
         .collect();
     let mut driver = Driver::new(targets, s.max_task_failures).with_until(s.until);
@@ -482,6 +483,7 @@ async fn watch_rollback(
         cluster: Some(if v.cluster_arn.is_empty() { v.cluster.clone() } else { v.cluster_arn.clone() }),
         service: Some(v.name.clone()),
         deployment_id: Some(rollback_id.to_string()),
+        until: None,
     };
     let mut driver = Driver::new(vec![target], g.s.max_task_failures);
     reporter.info(&format!("ecsgate: waiting for rollback deployment {rollback_id} of service {}", v.name));

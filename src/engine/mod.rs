@@ -35,7 +35,8 @@ use event::{DeploymentEvent, ServiceActionEvent};
 use time::format_rfc3339_millis;
 
 /// Where "deployed" is (`--until`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Until {
     /// SERVICE_DEPLOYMENT_COMPLETED / rolloutState COMPLETED / service deployment SUCCESSFUL: bake time
     /// and clean-up included.
@@ -57,6 +58,10 @@ pub struct Target {
     pub service: Option<String>,
     #[serde(default)]
     pub deployment_id: Option<String>,
+    /// Where "deployed" is, when not `completed`: part of what is judged, so a recording replays to the
+    /// verdict it had live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Until>,
 }
 
 /// One input to the engine.
@@ -374,6 +379,7 @@ pub(crate) fn cluster_of_service_arn(arn: &str) -> Option<&str> {
 
 impl Engine {
     pub fn new(target: Target, max_task_failures: u32) -> Self {
+        let until = target.until.unwrap_or_default();
         Engine {
             target,
             max_task_failures: max_task_failures.max(1),
@@ -411,7 +417,7 @@ impl Engine {
             bake: None,
             hook_config: Vec::new(),
             last_sd_state: None,
-            until: Until::Completed,
+            until,
             pending_success: None,
             others_active: None,
         }
@@ -420,6 +426,7 @@ impl Engine {
     /// Where "deployed" is (`--until`); the default is completed.
     pub fn with_until(mut self, until: Until) -> Self {
         self.until = until;
+        self.target.until = (until != Until::Completed).then_some(until);
         self
     }
 

@@ -29,6 +29,7 @@ fn engine() -> Engine {
             cluster: Some("default".into()),
             service: Some("servicetest".into()),
             deployment_id: Some(OURS.into()),
+            until: None,
         },
         3,
     )
@@ -593,8 +594,10 @@ fn secrets_failure_gets_the_json_key_hint() {
 
 #[test]
 fn a_threshold_of_one_fails_on_the_first_failed_task() {
-    let mut e =
-        Engine::new(Target { deployment_id: Some(OURS.into()), service: Some("servicetest".into()), cluster: None }, 1);
+    let mut e = Engine::new(
+        Target { deployment_id: Some(OURS.into()), service: Some("servicetest".into()), cluster: None, until: None },
+        1,
+    );
     feed(&mut e, [event(&task("task__stopped-essential-exit0-success-defra.json", "a", OURS, 6))]);
     assert_eq!(outcome(&e), Some(Outcome::Failed), "a service container exiting 0 is a failure");
 }
@@ -701,6 +704,7 @@ fn a_cluster_of_the_same_name_in_another_account_or_region_is_not_ours() {
             cluster: Some(CLUSTER_ARN.into()),
             service: Some("servicetest".into()),
             deployment_id: Some(OURS.into()),
+            until: None,
         },
         1,
     );

@@ -164,7 +164,7 @@ pub fn replay_input_from(
             return Ok(refused(v, given, max_task_failures));
         }
         if let Some(start) = p.start {
-            let targets = start.targets();
+            let targets = with_given_until(start.targets(), given);
             if targets.len() > 1 && given.service.is_none() && given.deployment_id.is_none() {
                 // A gate over several services: every target is named, no pre-scan is needed.
                 let reader = Box::new(std::io::Cursor::new(head).chain(r));
@@ -436,11 +436,22 @@ fn looks_binary(start: &[u8]) -> bool {
     MAGIC.iter().any(|m| start.starts_with(m)) || start.iter().take(512).any(|b| *b == 0)
 }
 
+/// A recording's targets, with `--until` from the command line where it was given.
+fn with_given_until(mut targets: Vec<Target>, given: &Target) -> Vec<Target> {
+    if given.until.is_some() {
+        for t in &mut targets {
+            t.until = given.until;
+        }
+    }
+    targets
+}
+
 fn merge_start(base: &Target, start: &Target) -> Target {
     Target {
         cluster: base.cluster.clone().or(start.cluster.clone()),
         service: base.service.clone().or(start.service.clone()),
         deployment_id: base.deployment_id.clone().or(start.deployment_id.clone()),
+        until: base.until.or(start.until),
     }
 }
 
@@ -452,7 +463,7 @@ fn replay_document(text: &str, given: &Target, max_task_failures: u32, reporter:
     }
     let targets = match &parsed.start {
         Some(start) if start.targets().len() > 1 && given.service.is_none() && given.deployment_id.is_none() => {
-            start.targets()
+            with_given_until(start.targets(), given)
         }
         Some(start) => vec![infer_target(&parsed.inputs, &merge_start(given, &start.first()))],
         None => vec![infer_target(&parsed.inputs, given)],
@@ -472,6 +483,7 @@ fn replay(args: &ReplayArgs, reporter: &mut Reporter) -> Result<u8, AppError> {
         cluster: args.target.cluster.clone(),
         service: args.target.service.clone(),
         deployment_id: args.target.deployment_id.clone(),
+        until: args.until.map(Into::into),
     };
     // One line, as the issue asks for an unreadable file; the advice fits in it.
     let unreadable = |e: std::io::Error| {
@@ -594,7 +606,7 @@ mod tests {
     fn a_target_named_by_flags_is_replayed_in_one_pass() {
         let lines =
             [deployment("SERVICE_DEPLOYMENT_IN_PROGRESS"), failed_task("a"), failed_task("b"), failed_task("c")];
-        let given = Target { service: Some("api".into()), deployment_id: Some(NEW.into()), cluster: None };
+        let given = Target { service: Some("api".into()), deployment_id: Some(NEW.into()), cluster: None, until: None };
         let (r, opened) = run(&lines, given);
         assert_eq!((r.stats.passes, opened), (1, 1));
         assert_eq!(outcome(&r), Some(Outcome::Failed));

@@ -23,7 +23,12 @@ fn dep(service: &str) -> String {
 fn driver(services: &[&str]) -> Driver {
     let targets = services
         .iter()
-        .map(|s| Target { cluster: Some("shop".into()), service: Some((*s).into()), deployment_id: Some(dep(s)) })
+        .map(|s| Target {
+            cluster: Some("shop".into()),
+            service: Some((*s).into()),
+            deployment_id: Some(dep(s)),
+            until: None,
+        })
         .collect();
     Driver::new(targets, 3)
 }
