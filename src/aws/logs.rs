@@ -9,23 +9,32 @@ use crate::engine::verdict::LogTail;
 /// the container id, which the task events do not carry.
 pub async fn tail(c: &Clients, cfg: &AwsLogsConfig, container: &str, task_arn: &str, lines: i32) -> LogTail {
     let Some(prefix) = &cfg.stream_prefix else {
-        return LogTail {
-            log_group: cfg.group.clone(),
-            log_stream: String::new(),
-            lines: Vec::new(),
-            note: Some("no awslogs-stream-prefix: the stream name cannot be derived".into()),
-        };
+        return unread(&cfg.group, "no awslogs-stream-prefix: the stream name cannot be derived".into());
     };
     let stream = format!("{prefix}/{container}/{}", short_task_id(task_arn));
-    read_stream(c, cfg, stream, lines).await
+    read_stream(c, &cfg.group, stream, lines).await
+}
+
+/// No lines, and why.
+fn unread(group: &str, note: String) -> LogTail {
+    LogTail { log_group: group.to_string(), log_stream: String::new(), lines: Vec::new(), note: Some(note) }
+}
+
+/// Why a logs call gave nothing: the permission it needs, or what is missing.
+fn skipped(info: &super::ErrInfo, permission: &str, missing: &str) -> String {
+    match info.kind {
+        Kind::AccessDenied => format!("skipped: not permitted ({permission})"),
+        Kind::NotFound => format!("skipped: {missing}"),
+        _ => format!("skipped: {info}"),
+    }
 }
 
 /// The last `lines` lines of one stream, or why they could not be read.
-async fn read_stream(c: &Clients, cfg: &AwsLogsConfig, stream: String, lines: i32) -> LogTail {
+async fn read_stream(c: &Clients, group: &str, stream: String, lines: i32) -> LogTail {
     let res = c
         .logs
         .get_log_events()
-        .log_group_name(&cfg.group)
+        .log_group_name(group)
         .log_stream_name(&stream)
         .limit(lines)
         .start_from_head(false)
@@ -34,18 +43,11 @@ async fn read_stream(c: &Clients, cfg: &AwsLogsConfig, stream: String, lines: i3
     let (lines, note) = match res {
         Ok(out) => (out.events().iter().filter_map(|e| e.message().map(|m| m.trim_end().to_string())).collect(), None),
         Err(e) => {
-            let info = err_info(&e);
-            let note = match info.kind {
-                Kind::AccessDenied => "skipped: not permitted (logs:GetLogEvents)".to_string(),
-                Kind::NotFound => {
-                    "skipped: the log stream does not exist (the container may never have started)".to_string()
-                }
-                _ => format!("skipped: {info}"),
-            };
-            (Vec::new(), Some(note))
+            let missing = "the log stream does not exist (the container may never have started)";
+            (Vec::new(), Some(skipped(&err_info(&e), "logs:GetLogEvents", missing)))
         }
     };
-    LogTail { log_group: cfg.group.clone(), log_stream: stream, lines, note }
+    LogTail { log_group: group.to_string(), log_stream: stream, lines, note }
 }
 
 /// A Lambda function's last log lines: the newest stream of `/aws/lambda/<name>` (Lambda writes one
@@ -64,25 +66,12 @@ pub async fn lambda_tail(c: &Clients, function: &str, lines: i32) -> LogTail {
     let stream = match streams {
         Ok(out) => match out.log_streams().first().and_then(|s| s.log_stream_name()) {
             Some(s) => s.to_string(),
-            None => {
-                return LogTail {
-                    log_group: group,
-                    log_stream: String::new(),
-                    lines: Vec::new(),
-                    note: Some("no log stream: the function may never have run".into()),
-                };
-            }
+            None => return unread(&group, "no log stream: the function may never have run".into()),
         },
         Err(e) => {
-            let info = err_info(&e);
-            let note = match info.kind {
-                Kind::AccessDenied => "skipped: not permitted (logs:DescribeLogStreams)".to_string(),
-                Kind::NotFound => "skipped: the log group does not exist (the function may never have run)".to_string(),
-                _ => format!("skipped: {info}"),
-            };
-            return LogTail { log_group: group, log_stream: String::new(), lines: Vec::new(), note: Some(note) };
+            let missing = "the log group does not exist (the function may never have run)";
+            return unread(&group, skipped(&err_info(&e), "logs:DescribeLogStreams", missing));
         }
     };
-    let cfg = crate::engine::snapshot::AwsLogsConfig { group, region: None, stream_prefix: None };
-    read_stream(c, &cfg, stream, lines).await
+    read_stream(c, &group, stream, lines).await
 }

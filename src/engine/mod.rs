@@ -1235,12 +1235,7 @@ impl Engine {
             service_deployment_arn: h.service_deployment_arn.clone(),
             role,
         });
-        let failed = match h.event_name.as_str() {
-            "HOOK_FAILED" => "failed",
-            "HOOK_TIMED_OUT" => "timed out",
-            _ => return,
-        };
-        if !ours || self.is_decided() {
+        if !matches!(h.event_name.as_str(), "HOOK_FAILED" | "HOOK_TIMED_OUT") || !ours || self.is_decided() {
             return;
         }
         let hook = verdict::Hook {
@@ -1252,14 +1247,24 @@ impl Engine {
             target_arn: self.configured_hook_target(h.hook_type.as_deref(), h.lifecycle_stage.as_deref()),
             log_tail: None,
         };
+        self.fail_by_hook(hook, true, out);
+    }
+
+    /// A hook of ours failed or timed out: it is the culprit, and (unless ECS's own status already
+    /// decides, with its statusReason) the reason: ECS rolls the deployment back.
+    fn fail_by_hook(&mut self, hook: verdict::Hook, decide: bool, out: &mut Vec<Note>) {
         let reason = format!(
-            "lifecycle hook {} ({}) {failed} at {}; ECS rolls the deployment back",
+            "lifecycle hook {} ({}{}) {} at {}; ECS rolls the deployment back",
             hook.hook_id.as_deref().unwrap_or("?"),
             hook.hook_type.as_deref().unwrap_or("hook"),
+            hook.target_arn.as_deref().map(|a| format!(" {}", diagnose::lambda_function_name(a))).unwrap_or_default(),
+            if hook.status == "TIMED_OUT" { "timed out" } else { "failed" },
             hook.lifecycle_stage.as_deref().unwrap_or("an unknown stage"),
         );
         self.failed_hook = Some(hook);
-        self.decide(Outcome::Failed, reason, out);
+        if decide {
+            self.decide(Outcome::Failed, reason, out);
+        }
     }
 
     /// One `lifecycleHookDetails` entry of our service deployment: into the timeline when its state is
@@ -1289,15 +1294,9 @@ impl Engine {
             // Hooks ECS re-runs while rolling back are about the rollback, not our progress.
             role: if rolling_back { Role::Rollback } else { Role::Ours },
         });
-        let failed = match status {
-            "FAILED" => "failed",
-            "TIMED_OUT" => "timed out",
-            _ => return,
-        };
-        if rolling_back {
+        if !matches!(status, "FAILED" | "TIMED_OUT") || rolling_back {
             return;
         }
-        let ended = is_failed_sd_status(&sd.status);
         let hook = verdict::Hook {
             hook_id: h.hook_id.clone(),
             hook_type: h.target_type.clone(),
@@ -1310,18 +1309,8 @@ impl Engine {
                 .or_else(|| self.configured_hook_target(h.target_type.as_deref(), sd.lifecycle_stage.as_deref())),
             log_tail: None,
         };
-        let reason = format!(
-            "lifecycle hook {} ({}{}) {failed} at {}; ECS rolls the deployment back",
-            hook.hook_id.as_deref().unwrap_or("?"),
-            hook.hook_type.as_deref().unwrap_or("hook"),
-            hook.target_arn.as_deref().map(|a| format!(" {}", diagnose::lambda_function_name(a))).unwrap_or_default(),
-            hook.lifecycle_stage.as_deref().unwrap_or("an unknown stage"),
-        );
-        self.failed_hook = Some(hook);
-        // When ECS already ended the deployment, its own statusReason decides (below, in the caller).
-        if !ended {
-            self.decide(Outcome::Failed, reason, out);
-        }
+        // When ECS already ended the deployment, its own statusReason decides (in the caller).
+        self.fail_by_hook(hook, !is_failed_sd_status(&sd.status), out);
     }
 
     /// The Lambda function configured for a hook at `stage`, when exactly one is (pause hooks have none).
