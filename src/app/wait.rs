@@ -159,16 +159,13 @@ async fn wait(s: &WaitSettings, reporter: &mut Reporter) -> Result<u8, AppError>
     warn_short_timeout(s, &snaps, reporter);
     let mut driver = start_driver(s, &svcs, &snaps, reporter)?;
     // A service deployment ECS already ended (rolled back, stopped, successful) decides at once.
-    let sds: Vec<String> = snaps.iter().filter_map(|x| x.current_service_deployment.clone()).collect();
-    if !sds.is_empty() {
-        let found = g
-            .before_setup("describing the service deployments", async {
-                Ok(aws::ecs::describe_service_deployments(&clients, &sds).await.unwrap_or_default())
-            })
-            .await?;
-        for sd in found {
-            driver.feed(Input::ServiceDeployment(sd), reporter);
-        }
+    let found = g
+        .before_setup("describing the service deployments", async {
+            Ok(service_deployments(&clients, &snaps, Vec::new()).await)
+        })
+        .await?;
+    for sd in found {
+        driver.feed(Input::ServiceDeployment(sd), reporter);
     }
     find_service_deployments(&mut g, &svcs, &snaps, &mut driver, reporter).await?;
     let mut source = Source::polling(&g.clients);
@@ -626,19 +623,27 @@ async fn describe(c: &Clients, svcs: &[Svc], units: &[usize], pinned: Vec<String
             }
         }
     }
-    // ECS's own account of each service deployment, where the service names one. Optional: a role
-    // without ecs:DescribeServiceDeployments, or an API that does not know the deployment, leaves the
-    // classic rolloutState and the events to decide.
-    let mut sds: Vec<String> = snaps.iter().filter_map(|s| s.current_service_deployment.clone()).collect();
-    sds.extend(pinned);
-    sds.sort_unstable();
-    sds.dedup();
-    let deployments = if sds.is_empty() {
-        Vec::new()
-    } else {
-        aws::ecs::describe_service_deployments(c, &sds).await.unwrap_or_default()
-    };
+    let deployments = service_deployments(c, &snaps, pinned).await;
     LoopEvent::Described(Ok((snaps, missing, deployments)))
+}
+
+/// ECS's own account of each service's current service deployment and of the `pinned` ones (ours,
+/// where the service no longer names it), in one call. Optional: a role without
+/// ecs:DescribeServiceDeployments, or an API that does not know the deployment, leaves the classic
+/// rolloutState and the events to decide.
+async fn service_deployments(
+    c: &Clients,
+    snaps: &[ServiceSnapshot],
+    pinned: Vec<String>,
+) -> Vec<crate::engine::snapshot::ServiceDeploymentSnapshot> {
+    let mut arns: Vec<String> = snaps.iter().filter_map(|s| s.current_service_deployment.clone()).collect();
+    arns.extend(pinned);
+    arns.sort_unstable();
+    arns.dedup();
+    if arns.is_empty() {
+        return Vec::new();
+    }
+    aws::ecs::describe_service_deployments(c, &arns).await.unwrap_or_default()
 }
 
 /// Stopped tasks of each unit's deployment that its engine has not seen stopped yet.
@@ -786,18 +791,20 @@ async fn find_service_deployments(
         let e = &driver.units[i].engine;
         let names_one = snaps.iter().any(|s| s.service_arn == v.service_arn && s.current_service_deployment.is_some());
         // A failure already decided (ours is no longer PRIMARY) is still worth explaining: ECS's
-        // statusReason names the hook or the alarms.
-        let explained = e.verdict().is_some_and(|v| v.outcome != Outcome::Failed);
-        if !names_one || explained || e.service_deployment().is_some() {
+        // statusReason names the hook or the alarms. Other decisions need nothing more.
+        let settled = e.verdict().is_some_and(|v| v.outcome != Outcome::Failed);
+        if !names_one || settled || e.service_deployment().is_some() {
             continue;
         }
         let (cluster, service) = (v.cluster.clone(), v.service_arn.clone());
         let found = g
             .before_setup("listing the service deployments", async {
-                let arns = match aws::ecs::list_service_deployments(&clients, &cluster, &service, None).await {
+                let mut arns = match aws::ecs::list_service_deployments(&clients, &cluster, &service, None).await {
                     Ok(a) => a,
                     Err(e) => return Ok(Err(e)),
                 };
+                // The current one was described already, and is not ours.
+                arns.retain(|a| !snaps.iter().any(|s| s.current_service_deployment.as_deref() == Some(a.as_str())));
                 if arns.is_empty() {
                     return Ok(Ok(Vec::new()));
                 }
