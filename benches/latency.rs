@@ -66,28 +66,10 @@ async fn decisive(emu: &Emu, svc: &Svc, s: Scenario) -> Instant {
                 .await;
         }
         Scenario::NthTask => {
-            let stop = Some(("EssentialContainerExited", "Essential container in task exited", Some(1), None));
-            for _ in 0..2 {
-                let arn = emu.stopped_task(
-                    svc,
-                    &svc.deployment,
-                    "EssentialContainerExited",
-                    "Essential container in task exited",
-                    Some(1),
-                    None,
-                );
-                emu.task_event(svc, &arn, &svc.deployment, "STOPPED", 5, stop).await;
-            }
+            emu.failed_tasks(svc, 2).await;
             tokio::time::sleep(Duration::from_millis(300)).await;
-            let arn = emu.stopped_task(
-                svc,
-                &svc.deployment,
-                "EssentialContainerExited",
-                "Essential container in task exited",
-                Some(1),
-                None,
-            );
-            emu.task_event(svc, &arn, &svc.deployment, "STOPPED", 5, stop).await;
+            // The third, the one that decides: the clock starts after it was put on the bus.
+            emu.failed_tasks(svc, 1).await;
         }
     }
     Instant::now()

@@ -347,8 +347,13 @@ impl Emu {
 
     /// Three failed tasks of `svc`'s deployment (exit 1), each in the API and as an event.
     pub async fn crash_loop(&self, svc: &Svc) {
+        self.failed_tasks(svc, 3).await;
+    }
+
+    /// `n` failed tasks of `svc`'s deployment (exit 1), each in the API and as an event.
+    pub async fn failed_tasks(&self, svc: &Svc, n: usize) {
         let stop = Some(("EssentialContainerExited", "Essential container in task exited", Some(1), None));
-        for _ in 0..3 {
+        for _ in 0..n {
             let arn = self.stopped_task(
                 svc,
                 &svc.deployment,
