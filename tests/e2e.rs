@@ -1136,13 +1136,14 @@ async fn a_service_deployment_ecs_rolled_back_fails_the_gate_with_its_reason_and
     let svc = emu.service("e2e-sdrollback").await;
     let sd = "arn:aws:ecs:us-east-1:123456789012:service-deployment/e2e-sdrollback/api/xyz789ABC123";
     // No deployment event at all: a blue/green rollback that ECS reports only through the API.
-    emu.ctl(
-        "/_ecsgate/deployment",
-        json!({"cluster": svc.cluster, "service": "api", "deployment_id": svc.deployment, "service_deployment_arn": sd,
-               "service_deployment": {"status": "ROLLBACK_IN_PROGRESS", "lifecycleStage": "BAKE_TIME",
-                   "statusReason": "Service deployment rolled back because of CloudWatch alarms.",
-                   "alarms": {"status": "TRIGGERED", "alarmNames": ["api-5xx-rate"], "triggeredAlarmNames": ["api-5xx-rate"]},
-                   "deploymentCircuitBreaker": {"status": "MONITORING", "failureCount": 0, "threshold": 3}}}),
+    emu.service_deployment(
+        &svc,
+        sd,
+        json!({"status": "ROLLBACK_IN_PROGRESS", "lifecycleStage": "BAKE_TIME",
+               "statusReason": "Service deployment rolled back because of CloudWatch alarms.",
+               "alarms": {"status": "TRIGGERED", "alarmNames": ["api-5xx-rate"], "triggeredAlarmNames": ["api-5xx-rate"]},
+               "deploymentCircuitBreaker": {"status": "MONITORING", "failureCount": 0, "threshold": 3}}),
+        None,
     );
     let d = finish(emu.spawn_wait(&svc, &["--output", "json"]), LIMIT).await;
     assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);

@@ -14,8 +14,8 @@ What the layer adds, in-process, around moto's own WSGI app:
   number of requests or seconds): 500s, throttling, AccessDenied; or hang (`hang`: seconds before the
   answer, the fault's error if it has a `code`), as a stalled endpoint does. Tests use their own key so faults never
   leak into other tests running against the same server.
-- DescribeServiceDeployments answers what a test set with `service_deployment` (ARNs it does not know are
-  failures `MISSING`, as for deployments older than the API);
+- DescribeServiceDeployments answers what a test set with /_ecsgate/service_deployment (ARNs it does not
+  know are failures `MISSING`, as for deployments older than the API);
 - StopServiceDeployment (moto has no ServiceDeployment API) for ARNs a test gave a service with
   `service_deployment_arn`: a rollback to the previous revision, as ECS would start one.
 - POST /_ecsgate/target_group: a target group with a health check (path, port, matcher) in the default VPC.
@@ -124,11 +124,6 @@ def ctl_deployment(body):
         # The ServiceDeployment API's ARN for the deployment (what StopServiceDeployment takes).
         svc.current_service_deployment = svc.currentServiceDeployment = body["service_deployment_arn"]
         SERVICE_DEPLOYMENTS[body["service_deployment_arn"]] = (body.get("region", "us-east-1"), body["cluster"], body["service"])
-    if "service_deployment" in body:
-        # ECS's own account of it (status, statusReason, lifecycleStage, alarms, …), in the API's shape.
-        sd = dict(body["service_deployment"])
-        sd["serviceDeploymentArn"] = body["service_deployment_arn"]
-        SD_STATE[body["service_deployment_arn"]] = sd
     if "service_events" in body:
         # The service's event log, newest first as DescribeServices gives it.
         svc.events = [{"id": f"ev-{random.randrange(10**9)}", "createdAt": now(), "message": m}
