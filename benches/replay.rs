@@ -117,8 +117,13 @@ fn run(label: &str, tasks: usize, transitions: usize, base: Option<&Figures>) ->
     let (text, events) = generate(tasks, transitions);
     let path = std::env::temp_dir().join(format!("ecsgate-bench-{}-{tasks}x{transitions}.jsonl", std::process::id()));
     std::fs::write(&path, &text).expect("write the generated deployment");
-    let named =
-        Target { cluster: Some("c".into()), service: Some("api".into()), deployment_id: Some(DEP.into()), until: None };
+    let named = Target {
+        cluster: Some("c".into()),
+        service: Some("api".into()),
+        deployment_id: Some(DEP.into()),
+        until: None,
+        rollback_of: None,
+    };
     let ratio = |now: usize, then: Option<usize>| {
         then.map(|b| format!(" (× {:.2} of base)", now as f64 / b as f64)).unwrap_or_default()
     };

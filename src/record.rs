@@ -15,6 +15,7 @@
 //! | `log_tail` | `service`, `data` | the culprit container's last log lines ([`LogTail`]) |
 //! | `hook_log` | `service`, `data` | a failed Lambda hook's last log lines ([`LogTail`]) |
 //! | `alarms` | `service`, `data` | the triggered alarms' states and reasons ([`AlarmState`]) |
+//! | `rollback` | `service`, `data` | the rollback ecsgate started and how it ended ([`Rollback`]) |
 //!
 //! `version` is [`FORMAT_VERSION`]; a start line without one is format 1 (one service, no `services`).
 //! A reader refuses a recording whose format is newer than it knows, rather than judge it half-read.
@@ -25,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::engine::snapshot::{ServiceSnapshot, TaskDefinitionInfo};
-use crate::engine::verdict::{AlarmState, LogTail};
+use crate::engine::verdict::{AlarmState, LogTail, Rollback};
 use crate::engine::{Diagnosis, Target, TaskRecord};
 
 /// 1: one service per recording. 2: `services[]` on the start line (a gate over several services)
@@ -66,6 +67,11 @@ pub enum Record {
         service: Option<String>,
         data: Vec<AlarmState>,
     },
+    Rollback {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
+        data: Rollback,
+    },
 }
 
 impl Record {
@@ -75,13 +81,14 @@ impl Record {
             Diagnosis::LogTail(data) => Record::LogTail { service, data },
             Diagnosis::HookLog(data) => Record::HookLog { service, data },
             Diagnosis::Alarms(data) => Record::Alarms { service, data },
+            Diagnosis::Rollback(data) => Record::Rollback { service, data },
         }
     }
 }
 
 /// The `type` values of [`Record`]: a line with another `type` (ecsgate's own JSON output, say) is not
 /// a record.
-pub const TAGS: [&str; 9] = [
+pub const TAGS: [&str; 10] = [
     "start",
     "service_snapshot",
     "task_snapshot",
@@ -91,6 +98,7 @@ pub const TAGS: [&str; 9] = [
     "log_tail",
     "hook_log",
     "alarms",
+    "rollback",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -172,6 +180,7 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::verdict::{RollbackBy, RollbackOutcome};
 
     #[test]
     fn every_record_kind_is_known_to_the_reader_by_its_tag() {
@@ -187,6 +196,15 @@ mod tests {
             Record::LogTail { service: None, data: tail.clone() },
             Record::HookLog { service: None, data: tail },
             Record::Alarms { service: None, data: vec![] },
+            Record::Rollback {
+                service: None,
+                data: Rollback {
+                    by: RollbackBy::Ecsgate,
+                    to: Some("td:1".into()),
+                    deployment_id: None,
+                    outcome: Some(RollbackOutcome::Failed),
+                },
+            },
         ];
         assert_eq!(records.len(), TAGS.len());
         for r in records {
@@ -215,6 +233,7 @@ mod tests {
             service: Some(s.into()),
             deployment_id: None,
             until: None,
+            rollback_of: None,
         };
         let start = Start::new(&[t("api"), t("worker")]);
         let line = serde_json::to_string(&Record::Start(start.clone())).unwrap();

@@ -77,24 +77,26 @@ fn failure_writes_summary_outputs_and_an_error_annotation() {
 
     let s = gh.summary();
     assert!(s.contains("## ❌ ecsgate: failed — deployment `ecs-svc/2757582648257641111`"), "{s}");
-    assert!(s.contains(
-        "**Culprit:** container `forms-perf-test`, exit code 1 — OutOfMemoryError: Container killed due to memory usage"
-    ));
-    assert!(s.contains("**Rollback:** ECS rolled back to `ecs-svc/4231880795355584839`"));
+    assert!(s.contains("**Culprit:** container forms-perf-test, exit code 1\n"), "{s}");
+    assert!(s.contains("- container reason: OutOfMemoryError: Container killed due to memory usage"), "{s}");
+    // The rollback as the recording tells it: ECS's, to the old deployment, and that it completed.
+    assert!(
+        s.contains("**Rollback:** ECS rolled back to ecs-svc/4231880795355584839 (rollback deployment ecs-svc/8646900195280463695); the rollback completed"),
+        "{s}"
+    );
     assert!(s.contains("| task | stop code | stopped reason | containers |"));
     assert_eq!(s.matches("| EssentialContainerExited | Essential container in task exited |").count(), 3);
     assert!(s.contains("**Hint:** The container hit its hard memory limit"));
     assert!(s.contains("<summary>Timeline</summary>"));
-    assert!(s.contains("(rollback) COMPLETED"));
+    assert!(s.contains("ecs-svc/8646900195280463695 (ECS's rollback) COMPLETED"), "{s}");
 
     let ann: Vec<&str> = r.stdout.lines().filter(|l| l.starts_with("::error ")).collect();
     assert_eq!(ann.len(), 1, "{}", r.stdout);
-    assert!(
-        ann[0].starts_with(
-            "::error title=ecsgate%3A deployment ecs-svc/2757582648257641111 failed::3 tasks of deployment"
-        )
-    );
-    assert!(ann[0].contains("%0Aculprit: container forms-perf-test exit code 1"), "newlines are escaped: {}", ann[0]);
+    assert!(ann[0].starts_with(
+        "::error title=ecsgate%3A deployment ecs-svc/2757582648257641111 failed::reason: 3 tasks of deployment"
+    ));
+    assert!(ann[0].contains("%0Aculprit: container forms-perf-test, exit code 1"), "newlines are escaped: {}", ann[0]);
+    assert!(ann[0].contains("%0Arollback: ECS rolled back to ecs-svc/4231880795355584839"), "{}", ann[0]);
 }
 
 #[test]
@@ -176,4 +178,21 @@ fn an_unwritable_github_file_is_a_warning_not_a_change_of_verdict() {
     assert!(r.stderr.contains("warning: cannot write GITHUB_OUTPUT"), "{}", r.stderr);
     assert!(r.stderr.contains("warning: cannot write GITHUB_STEP_SUMMARY"), "{}", r.stderr);
     assert!(r.stdout.contains("::warning title=ecsgate::cannot write GITHUB_OUTPUT"));
+}
+
+#[test]
+fn with_json_output_stdout_is_json_lines_only_and_annotations_go_to_stderr() {
+    let gh = Gh::new("json");
+    let mut env = gh.env();
+    env.push(("ECSGATE_OUTPUT", "json".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let path = format!("{}/examples/breaker-rollback.jsonl", env!("CARGO_MANIFEST_DIR"));
+    let r = ecsgate(&["replay", &path, "--output", "json"], None, &env);
+    assert_eq!(r.code, 1);
+    for l in r.stdout.lines() {
+        assert!(serde_json::from_str::<serde_json::Value>(l).is_ok(), "not JSON on stdout: {l}");
+    }
+    assert!(r.stdout.lines().last().unwrap().contains("\"type\":\"verdict\""), "{}", r.stdout);
+    assert!(r.stderr.lines().any(|l| l.starts_with("::error title=ecsgate")), "annotation on stderr: {}", r.stderr);
+    assert!(gh.summary().contains("**Rollback:**"), "the summary is still written");
 }

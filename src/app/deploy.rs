@@ -27,6 +27,7 @@ pub fn run(args: DeployArgs) -> u8 {
             return e.exit_code();
         }
     };
+    reporter.notify_to(&settings.wait.notify, settings.wait.notify_on);
     super::block_on(&mut reporter, async |r| deploy(&settings, r).await)
 }
 

@@ -39,12 +39,16 @@ pub fn block_on(reporter: &mut Reporter, f: impl AsyncFnOnce(&mut Reporter) -> R
         }
     };
     rt.block_on(async {
-        match f(reporter).await {
+        let code = match f(reporter).await {
             Ok(code) => code,
             Err(e) => {
                 reporter.error(&e);
                 e.exit_code()
             }
-        }
+        };
+        // The verdict or the error is reported to every sink first; then `--notify` posts what its sink
+        // queued.
+        notify::deliver(reporter).await;
+        code
     })
 }

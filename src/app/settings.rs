@@ -253,10 +253,7 @@ pub fn parse_notify(values: &[String]) -> Result<Vec<String>, AppError> {
 
 /// A webhook URL is a secret: only its scheme and host are ever printed.
 pub fn redact(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => format!("{scheme}://{}/…", rest.split('/').next().unwrap_or_default()),
-        None => "(not a URL)".into(),
-    }
+    crate::report::text::redact_url(url)
 }
 
 /// `api`, `shop/api`, `arn:aws:ecs:eu-west-1:123456789012:service/shop/api` (and old short ARNs

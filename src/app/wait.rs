@@ -19,11 +19,12 @@ use crate::aws::subscription::{self, Leftovers, Watched};
 use crate::aws::{self, Clients, Kind, fatal};
 use crate::cli::WaitArgs;
 use crate::engine::snapshot::TaskDefinitionInfo;
+use crate::engine::verdict::{Rollback, RollbackBy, RollbackOutcome};
 use crate::engine::{Diagnosis, Input, Outcome, ServiceSnapshot, Target, arn_name};
 use crate::error::AppError;
 use crate::exit::{ErrorKind, Signal};
 use crate::record::Recorder;
-use crate::report::{GateReport, Reporter, format_elapsed};
+use crate::report::{Reporter, format_elapsed};
 
 pub fn run(args: WaitArgs) -> u8 {
     let mut reporter = Reporter::new(args.output.output, args.output.quiet, true, args.output.github);
@@ -34,6 +35,7 @@ pub fn run(args: WaitArgs) -> u8 {
             return e.exit_code();
         }
     };
+    reporter.notify_to(&settings.notify, settings.notify_on);
     super::block_on(&mut reporter, async |r| wait(&settings, r).await)
 }
 
@@ -196,6 +198,7 @@ pub(crate) fn start_driver(
             service: Some(v.name.clone()),
             deployment_id: Some(v.deployment_id.clone()),
             until: None,
+            rollback_of: None,
         })
         .collect();
     let mut driver = Driver::new(targets, s.max_task_failures).with_until(s.until);
@@ -327,17 +330,9 @@ pub(crate) async fn run_gate(
         driver.diagnosed(i, d, reporter);
     }
     report_leftovers(reporter, &left);
-    let report = match result {
-        Ok(()) => driver.conclude(reporter),
-        Err(e) => {
-            // The team hears of an error too; then it is reported as every error is.
-            let r = GateReport::new(vec![crate::engine::Verdict::error(e.kind, &e.message, e.hint.as_deref())]);
-            super::notify::notify(&s.notify, s.notify_on, &r, reporter).await;
-            return Err(e);
-        }
-    };
-    super::notify::notify(&s.notify, s.notify_on, &report, reporter).await;
-    Ok(report.exit_code)
+    // `--notify` is a sink of the reporter: the report (or the error) reaches it like every other sink.
+    result?;
+    Ok(driver.conclude(reporter).exit_code)
 }
 
 /// `--rollback-on-failure`: for each service whose deployment failed by ecsgate's own rule or timed out
@@ -405,12 +400,13 @@ async fn roll_back(
         let outcome = match started {
             Err(err) => {
                 reporter.warn(&format!("ROLLBACK FAILED to start for service {}: {err}", v.name));
-                driver.units[i].engine.set_ecsgate_rollback(crate::engine::verdict::Rollback {
-                    by: "ecsgate",
+                let rb = Rollback {
+                    by: RollbackBy::Ecsgate,
                     to,
                     deployment_id: None,
-                    outcome: Some("failed".into()),
-                });
+                    outcome: Some(RollbackOutcome::Failed),
+                };
+                driver.diagnosed(i, Diagnosis::Rollback(rb), reporter);
                 continue;
             }
             Ok(updated) => {
@@ -432,21 +428,17 @@ async fn roll_back(
                 match (rollback_id, after) {
                     (Some(id), Some(snap)) if id != v.deployment_id => {
                         let (outcome, reason) = watch_rollback(g, v, &id, snap, source, reporter).await;
-                        if outcome != "succeeded" {
+                        if outcome != RollbackOutcome::Succeeded {
                             reporter.warn(&format!("ROLLBACK of service {} did not complete: {reason}", v.name));
                         }
                         (Some(id), outcome)
                     }
-                    _ => (None, "in_progress".to_string()),
+                    _ => (None, RollbackOutcome::InProgress),
                 }
             }
         };
-        driver.units[i].engine.set_ecsgate_rollback(crate::engine::verdict::Rollback {
-            by: "ecsgate",
-            to,
-            deployment_id: outcome.0,
-            outcome: Some(outcome.1),
-        });
+        let rb = Rollback { by: RollbackBy::Ecsgate, to, deployment_id: outcome.0, outcome: Some(outcome.1) };
+        driver.diagnosed(i, Diagnosis::Rollback(rb), reporter);
     }
 }
 
@@ -473,14 +465,16 @@ async fn watch_rollback(
     snap: ServiceSnapshot,
     source: &mut Source,
     reporter: &mut Reporter,
-) -> (String, String) {
+) -> (RollbackOutcome, String) {
     let mut rb = v.clone();
     rb.deployment_id = rollback_id.to_string();
     let target = Target {
         cluster: Some(if v.cluster_arn.is_empty() { v.cluster.clone() } else { v.cluster_arn.clone() }),
         service: Some(v.name.clone()),
         deployment_id: Some(rollback_id.to_string()),
-        until: None,
+        // Judged as the gate judges (`--until`), and labelled as ecsgate's rollback, not as ours.
+        until: (g.s.until != crate::engine::Until::Completed).then_some(g.s.until),
+        rollback_of: Some(v.deployment_id.clone()),
     };
     let mut driver = Driver::new(vec![target], g.s.max_task_failures);
     reporter.info(&format!("ecsgate: waiting for rollback deployment {rollback_id} of service {}", v.name));
@@ -492,9 +486,17 @@ async fn watch_rollback(
     let mut io = Io { clients: &clients, svcs: &svcs, sigs: &mut g.sigs, deadline };
     let res = run_loop(&mut io, &mut driver, &mut handler, source, reporter, &[snap], None).await;
     match (res, driver.units[0].engine.verdict()) {
-        (Ok(()), Some(verdict)) => (verdict.outcome.as_str().to_string(), verdict.reason.unwrap_or_default()),
-        (Err(e), _) => ("failed".to_string(), e.message),
-        (Ok(()), None) => ("in_progress".to_string(), String::new()),
+        (Ok(()), Some(verdict)) => {
+            let outcome = match verdict.outcome {
+                Outcome::Succeeded => RollbackOutcome::Succeeded,
+                Outcome::Failed => RollbackOutcome::Failed,
+                Outcome::TimedOut | Outcome::Interrupted(_) => RollbackOutcome::TimedOut,
+                _ => RollbackOutcome::InProgress,
+            };
+            (outcome, verdict.reason.unwrap_or_default())
+        }
+        (Err(e), _) => (RollbackOutcome::Failed, e.message),
+        (Ok(()), None) => (RollbackOutcome::InProgress, String::new()),
     }
 }
 

@@ -62,6 +62,10 @@ pub struct Target {
     /// verdict it had live.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<Until>,
+    /// Set when `deployment_id` is the rollback ecsgate started: the deployment it rolls back (still
+    /// "ours" in the timeline), so the rollback is labelled as ecsgate's and never as ours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_of: Option<String>,
 }
 
 /// One input to the engine.
@@ -90,6 +94,9 @@ pub enum Diagnosis {
     HookLog(verdict::LogTail),
     /// The triggered alarms' states and reasons.
     Alarms(Vec<verdict::AlarmState>),
+    /// The rollback ecsgate performed after the verdict (`--rollback-on-failure`) and how it ended:
+    /// recorded like any diagnosis, so a recording replays to the verdict it had live.
+    Rollback(verdict::Rollback),
 }
 
 /// Where a note came from.
@@ -104,8 +111,15 @@ pub enum Source {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// The deployment the gate judges, and its tasks.
     Ours,
-    Rollback,
+    /// ECS's own rollback of ours (circuit breaker, alarms, a failed hook). `rollback` in JSON, as
+    /// before ecsgate's own rollback had a role of its own.
+    #[serde(rename = "rollback")]
+    EcsRollback,
+    /// The rollback ecsgate started (`--rollback-on-failure`).
+    EcsgateRollback,
+    /// Any other deployment of the service.
     Other,
 }
 
@@ -229,6 +243,13 @@ struct TaskState {
     seq: u64,
 }
 
+/// ECS's own rollback of our deployment, as far as the inputs told.
+#[derive(Debug, Clone, Default)]
+struct EcsRollback {
+    id: Option<String>,
+    state: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 struct Decision {
     outcome: Outcome,
@@ -272,8 +293,9 @@ pub struct Engine {
     seen_service_events: HashSet<String>,
     /// Service event messages that tell of a failure, oldest first (the evidence when no task is left).
     evidence: Vec<String>,
-    /// The last state ECS's own rollback deployment reached (COMPLETED, FAILED, IN_PROGRESS).
-    rollback_state: Option<String>,
+    /// ECS's own rollback of ours: its deployment (when an event named it) and the last state it
+    /// reached (COMPLETED, FAILED, IN_PROGRESS).
+    ecs_rollback: EcsRollback,
     /// A rollback ecsgate performed (`--rollback-on-failure`) and how it ended.
     ecsgate_rollback: Option<verdict::Rollback>,
     /// The failing target group's health check and targets (read by the live gate on an ELB failure).
@@ -402,7 +424,7 @@ impl Engine {
             log_tail: None,
             seen_service_events: HashSet::new(),
             evidence: Vec::new(),
-            rollback_state: None,
+            ecs_rollback: EcsRollback::default(),
             ecsgate_rollback: None,
             target_health: None,
             our_service_deployment: None,
@@ -542,11 +564,6 @@ impl Engine {
         self.decision.as_ref().is_some_and(|d| d.by_threshold)
     }
 
-    /// The rollback ecsgate performed, for the verdict.
-    pub fn set_ecsgate_rollback(&mut self, r: verdict::Rollback) {
-        self.ecsgate_rollback = Some(r);
-    }
-
     /// Attach the culprit container's last log lines (fetched by the live gate).
     pub fn progress(&self) -> Progress {
         let ours = self.target.deployment_id.as_deref();
@@ -583,6 +600,11 @@ impl Engine {
 
     fn ours(&self) -> Option<&str> {
         self.target.deployment_id.as_deref()
+    }
+
+    /// The role of the deployment this engine judges: ours, or the rollback ecsgate started.
+    fn our_role(&self) -> Role {
+        if self.target.rollback_of.is_some() { Role::EcsgateRollback } else { Role::Ours }
     }
 
     /// "BLUE_GREEN PRODUCTION_TRAFFIC_SHIFT 40%", "LINEAR BAKE_TIME ~12 m left": the strategy (when not
@@ -698,9 +720,12 @@ impl Engine {
 
     fn role_of(&self, id: &str) -> Role {
         if Some(id) == self.ours() {
+            self.our_role()
+        } else if self.target.rollback_of.as_deref() == Some(id) {
+            // The engine judging ecsgate's rollback still names the deployment that failed as ours.
             Role::Ours
         } else if self.deployments.get(id).is_some_and(|d| d.is_rollback) {
-            Role::Rollback
+            Role::EcsRollback
         } else {
             Role::Other
         }
@@ -735,8 +760,8 @@ impl Engine {
                 info.is_rollback = true;
             }
         }
-        if self.role_of(&id) == Role::Rollback {
-            self.rollback_state = Some(state.clone());
+        if self.role_of(&id) == Role::EcsRollback {
+            self.ecs_rollback = EcsRollback { id: Some(id.clone()), state: Some(state.clone()) };
         }
         out.push(Note::Deployment {
             at,
@@ -856,7 +881,11 @@ impl Engine {
         let newly_stopped = rank >= 8 && prev.is_none_or(|p| p.rank < 8);
         self.seq += 1;
         let ours = self.ours().is_some() && t.started_by.as_deref() == self.ours();
-        let role = if ours { Role::Ours } else { Role::Other };
+        let role = if ours {
+            self.our_role()
+        } else {
+            t.started_by.as_deref().map(|d| self.role_of(d)).unwrap_or(Role::Other)
+        };
         if ours && self.deployments.get(self.ours().unwrap_or_default()).is_none_or(|d| d.created_ms.is_none()) {
             // The first task of ours bounds our deployment's creation time from above.
             if let Some(c) = t.created_at_ms {
@@ -1126,7 +1155,7 @@ impl Engine {
                         .unwrap_or_default()
                 ),
                 reason: sd.status_reason.clone(),
-                role: Role::Ours,
+                role: self.our_role(),
                 source: Source::Api,
             });
         }
@@ -1175,7 +1204,7 @@ impl Engine {
                     self.failed_hook = Some(h);
                 }
                 if sd.status.starts_with("ROLLBACK") {
-                    self.rollback_state = Some(match sd.status.as_str() {
+                    self.ecs_rollback.state = Some(match sd.status.as_str() {
                         "ROLLBACK_SUCCESSFUL" => "COMPLETED".into(),
                         "ROLLBACK_FAILED" => "FAILED".into(),
                         _ => "IN_PROGRESS".into(),
@@ -1218,10 +1247,10 @@ impl Engine {
         // the rollback's, never progress of ours.
         let role = match (ours, self.is_decided()) {
             (false, _) => Role::Other,
-            (true, true) => Role::Rollback,
-            (true, false) => Role::Ours,
+            (true, true) => Role::EcsRollback,
+            (true, false) => self.our_role(),
         };
-        if role == Role::Ours {
+        if role == self.our_role() {
             self.stage = h.lifecycle_stage.clone().or(self.stage.take());
         }
         let at = h.updated_at_ms.or(h.meta.time_ms);
@@ -1292,7 +1321,7 @@ impl Engine {
             expires_at: h.expires_at_ms.map(time::format_rfc3339_secs),
             service_deployment_arn: Some(sd.arn.clone()),
             // Hooks ECS re-runs while rolling back are about the rollback, not our progress.
-            role: if rolling_back { Role::Rollback } else { Role::Ours },
+            role: if rolling_back { Role::EcsRollback } else { self.our_role() },
         });
         if !matches!(status, "FAILED" | "TIMED_OUT") || rolling_back {
             return;
@@ -1338,6 +1367,7 @@ impl Engine {
                 }
             }
             Diagnosis::Alarms(a) => self.alarm_states = a,
+            Diagnosis::Rollback(r) => self.ecsgate_rollback = Some(r),
         }
     }
 
@@ -1469,13 +1499,14 @@ impl Engine {
             },
             rollback: self.ecsgate_rollback.clone().or_else(|| {
                 d.rollback_to.as_ref().map(|to| verdict::Rollback {
-                    by: "ecs",
-                    to: Some(to.clone()),
-                    deployment_id: None,
-                    outcome: self.rollback_state.as_deref().map(|s| match s {
-                        "COMPLETED" => "succeeded".to_string(),
-                        "FAILED" => "failed".to_string(),
-                        _ => "in_progress".to_string(),
+                    by: verdict::RollbackBy::Ecs,
+                    // The ServiceDeployment API names no deployment: "the previous revision" is prose.
+                    to: to.starts_with("ecs-svc/").then(|| to.clone()),
+                    deployment_id: self.ecs_rollback.id.clone(),
+                    outcome: self.ecs_rollback.state.as_deref().map(|s| match s {
+                        "COMPLETED" => verdict::RollbackOutcome::Succeeded,
+                        "FAILED" => verdict::RollbackOutcome::Failed,
+                        _ => verdict::RollbackOutcome::InProgress,
                     }),
                 })
             }),

@@ -30,6 +30,7 @@ fn engine() -> Engine {
             service: Some("servicetest".into()),
             deployment_id: Some(OURS.into()),
             until: None,
+            rollback_of: None,
         },
         3,
     )
@@ -595,7 +596,13 @@ fn secrets_failure_gets_the_json_key_hint() {
 #[test]
 fn a_threshold_of_one_fails_on_the_first_failed_task() {
     let mut e = Engine::new(
-        Target { deployment_id: Some(OURS.into()), service: Some("servicetest".into()), cluster: None, until: None },
+        Target {
+            deployment_id: Some(OURS.into()),
+            service: Some("servicetest".into()),
+            cluster: None,
+            until: None,
+            rollback_of: None,
+        },
         1,
     );
     feed(&mut e, [event(&task("task__stopped-essential-exit0-success-defra.json", "a", OURS, 6))]);
@@ -705,6 +712,7 @@ fn a_cluster_of_the_same_name_in_another_account_or_region_is_not_ours() {
             service: Some("servicetest".into()),
             deployment_id: Some(OURS.into()),
             until: None,
+            rollback_of: None,
         },
         1,
     );
@@ -1060,9 +1068,9 @@ fn a_lambda_hook_ecs_names_in_its_status_reason_is_the_culprit() {
     assert_eq!(h.target_arn.as_deref(), Some("arn:aws:lambda:us-west-2:503947800380:function:scu-dev-signature-hook"));
     assert_eq!(e.failed_lambda_hook().as_deref(), h.target_arn.as_deref(), "the live gate reads its logs");
     assert!(v.hint.unwrap().contains("/aws/lambda/scu-dev-signature-hook"));
-    assert_eq!(v.rollback.unwrap().outcome.as_deref(), Some("succeeded"));
+    assert_eq!(v.rollback.unwrap().outcome, Some(verdict::RollbackOutcome::Succeeded));
     assert_eq!(
-        crate::report::culprit_short(&e.verdict().unwrap()).as_deref(),
+        crate::report::view(&e.verdict().unwrap()).culprit_short.as_deref(),
         Some("lifecycle hook AWS_LAMBDA scu-dev-signature-hook FAILED at PRE_SCALE_UP")
     );
 }
@@ -1137,7 +1145,7 @@ fn alarm_state_reasons_read_after_the_verdict_go_into_the_hint() {
     assert_eq!(e.triggered_alarms(), ["api-5xx".to_string()]);
     let v = e.verdict().unwrap();
     assert_eq!(v.alarms.len(), 1, "named before they are read");
-    assert_eq!(crate::report::culprit_short(&v).as_deref(), Some("alarm api-5xx"));
+    assert_eq!(crate::report::view(&v).culprit_short.as_deref(), Some("alarm api-5xx"));
     let reason = "Threshold Crossed: 3 datapoints [12.0, 9.0, 14.0] were greater than the threshold (5.0).";
     e.diagnosed(Diagnosis::Alarms(vec![verdict::AlarmState {
         name: "api-5xx".into(),
@@ -1194,7 +1202,7 @@ fn a_hook_event_after_the_failure_is_the_rollbacks_and_moves_no_stage() {
         [sd_from_api(&json!({"status": "ROLLBACK_IN_PROGRESS", "lifecycleStage": "PRODUCTION_TRAFFIC_SHIFT"}))],
     );
     let notes = feed(&mut e, [hook("HOOK_IN_PROGRESS", SD)]);
-    assert!(notes.iter().any(|n| matches!(n, Note::Hook { role: Role::Rollback, .. })), "{notes:?}");
+    assert!(notes.iter().any(|n| matches!(n, Note::Hook { role: Role::EcsRollback, .. })), "{notes:?}");
     assert_eq!(e.progress().rollout_state.as_deref(), Some("IN_PROGRESS PRODUCTION_TRAFFIC_SHIFT"));
 }
 

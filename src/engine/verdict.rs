@@ -148,17 +148,37 @@ pub struct HealthCheck {
     pub description: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Who rolled our deployment back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackBy {
+    /// ECS itself: its circuit breaker, its alarms, a failed lifecycle hook.
+    Ecs,
+    /// ecsgate, for `--rollback-on-failure`.
+    Ecsgate,
+}
+
+/// How a rollback ended, as far as the gate saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackOutcome {
+    InProgress,
+    Succeeded,
+    Failed,
+    /// ecsgate stopped waiting for it (its `--timeout`, or a signal).
+    TimedOut,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Rollback {
-    /// `ecs` or `ecsgate`.
-    pub by: &'static str,
-    /// The deployment (ECS) or task definition (ecsgate) rolled back to.
+    pub by: RollbackBy,
+    /// The deployment (ECS) or task definition (ecsgate) rolled back to; `None` when ECS names none
+    /// (the ServiceDeployment API says only "the previous revision").
     pub to: Option<String>,
-    /// The rollback's own deployment, when ecsgate started it.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The rollback's own deployment: ECS's rollback deployment, or the one ecsgate started.
     pub deployment_id: Option<String>,
-    /// `succeeded`, `failed`, `timed_out`, `in_progress`, or absent when unknown.
-    pub outcome: Option<String>,
+    /// Absent when unknown.
+    pub outcome: Option<RollbackOutcome>,
 }
 
 impl Verdict {

@@ -24,7 +24,12 @@ use read::{Parsed, is_line_mode, parse_text};
 
 pub fn run(args: ReplayArgs) -> u8 {
     let mut reporter = Reporter::new(args.output.output, args.output.quiet, false, args.output.github);
-    match replay(&args, &mut reporter) {
+    run_with(&args, &mut reporter)
+}
+
+/// `ecsgate replay` into a given reporter (the sinks' snapshot tests use this very path).
+pub fn run_with(args: &ReplayArgs, reporter: &mut Reporter) -> u8 {
+    match replay(args, reporter) {
         Ok(code) => code,
         Err(e) => {
             reporter.error(&e);
@@ -452,6 +457,7 @@ fn merge_start(base: &Target, start: &Target) -> Target {
         service: base.service.clone().or(start.service.clone()),
         deployment_id: base.deployment_id.clone().or(start.deployment_id.clone()),
         until: base.until.or(start.until),
+        rollback_of: None,
     }
 }
 
@@ -484,6 +490,7 @@ fn replay(args: &ReplayArgs, reporter: &mut Reporter) -> Result<u8, AppError> {
         service: args.target.service.clone(),
         deployment_id: args.target.deployment_id.clone(),
         until: args.until.map(Into::into),
+        rollback_of: None,
     };
     // One line, as the issue asks for an unreadable file; the advice fits in it.
     let unreadable = |e: std::io::Error| {
@@ -606,7 +613,13 @@ mod tests {
     fn a_target_named_by_flags_is_replayed_in_one_pass() {
         let lines =
             [deployment("SERVICE_DEPLOYMENT_IN_PROGRESS"), failed_task("a"), failed_task("b"), failed_task("c")];
-        let given = Target { service: Some("api".into()), deployment_id: Some(NEW.into()), cluster: None, until: None };
+        let given = Target {
+            service: Some("api".into()),
+            deployment_id: Some(NEW.into()),
+            cluster: None,
+            until: None,
+            rollback_of: None,
+        };
         let (r, opened) = run(&lines, given);
         assert_eq!((r.stats.passes, opened), (1, 1));
         assert_eq!(outcome(&r), Some(Outcome::Failed));

@@ -251,6 +251,7 @@ impl Parsed {
             Record::LogTail { service, data } => self.diagnoses.push((service, Diagnosis::LogTail(data))),
             Record::HookLog { service, data } => self.diagnoses.push((service, Diagnosis::HookLog(data))),
             Record::Alarms { service, data } => self.diagnoses.push((service, Diagnosis::Alarms(data))),
+            Record::Rollback { service, data } => self.diagnoses.push((service, Diagnosis::Rollback(data))),
         }
     }
 

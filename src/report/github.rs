@@ -9,13 +9,14 @@
 
 use std::io::Write;
 
-use super::{GateReport, Sink, Who, count_outcomes, culprit_short, format_note, note_time, outcome_word};
-use crate::engine::diagnose::group_by_reason;
+use super::view::{Kind, Section, VerdictView, view};
+use super::{GateReport, Sink, Who, count_outcomes, format_note, note_time};
 use crate::engine::{Note, Outcome, Verdict};
 use crate::error::AppError;
 
 pub struct Github {
-    /// Where annotations go: stdout, which the runner reads for workflow commands.
+    /// Where annotations go: stdout, which the runner reads for workflow commands — or stderr (read for
+    /// them too) when stdout is JSON Lines.
     out: Box<dyn Write>,
     summary: Option<std::path::PathBuf>,
     output: Option<std::path::PathBuf>,
@@ -23,18 +24,21 @@ pub struct Github {
     timeline: Vec<String>,
     dropped: usize,
     several: bool,
+    last_at: Option<i64>,
 }
 
 const TIMELINE_CAP: usize = 200;
 
 impl Github {
-    pub fn from_env() -> Self {
+    /// `to_stderr`: stdout is JSON Lines (`--output json`) and must stay so.
+    pub fn from_env(to_stderr: bool) -> Self {
         let path = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(std::path::PathBuf::from);
-        Github::new(Box::new(std::io::stdout()), path("GITHUB_STEP_SUMMARY"), path("GITHUB_OUTPUT"))
+        let out: Box<dyn Write> = if to_stderr { Box::new(std::io::stderr()) } else { Box::new(std::io::stdout()) };
+        Github::new(out, path("GITHUB_STEP_SUMMARY"), path("GITHUB_OUTPUT"))
     }
 
     pub fn new(out: Box<dyn Write>, summary: Option<std::path::PathBuf>, output: Option<std::path::PathBuf>) -> Self {
-        Github { out, summary, output, timeline: Vec::new(), dropped: 0, several: false }
+        Github { out, summary, output, timeline: Vec::new(), dropped: 0, several: false, last_at: None }
     }
 
     fn write_outputs(&mut self, pairs: &[(&str, String)]) {
@@ -64,7 +68,11 @@ impl Github {
 pub fn outputs_text(pairs: &[(&str, String)]) -> String {
     let mut s = String::new();
     for (k, v) in pairs {
+        // Outputs end up in later steps' scripts and logs: foreign text is made safe here too (the
+        // `verdicts` JSON keeps its line breaks escaped by serde, and is guarded like every JSON line).
+        let v = if *k == "verdicts" { super::text::guard_line(v).into_owned() } else { super::foreign(v).into_owned() };
         let mut delim = "ECSGATE_EOF".to_string();
+        let v = &v;
         while v.contains(&delim) {
             delim.push('_');
         }
@@ -98,8 +106,9 @@ pub fn annotations(r: &GateReport) -> Vec<String> {
         .iter()
         .filter(|v| matches!(v.outcome, Outcome::Failed | Outcome::TimedOut | Outcome::Superseded | Outcome::Error(_)))
         .map(|v| {
-            let title = annotation_title(v, r.several());
-            format!("::error title={}::{}", escape_property(&title), escape_data(&annotation_body(v)))
+            let v = view(v);
+            let title = annotation_title(&v, r.several());
+            format!("::error title={}::{}", escape_property(&title), escape_data(&annotation_body(&v)))
         })
         .collect()
 }
@@ -117,9 +126,12 @@ impl Sink for Github {
             self.dropped += 1;
             return;
         }
-        let at = note_time(n).unwrap_or_else(crate::engine::time::now_millis);
+        // A note without a time of its own (counts) takes the newest one's: never the wall clock, which
+        // would make a replay's summary differ from run to run.
+        self.last_at = note_time(n).or(self.last_at);
+        let at = self.last_at.map(crate::engine::time::format_clock).unwrap_or_else(|| "--:--:--".into());
         let who = if self.several { format!("[{}] ", who.label()) } else { String::new() };
-        self.timeline.push(format!("{}  {who}{text}", crate::engine::time::format_clock(at)));
+        self.timeline.push(format!("{at}  {who}{text}"));
     }
 
     fn warn(&mut self, msg: &str) {
@@ -159,38 +171,31 @@ impl Sink for Github {
 }
 
 /// With several services the title names the service too.
-fn annotation_title(v: &Verdict, several: bool) -> String {
+fn annotation_title(v: &VerdictView, several: bool) -> String {
     let svc = v.service.as_deref().filter(|_| several).map(|s| format!(" of {s}")).unwrap_or_default();
-    format!(
-        "ecsgate: deployment {}{svc} {}",
-        v.deployment_id.as_deref().unwrap_or("?"),
-        v.outcome.as_str().replace('_', " ")
-    )
+    format!("ecsgate: deployment {}{svc} {}", v.deployment, v.word.to_lowercase())
 }
 
-fn annotation_body(v: &Verdict) -> String {
-    let mut s = v.reason.clone().unwrap_or_default();
-    if let Some(c) = &v.culprit {
-        s.push_str(&format!(
-            "\nculprit: container {} exit code {}",
-            c.container.as_deref().unwrap_or("?"),
-            c.exit_code.map(|x| x.to_string()).unwrap_or_else(|| "none".into())
-        ));
-        if let Some(r) = &c.reason {
-            s.push_str(&format!(" ({r})"));
-        }
+/// How many quoted lines (logs, evidence) an annotation carries; the summary has them all.
+const ANNOTATION_QUOTE_LINES: usize = 5;
+
+/// The annotation's text: every section of the view, one `label: text` line each.
+fn annotation_body(v: &VerdictView) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for sec in &v.sections {
+        lines.push(format!("{}: {}", sec.kind.label(), sec.text));
+        lines.extend(sec.details.iter().map(|d| format!("  {d}")));
+        let skip = sec.quote.len().saturating_sub(ANNOTATION_QUOTE_LINES);
+        lines.extend(sec.quote.iter().skip(skip).map(|q| format!("  | {q}")));
     }
-    if let Some(h) = &v.hint {
-        s.push_str(&format!("\nhint: {h}"));
-    }
-    s
+    lines.join("\n")
 }
 
 /// Workflow-command escaping (actions/toolkit `escapeData` / `escapeProperty`), plus: other control
 /// characters (ESC and the like, from ECS text) become spaces, so an annotation cannot recolour the log.
 pub fn escape_data(s: &str) -> String {
     let s = s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
-    super::one_line(&s).into_owned()
+    super::foreign(&s).into_owned()
 }
 
 pub fn escape_property(s: &str) -> String {
@@ -200,7 +205,7 @@ pub fn escape_property(s: &str) -> String {
 /// ECS text in Markdown prose: one line, no raw HTML (a `</details>` or `<script>` in a stopped reason
 /// must not restructure the summary).
 fn md_text(s: &str) -> String {
-    super::one_line(s).replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    super::foreign(s).replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 /// ECS text in a Markdown table cell: as [`md_text`], and a pipe cannot end the cell.
@@ -224,34 +229,34 @@ pub fn summary_markdown(r: &GateReport, timeline: &[String], dropped: usize) -> 
         s.push_str(&format!(
             "## {} ecsgate: {} — {} services ({})\n\n",
             icon(r.outcome),
-            r.outcome.as_str().replace('_', " "),
+            super::outcome_word(r.outcome).to_lowercase(),
             r.verdicts.len(),
             count_outcomes(r)
         ));
         s.push_str("| service | cluster | outcome | exit code | culprit | reason |\n|---|---|---|---|---|---|\n");
-        for v in &r.verdicts {
+        for v in r.verdicts.iter().map(view) {
             s.push_str(&format!(
                 "| `{}` | `{}` | {} {} | {} | {} | {} |\n",
                 md_cell(v.service.as_deref().unwrap_or("?")),
                 md_cell(v.cluster.as_deref().unwrap_or("?")),
                 icon(v.outcome),
-                outcome_word(v.outcome).0.to_lowercase(),
+                v.word.to_lowercase(),
                 v.exit_code,
-                md_cell(&culprit_short(v).unwrap_or_default()),
-                md_cell(v.reason.as_deref().unwrap_or(""))
+                md_cell(v.culprit_short.as_deref().unwrap_or("")),
+                md_cell(v.reason_short.as_deref().unwrap_or(""))
             ));
         }
         s.push_str(&format!("\nGate exit code {}\n\n", r.exit_code));
         for v in r.verdicts.iter().filter(|v| v.outcome != Outcome::Succeeded) {
-            s.push_str(&verdict_markdown(v, "###"));
+            s.push_str(&verdict_markdown(&view(v), "###"));
         }
     } else if let Some(v) = r.verdicts.first() {
-        s.push_str(&verdict_markdown(v, "##"));
+        s.push_str(&verdict_markdown(&view(v), "##"));
     }
     if !timeline.is_empty() {
         s.push_str("<details><summary>Timeline</summary>\n\n```\n");
         for l in timeline {
-            s.push_str(&l.replace("```", "'''").replace("~~~", "'''"));
+            s.push_str(&unfence(l));
             s.push('\n');
         }
         if dropped > 0 {
@@ -262,122 +267,80 @@ pub fn summary_markdown(r: &GateReport, timeline: &[String], dropped: usize) -> 
     s
 }
 
-/// One service's verdict in Markdown, under a heading of the given level.
-fn verdict_markdown(v: &Verdict, level: &str) -> String {
+/// Inside a fence nothing is Markdown or HTML; only a fence could end it early.
+fn unfence(l: &str) -> String {
+    l.replace("```", "'''").replace("~~~", "'''")
+}
+
+/// One service's verdict in Markdown, under a heading of the given level: the sections of its view.
+fn verdict_markdown(v: &VerdictView, level: &str) -> String {
     let sub = if level == "##" { "###" } else { "####" };
     let mut s = format!(
         "{level} {} ecsgate: {} — deployment `{}`\n\n",
         icon(v.outcome),
-        v.outcome.as_str().replace('_', " "),
-        v.deployment_id.as_deref().unwrap_or("?")
+        v.word.to_lowercase(),
+        md_text(&v.deployment)
     );
     s.push_str(&format!(
         "Service `{}` in cluster `{}` · exit code {}\n\n",
-        v.service.as_deref().unwrap_or("?"),
-        v.cluster.as_deref().unwrap_or("?"),
+        md_text(v.service.as_deref().unwrap_or("?")),
+        md_text(v.cluster.as_deref().unwrap_or("?")),
         v.exit_code
     ));
-    if let Some(r) = &v.reason {
-        s.push_str(&format!("**Reason:** {}\n\n", md_text(r)));
-    }
-    if let Some(to) = &v.rollback_to {
-        // An id is code; "the previous revision" (the ServiceDeployment API names none) is prose.
-        let to = if to.starts_with("ecs-svc/") { format!("`{}`", md_text(to)) } else { md_text(to) };
-        s.push_str(&format!("**Rollback:** ECS rolled back to {to}\n\n"));
-    }
-    if let Some(c) = &v.culprit {
-        s.push_str(&format!(
-            "**Culprit:** container `{}`, exit code {}{}\n\n",
-            md_text(c.container.as_deref().unwrap_or("?")),
-            c.exit_code.map(|x| x.to_string()).unwrap_or_else(|| "none".into()),
-            c.reason.as_deref().map(|r| format!(" — {}", md_text(r))).unwrap_or_default()
-        ));
-    }
-    if let Some(h) = &v.hook {
-        s.push_str(&format!(
-            "**Lifecycle hook:** {} `{}` {} at {}{}\n\n",
-            md_text(h.hook_type.as_deref().unwrap_or("?")),
-            md_text(h.hook_id.as_deref().unwrap_or("?")),
-            md_text(&h.status),
-            md_text(h.lifecycle_stage.as_deref().unwrap_or("?")),
-            h.target_arn.as_deref().map(|t| format!(" — target `{}`", md_text(t))).unwrap_or_default()
-        ));
-    }
-    for a in &v.alarms {
-        s.push_str(&format!(
-            "**Alarm:** `{}`{}{}\n\n",
-            md_text(&a.name),
-            a.state.as_deref().map(|x| format!(" {}", md_text(x))).unwrap_or_default(),
-            a.reason.as_deref().or(a.note.as_deref()).map(|r| format!(": {}", md_text(r))).unwrap_or_default()
-        ));
-    }
-    if let Some(h) = &v.health_check {
-        s.push_str(&format!(
-            "**Health check:** {}{}{}\n\n",
-            md_text(&crate::engine::diagnose::describe_check(h)),
-            h.reason_code.as_deref().map(|r| format!(" — `{}`", md_text(r))).unwrap_or_default(),
-            h.description.as_deref().map(|d| format!(": {}", md_text(d))).unwrap_or_default()
-        ));
-    }
-    if !v.evidence.is_empty() {
-        s.push_str("**Evidence** (the service's event log; its stopped tasks are no longer known to ECS):\n\n");
-        for m in &v.evidence {
-            s.push_str(&format!("- {}\n", md_text(m)));
-        }
-        s.push('\n');
-    }
-    if let Some(h) = &v.hint {
-        s.push_str(&format!("**Hint:** {}\n\n", md_text(h)));
-    }
-    if !v.failed_tasks.is_empty() {
-        s.push_str(&format!(
-            "{sub} Failed tasks\n\n| task | stop code | stopped reason | containers |\n|---|---|---|---|\n"
-        ));
-        for t in &v.failed_tasks {
-            let containers: Vec<String> = t
-                .containers
-                .iter()
-                .map(|c| format!("{} ({})", c.name, c.exit_code.map(|x| x.to_string()).unwrap_or_else(|| "–".into())))
-                .collect();
-            s.push_str(&format!(
-                "| `{}` | {} | {} | {} |\n",
-                crate::engine::event::short_task_id(&t.task_arn),
-                md_cell(t.stop_code.as_deref().unwrap_or("")),
-                md_cell(t.stopped_reason.as_deref().unwrap_or("")),
-                md_cell(&containers.join(", "))
-            ));
-        }
-        s.push('\n');
-        let groups = group_by_reason(&v.failed_tasks);
-        if groups.len() > 1 {
-            for (n, label) in groups {
-                s.push_str(&format!("- {n} × {}\n", md_cell(&label)));
-            }
-            s.push('\n');
-        }
-    }
-    if let Some(t) = v.hook.as_ref().and_then(|h| h.log_tail.as_ref()) {
-        push_log_block(&mut s, sub, "Hook's last log lines", t);
-    }
-    if let Some(t) = &v.log_tail {
-        push_log_block(&mut s, sub, "Last log lines", t);
+    for sec in &v.sections {
+        section_markdown(&mut s, sec, sub);
     }
     s
 }
 
-/// A heading naming the log group and stream, why lines are missing, and the lines in a fence.
-fn push_log_block(s: &mut String, sub: &str, title: &str, t: &crate::engine::verdict::LogTail) {
-    s.push_str(&format!("{sub} {title} (`{}` / `{}`)\n\n", md_text(&t.log_group), md_text(&t.log_stream)));
-    if let Some(n) = &t.note {
-        s.push_str(&format!("_{}_\n\n", md_text(n)));
-    }
-    if !t.lines.is_empty() {
-        s.push_str("```\n");
-        for l in &t.lines {
-            // Inside the fence nothing is Markdown or HTML; only a fence could end it early.
-            s.push_str(&super::one_line(l).replace("```", "'''").replace("~~~", "'''"));
+fn section_markdown(s: &mut String, sec: &Section, sub: &str) {
+    match sec.kind {
+        Kind::FailedTasks => {
+            s.push_str(&format!(
+                "{sub} Failed tasks ({})\n\n| task | stop code | stopped reason | containers |\n|---|---|---|---|\n",
+                md_text(&sec.text)
+            ));
+            for t in &sec.rows {
+                s.push_str(&format!(
+                    "| `{}` | {} | {} | {} |\n",
+                    md_cell(&t.task_id),
+                    md_cell(&t.stop_code),
+                    md_cell(&t.stopped_reason),
+                    md_cell(&t.containers)
+                ));
+            }
+            s.push('\n');
+            if sec.details.len() > 1 {
+                for d in &sec.details {
+                    s.push_str(&format!("- {}\n", md_text(d)));
+                }
+                s.push('\n');
+            }
+        }
+        Kind::Logs | Kind::HookLogs => {
+            s.push_str(&format!("{sub} {} (`{}`)\n\n", sec.kind.title(), md_text(&sec.text)));
+            for d in &sec.details {
+                s.push_str(&format!("_{}_\n\n", md_text(d)));
+            }
+            if !sec.quote.is_empty() {
+                s.push_str("```\n");
+                for l in &sec.quote {
+                    s.push_str(&unfence(l));
+                    s.push('\n');
+                }
+                s.push_str("```\n\n");
+            }
+        }
+        _ => {
+            let text = if sec.alert { format!("⚠️ **{}**", md_text(&sec.text)) } else { md_text(&sec.text) };
+            s.push_str(&format!("**{}:** {text}\n", sec.kind.title()));
+            for d in &sec.details {
+                s.push_str(&format!("- {}\n", md_text(d)));
+            }
+            for q in &sec.quote {
+                s.push_str(&format!("- {}\n", md_text(q)));
+            }
             s.push('\n');
         }
-        s.push_str("```\n\n");
     }
 }

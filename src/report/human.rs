@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{GateReport, Sink, Who, format_note, format_report, format_state, note_time};
+use super::text::guard_line;
+use super::{GateReport, Sink, Who, decision_line, format_note, format_report, format_state, note_time};
 use crate::engine::time::{format_clock, now_millis};
 use crate::engine::{Note, Progress};
 use crate::error::AppError;
@@ -22,6 +23,12 @@ pub struct Human {
     live: bool,
     several: bool,
     display: Option<Display>,
+    /// Something went to stdout already: the report is set off by an empty line, and only then (`-q`
+    /// output starts with the verdict, not a blank).
+    wrote: bool,
+    /// The time of the newest stamped note: a replayed decision (which has no time of its own) is
+    /// stamped with it, so replay output never depends on the wall clock.
+    last_at: Option<i64>,
 }
 
 /// The live display: one line per service.
@@ -36,7 +43,7 @@ impl Human {
     }
 
     pub fn new(out: Box<dyn Write>, err: Box<dyn Write>, quiet: bool, color: bool, live: bool) -> Self {
-        Human { out, err, quiet, color, live, several: false, display: None }
+        Human { out, err, quiet, color, live, several: false, display: None, wrote: false, last_at: None }
     }
 
     /// A terminal: progress lines drawn on stderr.
@@ -46,7 +53,11 @@ impl Human {
         self
     }
 
-    fn write_out(&mut self, line: &str) {
+    /// Lines on stdout, each guarded: no line ecsgate prints can be a runner command.
+    fn write_out(&mut self, text: &str) {
+        self.wrote = true;
+        let guarded: Vec<std::borrow::Cow<'_, str>> = text.split('\n').map(guard_line).collect();
+        let line = guarded.join("\n");
         let out = &mut self.out;
         match &self.display {
             // indicatif prints nothing while hidden, so lines go around it, not through it.
@@ -61,7 +72,7 @@ impl Human {
 
     /// A status line on stderr: always one line (it may quote AWS's error text).
     fn write_err(&mut self, line: &str) {
-        let line = super::one_line(line);
+        let line = super::foreign(line);
         let err = &mut self.err;
         match &self.display {
             Some(d) => d.multi.suspend(|| {
@@ -110,10 +121,26 @@ impl Sink for Human {
     }
 
     fn note(&mut self, who: &Who, n: &Note) {
+        if let Some(line) = decision_line(n) {
+            // With several services, one decided while others go on: its spinner stops at its outcome,
+            // and a CI log says so at once (with one service the verdict itself follows).
+            if !self.several {
+                return;
+            }
+            if let Some(b) = self.display.as_ref().and_then(|d| d.bars.get(who.index)) {
+                b.finish_with_message(format!("{}: {}", who.label(), line));
+            } else if !self.quiet {
+                let stamp = if self.live { Some(now_millis()) } else { self.last_at };
+                let stamp = stamp.map(format_clock).unwrap_or_else(|| "--:--:--".into());
+                self.write_out(&format!("{stamp}  [{}] {line}", who.label()));
+            }
+            return;
+        }
         if self.quiet {
             return;
         }
         let stamp = if self.live { Some(now_millis()) } else { note_time(n) };
+        self.last_at = note_time(n).or(self.last_at);
         if let Some(line) = timeline_line(stamp, self.several.then_some(who), n) {
             self.write_out(&line);
         }
@@ -125,7 +152,7 @@ impl Sink for Human {
 
     fn progress(&mut self, who: &Who, p: &Progress) {
         let several = self.several;
-        if let Some(b) = self.display.as_ref().and_then(|d| d.bars.get(who.index)) {
+        if let Some(b) = self.display.as_ref().and_then(|d| d.bars.get(who.index)).filter(|b| !b.is_finished()) {
             let state = format_state(p);
             b.set_message(if several { format!("{}: {state}", who.label()) } else { state });
         }
@@ -160,6 +187,7 @@ impl Sink for Human {
     fn report(&mut self, r: &GateReport) {
         self.finish_display();
         let text = format_report(r, self.color);
+        let text = if self.wrote { format!("\n{text}") } else { text };
         self.write_out(&text);
     }
 }

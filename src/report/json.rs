@@ -31,7 +31,7 @@ struct Entry<'a> {
 }
 
 #[derive(Serialize)]
-struct Summary<'a> {
+pub struct Summary<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     outcome: Outcome,
@@ -40,7 +40,7 @@ struct Summary<'a> {
 }
 
 #[derive(Serialize)]
-struct ServiceOutcome<'a> {
+pub struct ServiceOutcome<'a> {
     service: Option<&'a str>,
     cluster: Option<&'a str>,
     deployment_id: Option<&'a str>,
@@ -60,8 +60,36 @@ impl Json {
 
     fn line<T: Serialize>(&mut self, v: &T) {
         if let Ok(s) = serde_json::to_string(v) {
-            let _ = writeln!(self.out, "{s}");
+            self.write(&s);
         }
+    }
+
+    /// One JSON line, guarded: `##[` inside a JSON string is read by the GitHub runner as a command, so
+    /// it is neutralised here too (the line stays valid JSON).
+    fn write(&mut self, line: &str) {
+        let _ = writeln!(self.out, "{}", super::text::guard_line(line));
+    }
+}
+
+/// The `summary` object of a gate over several services: stdout's last line, and (with `verdicts`
+/// added) the webhook's payload.
+pub fn summary(r: &GateReport) -> Summary<'_> {
+    Summary {
+        kind: "summary",
+        outcome: r.outcome,
+        exit_code: r.exit_code,
+        services: r
+            .verdicts
+            .iter()
+            .map(|v| ServiceOutcome {
+                service: v.service.as_deref(),
+                cluster: v.cluster.as_deref(),
+                deployment_id: v.deployment_id.as_deref(),
+                outcome: v.outcome,
+                exit_code: v.exit_code,
+                reason: v.reason.as_deref(),
+            })
+            .collect(),
     }
 }
 
@@ -69,24 +97,7 @@ impl Json {
 pub fn report_lines(r: &GateReport) -> Vec<String> {
     let mut lines: Vec<String> = r.verdicts.iter().filter_map(|v| serde_json::to_string(v).ok()).collect();
     if r.several() {
-        let summary = Summary {
-            kind: "summary",
-            outcome: r.outcome,
-            exit_code: r.exit_code,
-            services: r
-                .verdicts
-                .iter()
-                .map(|v| ServiceOutcome {
-                    service: v.service.as_deref(),
-                    cluster: v.cluster.as_deref(),
-                    deployment_id: v.deployment_id.as_deref(),
-                    outcome: v.outcome,
-                    exit_code: v.exit_code,
-                    reason: v.reason.as_deref(),
-                })
-                .collect(),
-        };
-        lines.extend(serde_json::to_string(&summary).ok());
+        lines.extend(serde_json::to_string(&summary(r)).ok());
     }
     lines
 }
@@ -102,7 +113,7 @@ impl Sink for Json {
             return;
         }
         if let Some(l) = note_line(who, n) {
-            let _ = writeln!(self.out, "{l}");
+            self.write(&l);
         }
     }
 
@@ -110,7 +121,7 @@ impl Sink for Json {
         // Warnings stay on stderr: stdout is for machines.
         #[allow(clippy::print_stderr)]
         {
-            eprintln!("warning: {}", super::one_line(msg));
+            eprintln!("warning: {}", super::foreign(msg));
         }
     }
 
@@ -119,7 +130,7 @@ impl Sink for Json {
         if !self.quiet {
             #[allow(clippy::print_stderr)]
             {
-                eprintln!("{}", super::one_line(msg));
+                eprintln!("{}", super::foreign(msg));
             }
         }
     }
@@ -128,16 +139,16 @@ impl Sink for Json {
     fn heartbeat(&mut self, msg: &str) {
         #[allow(clippy::print_stderr)]
         {
-            eprintln!("{}", super::one_line(msg));
+            eprintln!("{}", super::foreign(msg));
         }
     }
 
     fn error(&mut self, e: &AppError) {
         #[allow(clippy::print_stderr)]
         {
-            eprintln!("error: {}", super::one_line(&e.message));
+            eprintln!("error: {}", super::foreign(&e.message));
             if let Some(h) = &e.hint {
-                eprintln!("hint: {}", super::one_line(h));
+                eprintln!("hint: {}", super::foreign(h));
             }
         }
         self.line(&Verdict::error(e.kind, &e.message, e.hint.as_deref()));
@@ -145,7 +156,7 @@ impl Sink for Json {
 
     fn report(&mut self, r: &GateReport) {
         for l in report_lines(r) {
-            let _ = writeln!(self.out, "{l}");
+            self.write(&l);
         }
     }
 }

@@ -15,6 +15,8 @@ pub mod github;
 pub mod human;
 pub mod json;
 pub mod notify;
+pub mod text;
+pub mod view;
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -77,6 +79,10 @@ pub trait Sink {
     fn warn(&mut self, msg: &str);
     fn error(&mut self, e: &AppError);
     fn report(&mut self, r: &GateReport);
+    /// Payloads to post (the notification sink), taken once the gate has ended.
+    fn outbox(&mut self) -> Vec<notify::Outgoing> {
+        Vec::new()
+    }
 }
 
 pub struct Reporter {
@@ -90,7 +96,8 @@ impl Reporter {
     pub fn new(format: OutputFormat, quiet: bool, live: bool, github: bool) -> Self {
         let stderr_tty = std::io::stderr().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb");
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let color = std::io::stdout().is_terminal() && !no_color;
+        let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        let color = std::io::stdout().is_terminal() && !no_color && !dumb;
         let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
         match format {
             OutputFormat::Json => sinks.push(Box::new(json::Json::stdout(quiet))),
@@ -103,7 +110,9 @@ impl Reporter {
             }
         }
         if github || std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
-            sinks.push(Box::new(github::Github::from_env()));
+            // With `--output json` stdout is JSON Lines only: annotations go to stderr, which the runner
+            // reads for workflow commands too.
+            sinks.push(Box::new(github::Github::from_env(format == OutputFormat::Json)));
         }
         Reporter::with_sinks(sinks)
     }
@@ -116,6 +125,19 @@ impl Reporter {
 
     pub fn wants_progress(&self) -> bool {
         self.wants_progress
+    }
+
+    /// `--notify`: the verdict (or the error) is also posted to these URLs, as one more sink.
+    pub fn notify_to(&mut self, urls: &[String], on: crate::cli::NotifyOn) {
+        if !urls.is_empty() {
+            let job = notify::ci_job_link(&|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
+            self.sinks.push(Box::new(notify::Notify::new(urls.to_vec(), on, job)));
+        }
+    }
+
+    /// What the sinks want posted, taken (see `app::notify::deliver`).
+    pub fn take_outbox(&mut self) -> Vec<notify::Outgoing> {
+        self.sinks.iter_mut().flat_map(|s| s.outbox()).collect()
     }
 
     pub fn begin(&mut self, units: &[Who]) {
@@ -151,18 +173,8 @@ impl Reporter {
     }
 }
 
-/// Text from ECS or AWS (stopped reasons, container reasons, log lines, error messages) as one line:
-/// line breaks and other control characters become spaces, so such text can never start a line of
-/// ours — in particular not a GitHub workflow command (`::error::…`) — nor move the cursor or recolour
-/// a terminal (ESC).
-pub fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
-    let bad = |c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
-    if s.chars().any(bad) {
-        std::borrow::Cow::Owned(s.chars().map(|c| if bad(c) { ' ' } else { c }).collect())
-    } else {
-        std::borrow::Cow::Borrowed(s)
-    }
-}
+pub use text::foreign;
+pub use view::{VerdictView, format_state, outcome_word, view};
 
 /// `ecsgate completions SHELL`: the script, generated from the clap definitions (never out of date).
 pub fn completions(shell: clap_complete::Shell) -> u8 {
@@ -205,10 +217,10 @@ pub fn usage_error(clap_text: &str, json: bool) {
     let line = if joined.is_empty() { "invalid command line" } else { joined.as_str() };
     let line = line.strip_prefix("error: ").unwrap_or(line);
     let hint = "see `ecsgate --help` (or `ecsgate COMMAND --help`)";
-    eprintln!("error: {}", one_line(line));
+    eprintln!("error: {}", foreign(line));
     eprintln!("hint: {hint}");
     if json {
-        let v = Verdict::error(crate::exit::ErrorKind::Usage, &one_line(line), Some(hint));
+        let v = Verdict::error(crate::exit::ErrorKind::Usage, &foreign(line), Some(hint));
         if let Ok(s) = serde_json::to_string(&v) {
             println!("{s}");
         }
@@ -228,27 +240,30 @@ pub fn note_time(n: &Note) -> Option<i64> {
     }
 }
 
+/// Every deployment and task in the timeline is named by its role.
 fn role_tag(r: crate::engine::Role) -> &'static str {
     match r {
         crate::engine::Role::Ours => " (ours)",
-        crate::engine::Role::Rollback => " (rollback)",
-        crate::engine::Role::Other => "",
+        crate::engine::Role::EcsRollback => " (ECS's rollback)",
+        crate::engine::Role::EcsgateRollback => " (ecsgate's rollback)",
+        crate::engine::Role::Other => " (other)",
     }
 }
 
 /// One timeline line, without its time stamp; `None` for notes the human view leaves out. Always one
 /// line, whatever the event's text holds.
 pub fn format_note(n: &Note) -> Option<String> {
-    format_note_raw(n).map(|l| one_line(&l).into_owned())
+    format_note_raw(n).map(|l| foreign(&l).into_owned())
 }
 
 fn format_note_raw(n: &Note) -> Option<String> {
     use crate::engine::{Role, StopClass};
     Some(match n {
         Note::Deployment { deployment_id, state, reason, role, source, .. } => {
+            // Not "[api]": a service may be called api, and the multi-service prefix is "[api]".
             let via = match source {
                 crate::engine::Source::Event => "",
-                crate::engine::Source::Api => " [api]",
+                crate::engine::Source::Api => " (read from the API)",
             };
             let mut s = format!("deployment {deployment_id}{} {state}{via}", role_tag(*role));
             if let Some(r) = reason.as_deref().filter(|r| !r.is_empty()) {
@@ -257,9 +272,10 @@ fn format_note_raw(n: &Note) -> Option<String> {
             s
         }
         Note::Task { task_id, role, status, stop, started_by, .. } => {
-            let whose = match role {
-                Role::Ours => " (ours)".to_string(),
-                _ => started_by.as_deref().map(|d| format!(" ({d})")).unwrap_or_default(),
+            let whose = match (role, started_by) {
+                (Role::Other, Some(d)) => format!(" (other: {d})"),
+                (Role::Other, None) => " (other)".to_string(),
+                (r, _) => role_tag(*r).to_string(),
             };
             let mut s = format!("task {task_id}{whose} {status}");
             if let Some(st) = stop {
@@ -329,200 +345,58 @@ fn format_note_raw(n: &Note) -> Option<String> {
     })
 }
 
-/// The deployment's state in one line: what the progress display shows and a timeout reports.
-pub fn format_state(p: &Progress) -> String {
-    let desired = p.desired.map(|d| d.to_string()).unwrap_or_else(|| "?".into());
-    format!(
-        "{} · running {}/{} · pending {} · failed {}/{}",
-        p.rollout_state.as_deref().unwrap_or("waiting"),
-        p.running,
-        desired,
-        p.pending,
-        p.failed_tasks,
-        p.max_task_failures,
-    )
+/// A decision taken while the gate still waits for other services: the line a CI log gets at once
+/// (the full verdict follows when the gate ends).
+pub fn decision_line(n: &Note) -> Option<String> {
+    match n {
+        Note::Decision { outcome, reason } => {
+            Some(format!("decided: {} — {}", outcome_word(*outcome), foreign(reason)))
+        }
+        _ => None,
+    }
 }
 
 pub fn format_elapsed(d: Duration) -> String {
     let s = d.as_secs();
-    if s >= 60 { format!("{}m{:02}s", s / 60, s % 60) } else { format!("{s}s") }
+    if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else if s == 0 && !d.is_zero() {
+        // "timed out after 0s" for a 10 ms budget reads like a bug.
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{s}s")
+    }
 }
 
-/// The outcome as the human views print it, with its ANSI colour.
-pub fn outcome_word(o: Outcome) -> (&'static str, &'static str) {
+/// The ANSI colour of an outcome in the human views.
+pub fn outcome_color(o: Outcome) -> &'static str {
     match o {
-        Outcome::Succeeded => ("SUCCEEDED", "32"),
-        Outcome::Failed => ("FAILED", "31"),
-        Outcome::TimedOut => ("TIMED OUT", "33"),
-        Outcome::Superseded => ("SUPERSEDED", "33"),
-        Outcome::InProgress => ("IN PROGRESS", "33"),
-        Outcome::Interrupted(_) => ("INTERRUPTED", "33"),
-        Outcome::Error(_) => ("ERROR", "31"),
+        Outcome::Succeeded => "32",
+        Outcome::Failed | Outcome::Error(_) => "31",
+        _ => "33",
     }
 }
 
-/// A rollback in one line; one that failed says so loudly (the service may be left broken).
-pub fn format_rollback(rb: &crate::engine::verdict::Rollback) -> String {
-    let who = if rb.by == "ecs" { "ECS" } else { "ecsgate" };
-    let to = rb.to.as_deref().unwrap_or("the previous revision");
-    let dep = rb.deployment_id.as_deref().map(|d| format!(" (deployment {d})")).unwrap_or_default();
-    match rb.outcome.as_deref() {
-        Some("succeeded") => format!("{who} rolled back to {to}{dep}; the rollback completed"),
-        Some("failed") => format!(
-            "{who} rolled back to {to}{dep} and THE ROLLBACK FAILED: the service may be left on the failing revision; look at it now"
-        ),
-        Some("timed_out") => {
-            format!("{who} rolled back to {to}{dep}; the rollback had not completed when ecsgate stopped waiting")
-        }
-        Some("in_progress") | None => format!("{who} rolled back to {to}{dep}"),
-        Some(other) => format!("{who} rolled back to {to}{dep}; rollback {other}"),
-    }
+fn paint(s: &str, code: &str, color: bool) -> String {
+    if color { format!("\x1b[1;{code}m{s}\x1b[0m") } else { s.to_string() }
 }
 
-/// The culprit in a few words: `container app, exit code 1`.
-pub fn culprit_short(v: &Verdict) -> Option<String> {
-    let Some(c) = v.culprit.as_ref() else {
-        // No container to blame: a failed lifecycle hook, or the alarms that rolled it back.
-        if let Some(h) = &v.hook {
-            return Some(hook_short(h));
-        }
-        if !v.alarms.is_empty() {
-            let names: Vec<&str> = v.alarms.iter().map(|a| a.name.as_str()).collect();
-            return Some(format!("alarm {}", names.join(", ")));
-        }
-        return None;
-    };
-    let name = c.container.as_deref().unwrap_or("(no container)");
-    let exit = c.exit_code.map(|x| format!("exit code {x}")).unwrap_or_else(|| "no exit code (never ran)".into());
-    Some(format!("container {name}, {exit}"))
-}
-
-/// "lifecycle hook AWS_LAMBDA my-hook (ecs-lambda-1) FAILED at PRE_SCALE_UP".
-pub fn hook_short(h: &crate::engine::verdict::Hook) -> String {
-    let mut s = format!("lifecycle hook {}", h.hook_type.as_deref().unwrap_or("?"));
-    if let Some(t) = &h.target_arn {
-        s.push_str(&format!(" {}", crate::engine::diagnose::lambda_function_name(t)));
-    }
-    if let Some(id) = &h.hook_id {
-        s.push_str(&format!(" ({id})"));
-    }
-    s.push_str(&format!(" {} at {}", h.status, h.lifecycle_stage.as_deref().unwrap_or("?")));
-    s
-}
-
-/// Log lines under a `logs:` heading: where they come from, why they are missing, the lines.
-fn push_log_tail(s: &mut String, label: &str, t: &crate::engine::verdict::LogTail) {
-    s.push_str(&format!("  {label:<9} {} {}\n", one_line(&t.log_group), one_line(&t.log_stream)));
-    if let Some(n) = &t.note {
-        s.push_str(&format!("            ({})\n", one_line(n)));
-    }
-    for l in &t.lines {
-        s.push_str(&format!("    | {}\n", one_line(l)));
-    }
-}
-
-/// The verdict block of one service.
+/// The verdict block of one service, laid out from its [`VerdictView`].
 pub fn format_verdict(v: &Verdict, color: bool) -> String {
-    use crate::engine::diagnose::group_by_reason;
-    let (word, code) = outcome_word(v.outcome);
-    let word = if color { format!("\x1b[1;{code}m{word}\x1b[0m") } else { word.to_string() };
-    let mut s = String::new();
-    let dep = v.deployment_id.as_deref().unwrap_or("(unknown deployment)");
-    s.push_str(&format!("\nverdict: {word}  deployment {dep}"));
-    if let Some(svc) = &v.service {
-        s.push_str(&format!(" of service {svc}"));
-    }
-    if let Some(c) = &v.cluster {
-        s.push_str(&format!(" (cluster {c})"));
-    }
-    s.push('\n');
-    if let Some(r) = &v.reason {
-        s.push_str(&format!("  reason:   {}\n", one_line(r)));
-    }
-    match &v.rollback {
-        Some(rb) => s.push_str(&format!("  rollback: {}\n", one_line(&format_rollback(rb)))),
-        None => {
-            if let Some(to) = &v.rollback_to {
-                s.push_str(&format!("  rollback: ECS rolled back to {}\n", one_line(to)));
-            }
+    let view = view(v);
+    let mut s = format!("verdict: {}  {}\n", paint(view.word, outcome_color(view.outcome), color), view.subject());
+    for sec in &view.sections {
+        let label = format!("{}:", sec.kind.label());
+        let text = if sec.alert { paint(&sec.text, "31", color) } else { sec.text.clone() };
+        s.push_str(&format!("  {label:<9} {text}\n"));
+        for d in &sec.details {
+            s.push_str(&format!("            {d}\n"));
+        }
+        for q in &sec.quote {
+            s.push_str(&format!("    | {q}\n"));
         }
     }
-    if let Some(by) = &v.superseded_by {
-        s.push_str(&format!("  replaced by: {}\n", one_line(by)));
-    }
-    if matches!(v.outcome, Outcome::TimedOut | Outcome::Interrupted(_) | Outcome::InProgress) {
-        s.push_str(&format!("  last state: {}\n", format_state(&v.progress)));
-    }
-    if let Some(c) = &v.culprit {
-        s.push_str(&format!("  culprit:  {}\n", one_line(&culprit_short(v).unwrap_or_default())));
-        if let Some(r) = &c.reason {
-            s.push_str(&format!("            {}\n", one_line(r)));
-        }
-        s.push_str(&format!("            task {}\n", one_line(&c.task_arn)));
-    }
-    if !v.failed_tasks.is_empty() {
-        s.push_str(&format!("  failed tasks ({}):\n", v.failed_tasks.len()));
-        for (n, label) in group_by_reason(&v.failed_tasks) {
-            s.push_str(&format!("    {n} × {}\n", one_line(&label)));
-        }
-    }
-    for w in &v.warnings {
-        let line = format!("{}{}", w.event_name, w.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default());
-        s.push_str(&format!("  warning:  {}\n", one_line(&line)));
-    }
-    if let Some(h) = &v.health_check {
-        let mut line = format!("  health check: {}", crate::engine::diagnose::describe_check(h));
-        if let Some(r) = &h.reason_code {
-            line.push_str(&format!(" — {r}"));
-        }
-        if let Some(d) = &h.description {
-            line.push_str(&format!(": {d}"));
-        }
-        s.push_str(&format!("{}\n", one_line(&line)));
-        s.push_str(&format!("            target group {}\n", one_line(&h.target_group)));
-    }
-    if let Some(h) = &v.hook {
-        // The hook's own line, or the culprit line when no container is to blame.
-        let label = if v.culprit.is_none() { "culprit:" } else { "hook:" };
-        s.push_str(&format!("  {label:<9} {}\n", one_line(&hook_short(h))));
-        if let Some(t) = &h.target_arn {
-            s.push_str(&format!("            target {}\n", one_line(t)));
-        }
-        if let Some(t) = &h.log_tail {
-            push_log_tail(&mut s, "hook logs:", t);
-        }
-    }
-    if let Some(b) = &v.circuit_breaker
-        && v.outcome != Outcome::Succeeded
-    {
-        s.push_str(&format!(
-            "  breaker:  {}/{} failed tasks by ECS's count ({})\n",
-            b.failure_count,
-            b.threshold,
-            one_line(&b.status)
-        ));
-    }
-    if v.culprit.is_none() && v.hook.is_none() && !v.alarms.is_empty() {
-        s.push_str(&format!("  culprit:  {}\n", one_line(&culprit_short(v).unwrap_or_default())));
-    }
-    for a in &v.alarms {
-        let state = a.state.as_deref().map(|x| format!(" {x}")).unwrap_or_default();
-        let said = a.reason.as_deref().or(a.note.as_deref()).map(|r| format!(": {r}")).unwrap_or_default();
-        s.push_str(&format!("  alarm:    {}{state}{}\n", one_line(&a.name), one_line(&said)));
-    }
-    if !v.evidence.is_empty() {
-        s.push_str("  evidence: the service's event log (its stopped tasks are no longer known to ECS):\n");
-        for m in &v.evidence {
-            s.push_str(&format!("    | {}\n", one_line(m)));
-        }
-    }
-    if let Some(h) = &v.hint {
-        s.push_str(&format!("  hint:     {}\n", one_line(h)));
-    }
-    if let Some(t) = &v.log_tail {
-        push_log_tail(&mut s, "logs:", t);
-    }
-    s.push_str(&format!("  exit code {}", v.exit_code));
+    s.push_str(&format!("  exit code {}", view.exit_code));
     s
 }
 
@@ -530,19 +404,19 @@ pub fn format_verdict(v: &Verdict, color: bool) -> String {
 /// the full block of each that did not succeed, and the gate's own line.
 pub fn format_report(r: &GateReport, color: bool) -> String {
     if !r.several() {
-        return r.verdicts.iter().map(|v| format_verdict(v, color)).collect::<Vec<_>>().join("\n");
+        return r.verdicts.iter().map(|v| format_verdict(v, color)).collect::<Vec<_>>().join("\n\n");
     }
-    let rows: Vec<[String; 6]> = r
-        .verdicts
+    let views: Vec<VerdictView> = r.verdicts.iter().map(view).collect();
+    let rows: Vec<[String; 6]> = views
         .iter()
         .map(|v| {
             [
                 v.service.clone().unwrap_or_else(|| "?".into()),
                 v.cluster.clone().unwrap_or_else(|| "?".into()),
-                outcome_word(v.outcome).0.to_string(),
+                v.word.to_string(),
                 v.exit_code.to_string(),
-                one_line(&culprit_short(v).unwrap_or_else(|| "-".into())).into_owned(),
-                one_line(v.reason.as_deref().unwrap_or_default()).into_owned(),
+                v.culprit_short.clone().unwrap_or_else(|| "-".into()),
+                v.reason_short.clone().unwrap_or_default(),
             ]
         })
         .collect();
@@ -557,7 +431,7 @@ pub fn format_report(r: &GateReport, color: bool) -> String {
         let cells: Vec<String> = row[..5].iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
         format!("  {}  {}", cells.join("  "), row[5]).trim_end().to_string()
     };
-    let mut s = format!("\nservices: {}\n", count_outcomes(r));
+    let mut s = format!("services: {}\n", count_outcomes(r));
     s.push_str(&line(&head));
     s.push('\n');
     for row in &rows {
@@ -565,12 +439,16 @@ pub fn format_report(r: &GateReport, color: bool) -> String {
         s.push('\n');
     }
     for v in r.verdicts.iter().filter(|v| v.outcome != Outcome::Succeeded) {
+        s.push('\n');
         s.push_str(&format_verdict(v, color));
         s.push('\n');
     }
-    let (word, code) = outcome_word(r.outcome);
-    let word = if color { format!("\x1b[1;{code}m{word}\x1b[0m") } else { word.to_string() };
-    s.push_str(&format!("\ngate: {word}  {} services · exit code {}", r.verdicts.len(), r.exit_code));
+    s.push_str(&format!(
+        "\ngate: {}  {} services · exit code {}",
+        paint(outcome_word(r.outcome), outcome_color(r.outcome), color),
+        r.verdicts.len(),
+        r.exit_code
+    ));
     s
 }
 
@@ -584,7 +462,7 @@ pub fn count_outcomes(r: &GateReport) -> String {
         }
     }
     counts.sort_by_key(|(o, _)| std::cmp::Reverse(crate::exit::severity(o.exit_code())));
-    counts.iter().map(|(o, n)| format!("{n} {}", outcome_word(*o).0.to_lowercase())).collect::<Vec<_>>().join(", ")
+    counts.iter().map(|(o, n)| format!("{n} {}", outcome_word(*o).to_lowercase())).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]

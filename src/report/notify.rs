@@ -1,30 +1,34 @@
-//! What `--notify` posts: pure payloads, tested as snapshots; `app::notify` sends them.
+//! `--notify` as a sink of the one [`super::Reporter`]: when the gate ends (a report, or an error),
+//! it builds each URL's payload from the same [`GateReport`] every other sink renders and puts it in an
+//! outbox; `app::notify` sends the outbox (the only part that does I/O).
 //!
-//! A Slack incoming webhook (host `hooks.slack.com`) gets a Block Kit message: outcome, service,
-//! deployment, reason, culprit and exit code, hint, and a link to the CI job when the environment names
-//! one. Any other URL gets the verdict JSON: the verdict object for one service; for several, a
-//! `summary` object with every verdict in `verdicts`.
+//! A Slack incoming webhook (host `hooks.slack.com`, or Slack's `/services/T…/B…/…` path behind a relay)
+//! gets a Block Kit message laid out from the [`VerdictView`] sections, within Block Kit's limits. Any
+//! other URL gets the verdict JSON: the verdict object for one service; for several, the `summary`
+//! object stdout prints (same fields) with every verdict in `verdicts`.
 
 use serde_json::{Value, json};
 
-use super::{GateReport, culprit_short, outcome_word};
-use crate::engine::{Outcome, Verdict};
+use super::view::{VerdictView, view};
+use super::{GateReport, Sink, Who};
+use crate::cli::NotifyOn;
+use crate::engine::{Note, Outcome, Verdict};
+use crate::error::AppError;
 
 /// Where the payload goes, by its URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub enum Receiver {
     Slack,
     Json,
 }
 
 /// Slack by its host, or by the shape of its webhook path (`/services/T…/B…/…`), which relays and
 /// proxies in front of Slack keep.
-pub fn kind_of(url: &str) -> Kind {
-    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or_default();
-    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, String::new()));
-    let host = host.split(':').next().unwrap_or_default();
+pub fn kind_of(url: &str) -> Receiver {
+    let Some(p) = super::text::url_parts(url) else { return Receiver::Json };
+    let path = p.rest.split(['?', '#']).next().unwrap_or_default();
     let slack_path = path.strip_prefix("/services/T").is_some_and(|p| p.split('/').count() == 3);
-    if host.eq_ignore_ascii_case("hooks.slack.com") || slack_path { Kind::Slack } else { Kind::Json }
+    if p.host.eq_ignore_ascii_case("hooks.slack.com") || slack_path { Receiver::Slack } else { Receiver::Json }
 }
 
 /// The CI job that ran the gate, from the environment GitHub Actions and CircleCI set.
@@ -37,29 +41,45 @@ pub fn ci_job_link(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
     env("CIRCLE_BUILD_URL")
 }
 
-pub fn payload(kind: Kind, r: &GateReport, job: Option<&str>) -> Value {
+pub fn payload(kind: Receiver, r: &GateReport, job: Option<&str>) -> Value {
     match kind {
-        Kind::Json => json_payload(r),
-        Kind::Slack => slack_payload(r, job),
+        Receiver::Json => json_payload(r),
+        Receiver::Slack => slack_payload(r, job),
     }
 }
 
+/// The webhook's JSON: what `--output json` prints at the end, as one document.
 fn json_payload(r: &GateReport) -> Value {
     if r.several() {
-        json!({"type": "summary", "outcome": r.outcome, "exit_code": r.exit_code, "verdicts": r.verdicts})
+        let mut v = serde_json::to_value(super::json::summary(r)).unwrap_or(Value::Null);
+        v["verdicts"] = serde_json::to_value(&r.verdicts).unwrap_or(Value::Null);
+        v
     } else {
         serde_json::to_value(r.verdicts.first()).unwrap_or(Value::Null)
     }
 }
 
-/// Slack's mrkdwn: `&`, `<` and `>` are control characters; text is capped (a section holds 3,000).
-fn mrkdwn(s: &str, max: usize) -> String {
-    let s = super::one_line(s);
-    let mut t: String = s.chars().take(max).collect();
-    if s.chars().count() > max {
-        t.push('…');
+/// Block Kit's limits (https://api.slack.com/reference/block-kit/blocks).
+pub const MAX_BLOCKS: usize = 50;
+pub const MAX_HEADER: usize = 150;
+pub const MAX_SECTION_TEXT: usize = 3000;
+pub const MAX_FIELDS: usize = 10;
+pub const MAX_FIELD_TEXT: usize = 2000;
+/// Services shown in full; two blocks each, so header + 2 × 20 + "more" + link stays under 50.
+const MAX_SERVICES: usize = 20;
+
+fn cap(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
     }
-    t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    let mut t: String = s.chars().take(max - 1).collect();
+    t.push('…');
+    t
+}
+
+/// Slack's mrkdwn: `&`, `<` and `>` are control characters. (The text is foreign-escaped already.)
+fn mrkdwn(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 fn icon(o: Outcome) -> &'static str {
@@ -70,51 +90,124 @@ fn icon(o: Outcome) -> &'static str {
     }
 }
 
+/// The view's sections as one mrkdwn text: `*Title:* text`, details, quoted lines in a code block.
+fn sections_text(v: &VerdictView) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for sec in &v.sections {
+        let text = if sec.alert { format!(":rotating_light: *{}*", mrkdwn(&sec.text)) } else { mrkdwn(&sec.text) };
+        let mut p = format!("*{}:* {text}", sec.kind.title());
+        for d in &sec.details {
+            p.push_str(&format!("\n• {}", mrkdwn(d)));
+        }
+        if !sec.quote.is_empty() {
+            // Code blocks cannot be escaped out of except by their fence.
+            let lines: Vec<String> = sec.quote.iter().map(|q| mrkdwn(&q.replace("```", "'''"))).collect();
+            p.push_str(&format!("\n```{}```", lines.join("\n")));
+        }
+        parts.push(p);
+    }
+    parts.join("\n")
+}
+
 fn service_blocks(v: &Verdict) -> Vec<Value> {
+    let v = view(v);
+    let field = |title: &str, text: String| json!({"type": "mrkdwn", "text": cap(&format!("*{title}*\n{text}"), MAX_FIELD_TEXT)});
     let mut fields = vec![
-        json!({"type": "mrkdwn", "text": format!("*Service*\n{} (cluster {})", mrkdwn(v.service.as_deref().unwrap_or("?"), 200), mrkdwn(v.cluster.as_deref().unwrap_or("?"), 200))}),
-        json!({"type": "mrkdwn", "text": format!("*Deployment*\n`{}`", mrkdwn(v.deployment_id.as_deref().unwrap_or("?"), 200))}),
-        json!({"type": "mrkdwn", "text": format!("*Outcome*\n{} {} (exit code {})", icon(v.outcome), outcome_word(v.outcome).0.to_lowercase(), v.exit_code)}),
+        field(
+            "Service",
+            format!(
+                "{} (cluster {})",
+                mrkdwn(v.service.as_deref().unwrap_or("?")),
+                mrkdwn(v.cluster.as_deref().unwrap_or("?"))
+            ),
+        ),
+        field("Deployment", format!("`{}`", mrkdwn(&v.deployment))),
+        field("Outcome", format!("{} {} (exit code {})", icon(v.outcome), v.word.to_lowercase(), v.exit_code)),
     ];
-    if let Some(c) = culprit_short(v) {
-        fields.push(json!({"type": "mrkdwn", "text": format!("*Culprit*\n{}", mrkdwn(&c, 500))}));
+    if let Some(c) = &v.culprit_short {
+        fields.push(field("Culprit", mrkdwn(c)));
     }
+    fields.truncate(MAX_FIELDS);
     let mut blocks = vec![json!({"type": "section", "fields": fields})];
-    let mut text = String::new();
-    if let Some(r) = &v.reason {
-        text.push_str(&format!("*Reason:* {}", mrkdwn(r, 1200)));
-    }
-    if let Some(c) = v.culprit.as_ref().and_then(|c| c.reason.as_deref()) {
-        text.push_str(&format!("\n*Container reason:* {}", mrkdwn(c, 500)));
-    }
-    if let Some(h) = &v.hint {
-        text.push_str(&format!("\n*Hint:* {}", mrkdwn(h, 1000)));
-    }
+    let text = sections_text(&v);
     if !text.is_empty() {
-        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": text}}));
+        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": cap(&text, MAX_SECTION_TEXT)}}));
     }
     blocks
 }
 
 fn slack_payload(r: &GateReport, job: Option<&str>) -> Value {
-    let word = outcome_word(r.outcome).0.to_lowercase();
+    let word = super::outcome_word(r.outcome).to_lowercase();
     let headline = match r.verdicts.as_slice() {
-        [v] => format!("ecsgate: {} {word}", v.service.as_deref().unwrap_or("deployment")),
+        [v] => format!("ecsgate: {} {word}", super::foreign(v.service.as_deref().unwrap_or("deployment"))),
         many => format!("ecsgate: {} services, {word}", many.len()),
     };
-    let mut blocks = vec![
-        json!({"type": "header", "text": {"type": "plain_text", "text": format!("{headline} (exit code {})", r.exit_code)}}),
-    ];
-    // With several services the failures come first, and Slack's 50-block limit is kept.
+    let header = cap(&format!("{headline} (exit code {})", r.exit_code), MAX_HEADER);
+    let mut blocks = vec![json!({"type": "header", "text": {"type": "plain_text", "text": header}})];
+    // With several services the failures come first.
     let mut ordered: Vec<&Verdict> = r.verdicts.iter().collect();
     ordered.sort_by_key(|v| std::cmp::Reverse(crate::exit::severity(v.exit_code)));
-    for v in ordered.into_iter().take(20) {
+    for v in ordered.iter().take(MAX_SERVICES) {
         blocks.extend(service_blocks(v));
+    }
+    if ordered.len() > MAX_SERVICES {
+        let more = format!("… and {} more services (the CI job has every verdict)", ordered.len() - MAX_SERVICES);
+        blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]}));
     }
     if let Some(j) = job {
         blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!("<{}|CI job>", j.replace('|', "%7C").replace('>', "%3E"))}]}));
     }
-    json!({"text": format!("{} {headline}", icon(r.outcome)), "blocks": blocks})
+    json!({"text": cap(&format!("{} {headline}", icon(r.outcome)), MAX_SECTION_TEXT), "blocks": blocks})
+}
+
+/// A payload ready to post.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    pub url: String,
+    pub body: String,
+}
+
+/// The notification sink: payloads from the report (or the error), queued for `app::notify`.
+pub struct Notify {
+    urls: Vec<String>,
+    on: NotifyOn,
+    job: Option<String>,
+    outbox: Vec<Outgoing>,
+}
+
+impl Notify {
+    pub fn new(urls: Vec<String>, on: NotifyOn, job: Option<String>) -> Self {
+        Notify { urls, on, job, outbox: Vec::new() }
+    }
+
+    fn queue(&mut self, r: &GateReport) {
+        if self.on == NotifyOn::Failure && r.outcome == Outcome::Succeeded {
+            return;
+        }
+        for url in &self.urls {
+            // Guarded like every line ecsgate writes: a relay may log the body where a runner reads it.
+            let body = super::text::guard_line(&payload(kind_of(url), r, self.job.as_deref()).to_string()).into_owned();
+            self.outbox.push(Outgoing { url: url.clone(), body });
+        }
+    }
+}
+
+impl Sink for Notify {
+    fn note(&mut self, _who: &Who, _n: &Note) {}
+    fn warn(&mut self, _msg: &str) {}
+
+    /// The team hears of an error too, as its error verdict.
+    fn error(&mut self, e: &AppError) {
+        self.queue(&GateReport::new(vec![Verdict::error(e.kind, &e.message, e.hint.as_deref())]));
+    }
+
+    fn report(&mut self, r: &GateReport) {
+        self.queue(r);
+    }
+
+    fn outbox(&mut self) -> Vec<Outgoing> {
+        std::mem::take(&mut self.outbox)
+    }
 }
 
 #[cfg(test)]
@@ -127,10 +220,14 @@ mod tests {
 
     #[test]
     fn slack_webhooks_are_told_apart_from_other_urls() {
-        assert_eq!(kind_of("https://hooks.slack.com/services/T/B/x"), Kind::Slack);
-        assert_eq!(kind_of("https://example.com/hooks.slack.com"), Kind::Json);
-        assert_eq!(kind_of("http://127.0.0.1:8080/hook"), Kind::Json);
-        assert_eq!(kind_of("http://127.0.0.1:8080/services/T0/B0/secret"), Kind::Slack, "a relay keeps Slack's path");
+        assert_eq!(kind_of("https://hooks.slack.com/services/T/B/x"), Receiver::Slack);
+        assert_eq!(kind_of("https://example.com/hooks.slack.com"), Receiver::Json);
+        assert_eq!(kind_of("http://127.0.0.1:8080/hook"), Receiver::Json);
+        assert_eq!(
+            kind_of("http://127.0.0.1:8080/services/T0/B0/secret"),
+            Receiver::Slack,
+            "a relay keeps Slack's path"
+        );
     }
 
     #[test]
@@ -145,6 +242,21 @@ mod tests {
 
     #[test]
     fn slack_text_cannot_break_out_of_mrkdwn() {
-        assert_eq!(mrkdwn("<!channel> & <https://x|y>\nnext", 100), "&lt;!channel&gt; &amp; &lt;https://x|y&gt; next");
+        assert_eq!(mrkdwn("<!channel> & <https://x|y>"), "&lt;!channel&gt; &amp; &lt;https://x|y&gt;");
+    }
+
+    #[test]
+    fn notify_on_failure_posts_nothing_for_a_success() {
+        let ok = GateReport::new(vec![Verdict {
+            outcome: Outcome::Succeeded,
+            exit_code: 0,
+            ..Verdict::error(crate::exit::ErrorKind::Usage, "x", None)
+        }]);
+        let mut n = Notify::new(vec!["http://127.0.0.1:1/h".into()], NotifyOn::Failure, None);
+        n.report(&ok);
+        assert!(n.outbox().is_empty());
+        let mut n = Notify::new(vec!["http://127.0.0.1:1/h".into()], NotifyOn::Always, None);
+        n.report(&ok);
+        assert_eq!(n.outbox().len(), 1);
     }
 }

@@ -28,6 +28,7 @@ fn driver(services: &[&str]) -> Driver {
             service: Some((*s).into()),
             deployment_id: Some(dep(s)),
             until: None,
+            rollback_of: None,
         })
         .collect();
     Driver::new(targets, 3)
