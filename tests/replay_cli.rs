@@ -89,8 +89,16 @@ fn breaker_failure_with_rollback_exits_1_and_names_the_rollback() {
     assert_eq!(r.code, 1);
     assert!(r.stdout.contains("verdict: FAILED"));
     assert!(r.stdout.contains("reason:   ECS deployment circuit breaker: tasks failed to start."));
-    assert!(r.stdout.contains(&format!("rollback: ECS rolled back to {OLD}")));
-    assert!(r.stdout.contains("(rollback) COMPLETED"), "the rollback's outcome is reported");
+    // The verdict itself says how the rollback ended, with the rollback's own deployment (not an echo of
+    // the input event: the timeline line alone would pass without it).
+    assert!(
+        r.stdout.contains(&format!(
+            "rollback: ECS rolled back to {OLD} (rollback deployment {RB}); the rollback completed"
+        )),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains(&format!("deployment {RB} (ECS's rollback) COMPLETED")), "{}", r.stdout);
 }
 
 #[test]
@@ -228,7 +236,8 @@ fn superseded_exits_4() {
     ];
     let r = replay(&jsonl(&events), &["--deployment-id", NEW]);
     assert_eq!(r.code, 4);
-    assert!(r.stdout.contains(&format!("replaced by: {RB}")));
+    assert!(r.stdout.contains(&format!("reason:   superseded by deployment {RB}")), "{}", r.stdout);
+    assert_eq!(r.stdout.matches(RB).count(), 2, "said once in the timeline and once in the verdict: {}", r.stdout);
 }
 
 #[test]

@@ -1,0 +1,196 @@
+//! What the live gate *tells*, end to end on the emulator: hostile text from ECS, CloudWatch and a
+//! webhook never becomes a runner command or an escape sequence in any output, and a webhook's secrets
+//! (path, query, userinfo) are never printed — whatever the webhook answers (issue 15).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::emulator::*;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// Each would be a GitHub runner command (`::…` at the start of a trimmed line, `##[` anywhere) or a
+/// terminal escape if printed as received.
+const HOSTILE: &str = "::error file=a,line=1::forged ##[stop-commands]forged \x1b[31mred\n::warning::forged again";
+
+/// A local webhook that answers every POST with `status` (and `extra` headers) and a body echoing the
+/// request line, as a misconfigured relay does; it records each request's head.
+fn webhook(status: &'static str, extra: &'static str) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let heads = Arc::new(Mutex::new(Vec::new()));
+    let keep = heads.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let keep = keep.clone();
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                loop {
+                    let n = s.read(&mut chunk).unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).to_string();
+                    let Some((head, body)) = text.split_once("\r\n\r\n") else { continue };
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if body.len() < len {
+                        continue;
+                    }
+                    keep.lock().unwrap().push(head.to_string());
+                    let request_line = head.lines().next().unwrap_or_default();
+                    let answer = format!("no route for {request_line}");
+                    let _ = s.write_all(
+                        format!(
+                            "HTTP/1.1 {status}\r\n{extra}content-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                            answer.len()
+                        )
+                        .as_bytes(),
+                    );
+                    return;
+                }
+            });
+        }
+    });
+    (url, heads)
+}
+
+/// Every line a runner would read: nothing from foreign text may be a command.
+fn assert_no_forged_command(label: &str, text: &str) {
+    for line in text.lines() {
+        let t = line.trim_start();
+        let ours = t.starts_with("::error title=ecsgate") || t.starts_with("::warning title=ecsgate");
+        assert!(!t.starts_with("::") || ours, "{label}: a runner command from foreign text: {line:?}");
+        assert!(!line.contains("##["), "{label}: ##[ survived: {line:?}");
+        assert!(!line.contains('\x1b'), "{label}: an escape sequence survived: {line:?}");
+    }
+}
+
+#[tokio::test]
+async fn hostile_ecs_and_log_text_through_the_live_gate_never_forges_a_command() {
+    let Some(emu) = emulator("e2e_hostile").await else { return };
+    let svc = emu.service("e2e-hostile").await;
+    let dir = std::env::temp_dir().join(format!("ecsgate-e2e-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (summary, output) = (dir.join("summary.md"), dir.join("output"));
+    let group = "/ecs/e2e-hostile";
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+    cmd.args(["wait", "--cluster", &svc.cluster, "--service", &svc.name, "--reconcile-interval", "1s"]);
+    cmd.args(["--poll-interval", "500ms", "--wait-seconds", "2"]);
+    emu.env(&mut cmd);
+    cmd.env("GITHUB_ACTIONS", "true").env("GITHUB_STEP_SUMMARY", &summary).env("GITHUB_OUTPUT", &output);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+    let child = cmd.spawn().unwrap();
+    emu.wait_for_rule(&svc).await;
+    for _ in 0..3 {
+        let reason = format!("Essential container in task exited {HOSTILE}");
+        let arn = emu.stopped_task(&svc, &svc.deployment, "EssentialContainerExited", &reason, Some(1), Some(HOSTILE));
+        let id = arn.rsplit('/').next().unwrap().to_string();
+        emu.log_lines(group, &format!("ecs/app/{id}"), &[HOSTILE, "##[group]forged", "  ::add-mask::forged"]).await;
+        emu.task_event(
+            &svc,
+            &arn,
+            &svc.deployment,
+            "STOPPED",
+            5,
+            Some(("EssentialContainerExited", &reason, Some(1), Some(HOSTILE))),
+        )
+        .await;
+    }
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
+    // The hostile text is shown (made safe), so the test cannot pass by dropping it.
+    assert!(d.stdout.contains("forged"), "{}", d.stdout);
+    let summary = std::fs::read_to_string(&summary).unwrap_or_default();
+    let output = std::fs::read_to_string(&output).unwrap_or_default();
+    assert!(summary.contains("forged"), "{summary}");
+    for (label, text) in [("stdout", &d.stdout), ("stderr", &d.stderr), ("summary", &summary), ("outputs", &output)] {
+        assert_no_forged_command(label, text);
+    }
+    assert_eq!(d.stdout.lines().filter(|l| l.starts_with("::error title=ecsgate")).count(), 1, "{}", d.stdout);
+    std::fs::remove_dir_all(&dir).ok();
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn a_webhook_secret_is_never_printed_and_userinfo_is_sent_as_basic_auth() {
+    let Some(emu) = emulator("e2e_secrets").await else { return };
+    let svc = emu.service("e2e-secrets").await;
+    // A relay that refuses with an answer echoing the secret path, and one that redirects.
+    let (refusing, refusing_heads) = webhook("500 Internal Server Error", "");
+    let (redirecting, _) = webhook("302 Found", "location: https://elsewhere.example/services/T0/B0/movedsecret\r\n");
+    let host = refusing.trim_start_matches("http://");
+    let with_userinfo =
+        format!("http://hookuser:hookPASSWORD@{host}/services/T0AAA/B0BBB/pathsecret?token=querysecret");
+    let child = emu.start_wait(&svc, &["--notify", &with_userinfo, "--notify", &format!("{redirecting}/hook")]).await;
+    emu.deployment_event(
+        &svc,
+        "SERVICE_DEPLOYMENT_FAILED",
+        &svc.deployment,
+        "ECS deployment circuit breaker: tasks failed to start.",
+    )
+    .await;
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 1, "a notification never changes the exit code: {}", d.stderr);
+    let all = format!("{}\n{}", d.stdout, d.stderr);
+    for secret in ["hookPASSWORD", "hookuser", "pathsecret", "querysecret", "T0AAA", "movedsecret"] {
+        assert!(!all.contains(secret), "{secret} printed:\n{all}");
+    }
+    assert!(d.stderr.contains(&format!("notification to http://{host}/… failed: HTTP 500")), "{}", d.stderr);
+    assert!(d.stderr.contains("redirect (HTTP 302) to https://elsewhere.example/… not followed"), "{}", d.stderr);
+    // Sent as Basic auth (twice: the refused attempt is retried once), never in the request line.
+    let heads = refusing_heads.lock().unwrap().clone();
+    assert!(!heads.is_empty());
+    for h in &heads {
+        // base64("hookuser:hookPASSWORD")
+        assert!(
+            h.lines().any(|l| l.to_ascii_lowercase().starts_with("authorization:")
+                && l.ends_with(" Basic aG9va3VzZXI6aG9va1BBU1NXT1JE")),
+            "{h}"
+        );
+        assert!(!h.lines().next().unwrap().contains("hookPASSWORD"), "{h}");
+    }
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[test]
+fn help_and_completions_never_show_a_webhook_url_from_the_environment() {
+    let secret = "https://hooks.slack.com/services/T0HELP/B0HELP/helpsecret";
+    let mut outputs = Vec::new();
+    for args in [
+        vec!["wait", "--help"],
+        vec!["deploy", "--help"],
+        vec!["completions", "bash"],
+        vec!["completions", "zsh"],
+        vec!["man"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_ecsgate"))
+            .args(&args)
+            .env("ECSGATE_NOTIFY", secret)
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(!text.is_empty(), "{args:?} printed nothing");
+        outputs.push((args, text));
+    }
+    for (args, text) in outputs {
+        for part in ["helpsecret", "T0HELP"] {
+            assert!(!text.contains(part), "{args:?} shows {part}");
+        }
+    }
+}
