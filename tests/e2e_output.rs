@@ -194,3 +194,52 @@ fn help_and_completions_never_show_a_webhook_url_from_the_environment() {
         }
     }
 }
+
+#[tokio::test]
+async fn hostile_alarm_and_rollback_reasons_through_the_live_gate_never_forge_a_command() {
+    let Some(emu) = emulator("e2e_hostile_alarm").await else { return };
+    let svc = emu.service("e2e-hostile-alarm").await;
+    emu.alarm("e2e-hostile-5xx", "ALARM", &format!("Threshold Crossed: {HOSTILE}"));
+    emu.service_config(
+        &svc,
+        serde_json::json!({"strategy": "CANARY", "bakeTimeInMinutes": 10,
+        "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 5},
+        "alarms": {"alarmNames": ["e2e-hostile-5xx"], "enable": true, "rollback": true}}),
+    );
+    let sd = format!("arn:aws:ecs:us-east-1:123456789012:service-deployment/{}/api/hostileAlarm000001", svc.cluster);
+    emu.service_deployment(
+        &svc,
+        &sd,
+        serde_json::json!({"status": "IN_PROGRESS", "lifecycleStage": "PRODUCTION_TRAFFIC_SHIFT"}),
+        None,
+    );
+    let dir = std::env::temp_dir().join(format!("ecsgate-e2e-hostile-alarm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let summary = dir.join("summary.md");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+    cmd.args(["wait", "--cluster", &svc.cluster, "--service", &svc.name, "--reconcile-interval", "1s"]);
+    cmd.args(["--poll-interval", "500ms", "--wait-seconds", "2", "--timeout", "2h"]);
+    emu.env(&mut cmd);
+    cmd.env("GITHUB_ACTIONS", "true").env("GITHUB_STEP_SUMMARY", &summary).env_remove("GITHUB_OUTPUT");
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+    let child = cmd.spawn().unwrap();
+    emu.wait_for_rule(&svc).await;
+    emu.service_deployment(
+        &svc,
+        &sd,
+        serde_json::json!({"status": "ROLLBACK_IN_PROGRESS", "lifecycleStage": "BAKE_TIME",
+               "statusReason": format!("Service deployment rolled back because alarm(s) detected. {HOSTILE}"),
+               "alarms": {"status": "TRIGGERED", "alarmNames": ["e2e-hostile-5xx"], "triggeredAlarmNames": ["e2e-hostile-5xx"]}}),
+        None,
+    );
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
+    assert!(d.stdout.contains("alarm:    e2e-hostile-5xx ALARM: Threshold Crossed:"), "{}", d.stdout);
+    assert!(d.stdout.contains("forged"), "{}", d.stdout);
+    let summary = std::fs::read_to_string(&summary).unwrap_or_default();
+    for (label, text) in [("stdout", &d.stdout), ("stderr", &d.stderr), ("summary", &summary)] {
+        assert_no_forged_command(label, text);
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    emu.assert_nothing_left(&svc).await;
+}
