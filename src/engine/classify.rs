@@ -8,6 +8,13 @@ use super::hints::{StopClass, match_text};
 
 pub fn classify_stop(stop_code: Option<&str>, stopped_reason: Option<&str>) -> StopClass {
     let reason = stopped_reason.unwrap_or("");
+    // The infrastructure's own texts (a drained or terminated host, Fargate maintenance) are never the
+    // application's failure, whatever stop code the task's containers ended with
+    // (deploy-kinds/README §5: stop code first, then these texts; never the exit code alone).
+    let infra_text = match_text(reason).is_some_and(|r| r.class == StopClass::Infrastructure);
+    if infra_text && stop_code != Some("TaskFailedToStart") {
+        return StopClass::Infrastructure;
+    }
     match stop_code {
         Some("TaskFailedToStart" | "EssentialContainerExited") => StopClass::Failure,
         // ELB and container health-check kills have no stop code of their own.
@@ -76,6 +83,27 @@ mod tests {
         for code in ["SpotInterruption", "TerminationNotice", "InfrastructureHealth"] {
             assert_eq!(classify_stop(Some(code), Some("Your Spot Task was interrupted.")), StopClass::Infrastructure);
         }
+    }
+
+    #[test]
+    fn infrastructure_texts_never_count_whatever_the_stop_code() {
+        // deploy-kinds/samples/composed__infra-stop-reasons-catalog.json, verbatim texts.
+        for text in [
+            "Task stopped during instance draining",
+            "Host EC2 (instance i-0123456789abcdef0) stopped/terminated",
+            "Container instance deregistration forced by user",
+            "Service api: ECS is performing maintenance on the underlying infrastructure hosting the task",
+        ] {
+            for code in [None, Some("EssentialContainerExited"), Some("ServiceSchedulerInitiated"), Some("FutureCode")]
+            {
+                assert_eq!(classify_stop(code, Some(text)), StopClass::Infrastructure, "{code:?} {text}");
+            }
+        }
+        // A task that never started is still a failure to explain, whatever else the text says.
+        assert_eq!(
+            classify_stop(Some("TaskFailedToStart"), Some("Task stopped during instance draining")),
+            StopClass::Failure
+        );
     }
 
     #[test]

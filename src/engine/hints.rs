@@ -333,6 +333,33 @@ pub static TEXT_ROWS: &[HintRow] = &[
         "Task stopped because ECS is performing maintenance on the underlying infrastructure hosting the task"
     ),
     row!(
+        "managed-instance-draining",
+        Text(&[&["instance draining"]]),
+        Infrastructure,
+        false,
+        "ECS Managed Instances drains its hosts (every 14–21 days) and stops their tasks.",
+        "Not the application's fault: the service starts replacements; a one-off task must be run again (make it idempotent).",
+        "Task stopped during instance draining"
+    ),
+    row!(
+        "host-stopped",
+        Text(&[&["Host EC2 (instance"]]),
+        Infrastructure,
+        false,
+        "The EC2 host under the task was stopped or terminated (retirement, Spot without a drain, scale-in).",
+        "Not the application's fault: enable managed draining on the capacity provider so tasks are moved before hosts go.",
+        "Host EC2 (instance i-0123456789abcdef0) stopped/terminated"
+    ),
+    row!(
+        "deregistration-forced",
+        Text(&[&["Container instance deregistration forced by user"]]),
+        Infrastructure,
+        false,
+        "Someone deregistered the container instance while the task ran on it.",
+        "Not the application's fault: drain instances (DRAINING) before deregistering them.",
+        "Container instance deregistration forced by user"
+    ),
+    row!(
         "elb-health",
         Text(&[&["failed ELB health checks"], &["is unhealthy in (target-group"]]),
         Failure,
