@@ -243,6 +243,37 @@ struct TaskState {
     seq: u64,
 }
 
+/// Where a verdict's hint can come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HintSource {
+    /// The load balancer's own reason code for a failed health check.
+    HealthCheck,
+    /// The CloudWatch alarms that rolled ours back, when no task failed.
+    Alarms,
+    /// The lifecycle hook that failed ours.
+    Hook,
+    /// The first failed task: its container's reason, stopped reason, exit code.
+    FailedTask,
+    /// The newest service-level warning (placement, start impaired).
+    ServiceWarning,
+    /// The service's own event log.
+    Evidence,
+    /// The decision's reason text (ECS's rollout reason).
+    Reason,
+}
+
+/// The hint precedence, most specific evidence first: the first source that applies gives the hint. An
+/// explicit table, not the order of assignments in `verdict()` (tested in `tests.rs`).
+const HINT_PRECEDENCE: [HintSource; 7] = [
+    HintSource::HealthCheck,
+    HintSource::Alarms,
+    HintSource::Hook,
+    HintSource::FailedTask,
+    HintSource::ServiceWarning,
+    HintSource::Evidence,
+    HintSource::Reason,
+];
+
 /// ECS's own rollback of our deployment, as far as the inputs told.
 #[derive(Debug, Clone, Default)]
 struct EcsRollback {
@@ -1410,6 +1441,55 @@ impl Engine {
         }
     }
 
+    /// One source of a verdict's hint (see [`HINT_PRECEDENCE`]); `None` when it does not apply.
+    fn hint_from(
+        &self,
+        src: HintSource,
+        d: &Decision,
+        failed: &[&TaskRecord],
+        culprit: Option<&verdict::Culprit>,
+        health_check: Option<&verdict::HealthCheck>,
+    ) -> Option<String> {
+        let failed_or_timed_out = matches!(d.outcome, Outcome::Failed | Outcome::TimedOut);
+        match src {
+            HintSource::HealthCheck => {
+                health_check.filter(|_| d.outcome == Outcome::Failed).map(diagnose::health_check_hint)
+            }
+            HintSource::Alarms => {
+                (!self.triggered_alarms.is_empty() && d.outcome == Outcome::Failed && failed.is_empty())
+                    .then(|| diagnose::alarm_hint(&self.triggered_alarms, &self.alarm_states))
+            }
+            HintSource::Hook => self.failed_hook.as_ref().map(|h| diagnose::hook_hint(h, Some(d.reason.as_str()))),
+            HintSource::FailedTask => match (d.outcome, failed.first()) {
+                (Outcome::Succeeded | Outcome::Superseded, _) | (_, None) => None,
+                (_, Some(first)) => diagnose::hint_for(first, culprit),
+            },
+            // No failed task to explain it: the service-level warnings (placement, start impaired), the
+            // service's own event log, or the rollout reason are the evidence.
+            HintSource::ServiceWarning => self
+                .warnings
+                .iter()
+                .rev()
+                .filter(|_| failed_or_timed_out)
+                .find_map(|(name, reason)| {
+                    reason.as_deref().and_then(hints::match_text).or_else(|| {
+                        (name == "SERVICE_TASK_START_IMPAIRED")
+                            .then(|| hints::match_text("unable to consistently start tasks successfully"))
+                            .flatten()
+                    })
+                })
+                .map(hints::render),
+            HintSource::Evidence => self
+                .evidence
+                .iter()
+                .rev()
+                .filter(|_| failed_or_timed_out)
+                .find_map(|m| hints::match_text(m))
+                .map(hints::render),
+            HintSource::Reason => hints::match_text(&d.reason).filter(|_| failed_or_timed_out).map(hints::render),
+        }
+    }
+
     /// The verdict, once decided; built from the current state so that inputs arriving after the
     /// decision (task definitions, late task details) still sharpen the diagnosis.
     pub fn verdict(&self) -> Option<Verdict> {
@@ -1419,47 +1499,17 @@ impl Engine {
             .iter()
             .map(|t| diagnose::failed_task(t, self.task_defs.get(t.task_definition_arn.as_deref().unwrap_or(""))))
             .collect();
-        let (culprit, mut hint) = match (d.outcome, failed.first()) {
-            (Outcome::Succeeded | Outcome::Superseded, _) => (None, None),
+        let culprit = match (d.outcome, failed.first()) {
+            (Outcome::Succeeded | Outcome::Superseded, _) => None,
             (_, Some(first)) => {
-                let td = self.task_defs.get(first.task_definition_arn.as_deref().unwrap_or(""));
-                let c = diagnose::culprit(first, td);
-                let h = diagnose::hint_for(first, c.as_ref());
-                (c, h)
+                diagnose::culprit(first, self.task_defs.get(first.task_definition_arn.as_deref().unwrap_or("")))
             }
-            (_, None) => (None, None),
+            (_, None) => None,
         };
-        if hint.is_none() && matches!(d.outcome, Outcome::Failed | Outcome::TimedOut) {
-            // No failed task to explain it: the service-level warnings (placement, start impaired) or
-            // the rollout reason are the evidence.
-            hint = self
-                .warnings
-                .iter()
-                .rev()
-                .find_map(|(name, reason)| {
-                    reason.as_deref().and_then(hints::match_text).or_else(|| {
-                        (name == "SERVICE_TASK_START_IMPAIRED")
-                            .then(|| hints::match_text("unable to consistently start tasks successfully"))
-                            .flatten()
-                    })
-                })
-                .or_else(|| self.evidence.iter().rev().find_map(|m| hints::match_text(m)))
-                .or_else(|| hints::match_text(&d.reason))
-                .map(hints::render);
-        }
         let health_check = self.target_health.as_ref().and_then(diagnose::health_check);
-        if let Some(h) = &self.failed_hook {
-            hint = Some(diagnose::hook_hint(h, Some(d.reason.as_str())));
-        }
-        if !self.triggered_alarms.is_empty() && d.outcome == Outcome::Failed && failed.is_empty() {
-            hint = Some(diagnose::alarm_hint(&self.triggered_alarms, &self.alarm_states));
-        }
-        if let Some(h) = &health_check
-            && d.outcome == Outcome::Failed
-        {
-            // The load balancer's own words beat the generic "failed ELB health checks" hint.
-            hint = Some(diagnose::health_check_hint(h));
-        }
+        let hint = HINT_PRECEDENCE
+            .iter()
+            .find_map(|src| self.hint_from(*src, d, &failed, culprit.as_ref(), health_check.as_ref()));
         // The service's messages explain a failure no task is left to explain.
         let evidence =
             if d.outcome == Outcome::Failed && failed_tasks.is_empty() { self.evidence.clone() } else { Vec::new() };
