@@ -73,8 +73,14 @@ fn input(path: &str, keep: usize) -> std::path::PathBuf {
         return src.into();
     }
     let text: String = std::fs::read_to_string(&src).unwrap().lines().take(keep).map(|l| format!("{l}\n")).collect();
-    let p =
-        std::env::temp_dir().join(format!("ecsgate-input-{}-{keep}-{}", path.replace('/', "_"), std::process::id()));
+    // Tests run in parallel threads of one process: each call writes its own copy.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let p = std::env::temp_dir().join(format!(
+        "ecsgate-input-{}-{keep}-{n}-{}",
+        path.replace('/', "_"),
+        std::process::id()
+    ));
     std::fs::write(&p, text).unwrap();
     p
 }
