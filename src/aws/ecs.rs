@@ -123,6 +123,12 @@ fn deployment_config(c: &aws_sdk_ecs::types::DeploymentConfiguration) -> Option<
             })
             .collect(),
         alarms: c.alarms().filter(|a| a.enable()).map(|a| a.alarm_names().to_vec()).unwrap_or_default(),
+        early_success: c.early_success_criteria().filter(|e| e.enable()).map(|e| {
+            crate::engine::snapshot::EarlySuccess {
+                healthy_percent: e.healthy_percent(),
+                cleanup: e.source_service_revision_cleanup().map(|x| x.as_str().to_string()),
+            }
+        }),
     };
     (info != DeploymentConfigInfo::default()).then_some(info)
 }

@@ -107,6 +107,38 @@ mod tests {
     }
 
     #[test]
+    fn the_infrastructure_catalog_is_never_counted_and_the_application_entry_is() {
+        // tests/fixtures/deploy-kinds: every verbatim text of the catalog, with the stop code it names (or none).
+        let path = format!(
+            "{}/tests/fixtures/deploy-kinds/composed__infra-stop-reasons-catalog.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut checked = 0;
+        for e in v["entries"].as_array().unwrap() {
+            let (Some(text), Some(class)) = (e["text"].as_str(), e["class"].as_str()) else { continue };
+            // Placement failures are RunTask answers, not stopped tasks.
+            if text == "AGENT" || text.starts_with("TaskFailedToStart:") {
+                continue;
+            }
+            let text = text
+                .replace("<id>", "i-0123456789abcdef0")
+                .replace("<deployment-id>", "ecs-svc/1")
+                .replace("<arn>", "arn:aws:elasticloadbalancing:x");
+            let code = e["stopCode"].as_str().and_then(|c| c.split_whitespace().next());
+            let got = classify_stop(code, Some(&text));
+            if class.starts_with("APPLICATION") {
+                assert_eq!(got, StopClass::Failure, "{text}");
+            } else {
+                assert_ne!(got, StopClass::Failure, "{class}: {text} ({code:?}) must never count");
+                assert_ne!(classify_stop(None, Some(&text)), StopClass::Failure, "{text} without a stop code");
+            }
+            checked += 1;
+        }
+        assert!(checked >= 8, "{checked}");
+    }
+
+    #[test]
     fn absent_or_unknown_stop_code_falls_back_to_the_text() {
         assert_eq!(classify_stop(None, Some("Essential container in task exited")), StopClass::Failure);
         assert_eq!(classify_stop(Some("FutureCode"), Some("Task stopped by user")), StopClass::Benign);

@@ -554,9 +554,28 @@ impl Engine {
             self.dep.pending_success = Some(reason);
             return false;
         }
+        let reason = match (&self.sd.early_success, outcome) {
+            (Some(e), Outcome::Succeeded) => format!("{reason}{}", self.early_success_note(e)),
+            _ => reason,
+        };
         out.push(Note::Decision { outcome, reason: reason.clone() });
         self.decision = Some(Decision { outcome, reason, superseded_by, rollback_to, by_threshold: false });
         true
+    }
+
+    /// A success under `earlySuccessCriteria` says so: ECS completed it once a share of the desired
+    /// tasks was healthy, the old revision may still be draining, and ECS no longer rolls back.
+    fn early_success_note(&self, e: &snapshot::EarlySuccess) -> String {
+        let share = e
+            .healthy_percent
+            .map(|p| format!("{p}% of the desired tasks healthy"))
+            .unwrap_or("early success criteria met".into());
+        let old = match (self.service.others_active, e.cleanup.as_deref()) {
+            (Some(n), _) if n > 0 => format!("; {n} task(s) of the previous revision still draining"),
+            (_, Some("DEFERRED")) => "; the previous revision's tasks are removed in the background (DEFERRED)".into(),
+            _ => String::new(),
+        };
+        format!(" (early success: {share}{old}; ECS no longer rolls back this deployment)")
     }
 
     fn service_matches(&self, service_arn: Option<&str>, cluster_arn: Option<&str>) -> bool {

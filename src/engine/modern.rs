@@ -27,6 +27,9 @@ pub(super) struct ServiceDeploymentState {
     pub(super) hook_config: Vec<snapshot::HookConfig>,
     /// The last ServiceDeployment status and stage shown in the timeline.
     pub(super) last_state: Option<String>,
+    /// The service's `earlySuccessCriteria`, when enabled: a success may come with old tasks still
+    /// running, and after it ECS no longer rolls back.
+    pub(super) early_success: Option<snapshot::EarlySuccess>,
 }
 
 impl Engine {

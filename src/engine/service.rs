@@ -63,6 +63,7 @@ impl Engine {
                 self.sd.strategy = c.strategy.clone();
             }
             self.sd.hook_config = c.hooks.clone();
+            self.sd.early_success = c.early_success.clone();
         }
         // While ours is PRIMARY, the service's current service deployment is ours.
         if self.sd.ours.is_none()

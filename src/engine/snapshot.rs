@@ -48,6 +48,21 @@ pub struct DeploymentConfigInfo {
     /// Alarms that roll the deployment back, when enabled.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alarms: Vec<String>,
+    /// `earlySuccessCriteria`, when enabled (ROLLING only): ECS completes the deployment once this
+    /// share of the desired tasks is healthy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_success: Option<EarlySuccess>,
+}
+
+/// `deploymentConfiguration.earlySuccessCriteria` of an enabled configuration.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct EarlySuccess {
+    /// 0–100: the share of the desired count that must be healthy.
+    #[serde(default)]
+    pub healthy_percent: Option<i32>,
+    /// BLOCKING (old tasks removed before SUCCESSFUL) or DEFERRED (removed after, in the background).
+    #[serde(default)]
+    pub cleanup: Option<String>,
 }
 
 impl DeploymentConfigInfo {

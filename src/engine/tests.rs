@@ -972,6 +972,64 @@ fn until_drained_holds_the_success_until_the_old_tasks_stopped() {
     assert!(e.verdict().unwrap().reason.unwrap().ends_with("every task of the older deployments has stopped"));
 }
 
+/// The real shape of an enabled `earlySuccessCriteria` (deploy-kinds sample), as aws/ecs.rs maps it.
+fn early_success_snapshot(old_running: i64) -> Input {
+    let v: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!(
+            "{}/tests/fixtures/deploy-kinds/composed__deployment_configuration__rolling-early-success-deferred.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let e = &v["deploymentConfiguration"]["earlySuccessCriteria"];
+    let Input::Service(mut s) = two_deployments(old_running, "IN_PROGRESS") else { unreachable!() };
+    s.deployment_configuration = Some(snapshot::DeploymentConfigInfo {
+        strategy: v["deploymentConfiguration"]["strategy"].as_str().map(str::to_string),
+        early_success: Some(snapshot::EarlySuccess {
+            healthy_percent: e["healthyPercent"].as_i64().map(|x| x as i32),
+            cleanup: e["sourceServiceRevisionCleanup"].as_str().map(str::to_string),
+        }),
+        ..Default::default()
+    });
+    Input::Service(s)
+}
+
+#[test]
+fn an_early_success_says_so_and_until_drained_still_waits_for_the_old_tasks() {
+    let mut e = engine();
+    feed(
+        &mut e,
+        [early_success_snapshot(1), deployment("SERVICE_DEPLOYMENT_COMPLETED", OURS, "done", "2025-01-01T00:00:00Z")],
+    );
+    let v = e.verdict().unwrap();
+    assert_eq!(v.outcome, Outcome::Succeeded);
+    let reason = v.reason.unwrap();
+    assert!(reason.contains("early success: 90% of the desired tasks healthy"), "{reason}");
+    assert!(reason.contains("1 task(s) of the previous revision still draining"), "{reason}");
+    assert!(reason.contains("ECS no longer rolls back this deployment"), "{reason}");
+
+    let mut e = engine().with_until(Until::Drained);
+    feed(
+        &mut e,
+        [early_success_snapshot(1), deployment("SERVICE_DEPLOYMENT_COMPLETED", OURS, "done", "2025-01-01T00:00:00Z")],
+    );
+    assert_eq!(outcome(&e), None, "--until drained waits for the old revision's task");
+    feed(&mut e, [early_success_snapshot(0)]);
+    assert_eq!(outcome(&e), Some(Outcome::Succeeded));
+
+    // Without early success criteria a success says nothing of them.
+    let mut e = engine();
+    feed(
+        &mut e,
+        [
+            two_deployments(1, "IN_PROGRESS"),
+            deployment("SERVICE_DEPLOYMENT_COMPLETED", OURS, "done", "2025-01-01T00:00:00Z"),
+        ],
+    );
+    assert!(!e.verdict().unwrap().reason.unwrap().contains("early success"));
+}
+
 #[test]
 fn until_traffic_shifted_succeeds_at_the_bake_and_completed_waits_for_it() {
     for (until, want) in [(Until::TrafficShifted, Some(Outcome::Succeeded)), (Until::Completed, None)] {
