@@ -20,6 +20,7 @@ pub mod event;
 pub mod hints;
 pub mod infer;
 mod modern;
+pub mod oneoff;
 mod service;
 pub mod snapshot;
 mod tasks;
@@ -330,7 +331,7 @@ pub fn rollback_target(reason: &str) -> Option<String> {
     Some(id)
 }
 
-fn status_rank(s: Option<&str>) -> u8 {
+pub(crate) fn status_rank(s: Option<&str>) -> u8 {
     match s {
         Some("PROVISIONING") => 1,
         Some("PENDING") => 2,
