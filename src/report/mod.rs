@@ -14,6 +14,7 @@
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod junit;
 pub mod notify;
 pub mod text;
 pub mod view;

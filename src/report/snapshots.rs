@@ -51,6 +51,8 @@ struct Printed {
     outputs: String,
     slack: Value,
     webhook: Value,
+    /// The JUnit report (not snapshotted: it carries the wall-clock time of the run).
+    junit: String,
 }
 
 impl Printed {
@@ -95,11 +97,12 @@ fn print(path: &str, keep: usize) -> Printed {
     let dir = std::env::temp_dir().join(format!("ecsgate-snap-{}-{n}-{}", path.replace('/', "_"), std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let (summary, output) = (dir.join("summary.md"), dir.join("output"));
+    let (summary, output, junit) = (dir.join("summary.md"), dir.join("output"), dir.join("junit.xml"));
     let sinks: Vec<Box<dyn Sink>> = vec![
         Box::new(Human::new(Box::new(human.clone()), Box::new(human_err.clone()), false, false, false)),
         Box::new(Json::new(Box::new(json.clone()), false)),
         Box::new(Github::new(Box::new(ann.clone()), Some(summary.clone()), Some(output.clone()))),
+        Box::new(super::junit::Junit::new(junit.clone())),
     ];
     let mut reporter = Reporter::with_sinks(sinks);
     reporter.notify_to(&[SLACK_URL.to_string(), WEBHOOK_URL.to_string()], NotifyOn::Always);
@@ -121,6 +124,7 @@ fn print(path: &str, keep: usize) -> Printed {
         outputs: read(&output),
         slack: body(SLACK_URL),
         webhook: body(WEBHOOK_URL),
+        junit: read(&junit),
     };
     std::fs::remove_dir_all(&dir).ok();
     printed
@@ -256,6 +260,9 @@ fn every_section_of_the_view_shows_in_every_sink() {
                     sec.field
                 );
                 assert!(p.slack.to_string().contains(&format!("*{}:*", k.title())), "{name}: {k:?} not in Slack");
+                if v.exit_code != 0 {
+                    assert!(p.junit.contains(&format!("{}: ", k.label())), "{name}: {k:?} not in the JUnit report");
+                }
                 // An error (exit 2, 5) is told to people as `error:` and `hint:` lines and one annotation.
                 if !full || matches!(v.outcome, crate::engine::Outcome::Error(_)) {
                     continue;
