@@ -112,5 +112,13 @@ got=$(env -u GITHUB_OUTPUT ECSGATE_BIN="$work/fake-ecsgate" INPUT_SERVICE=api IN
 want="deploy --service api --image app=r/app:2,sidecar=r/s:1 --rollback-on-failure --record $work/r/rec.jsonl notify=https://hooks.slack.com/services/T/B/x,https://example.com/h"
 if [ "$got" = "$want" ]; then ok "run-wait.sh deploys with images, rollback, and webhooks kept off the command line"; else bad "run-wait.sh deploy: got '$got'"; fi
 
+# The Buildkite plugin maps its configuration to the same wrapper (and so to the same command line).
+printf '#!/bin/sh\necho "$@"\n' > "$work/fake-ecsgate"
+got=$(cd "$work/r" && env -u GITHUB_OUTPUT -u INPUT_JUNIT_FILE ECSGATE_BIN="$work/fake-ecsgate" BUILDKITE_PLUGIN_ECSGATE_SERVICE=api,worker \
+  BUILDKITE_PLUGIN_ECSGATE_CLUSTER=shop BUILDKITE_PLUGIN_ECSGATE_TIMEOUT=20m BUILDKITE_PLUGIN_ECSGATE_UNTIL=drained \
+  INPUT_RECORD_FILE="$work/r/rec.jsonl" bash "$OLDPWD/integrations/buildkite/hooks/command")
+want="wait --service api,worker --cluster shop --timeout 20m --until drained --record $work/r/rec.jsonl"
+if [ "$got" = "$want" ]; then ok "the Buildkite plugin maps its configuration to ecsgate wait"; else bad "buildkite: got '$got'"; fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
