@@ -28,22 +28,23 @@ pub enum Command {
     #[command(after_help = exit::TABLE)]
     Deploy(DeployArgs),
     /// Replay recorded ECS events (JSON Lines, a JSON array, or a CloudWatch Logs export) to a verdict.
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::REPLAY_TABLE)]
     Replay(ReplayArgs),
     /// Answer a lifecycle hook that paused a deployment (ContinueServiceDeployment): continue it, or roll
     /// the deployment back with --rollback. Finds the hook awaiting action of the service's current
     /// service deployment unless --service-deployment-arn and --hook-id name it.
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::CONTINUE_TABLE)]
     Continue(ContinueArgs),
     /// Delete leftover ecsgate EventBridge rules and SQS queues (found by tag and name prefix).
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::GC_TABLE)]
     Gc(GcArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to standard output.
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) to standard output: ecsgate man > ecsgate.1
+    /// Print the manual (roff) to standard output — one page with every command, flag, ECSGATE_*
+    /// variable and exit code: ecsgate man > ecsgate.1 && man ./ecsgate.1
     Man,
 }
 
@@ -61,17 +62,18 @@ pub struct OutputArgs {
     #[arg(long, env = "ECSGATE_OUTPUT", value_enum, default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,
     /// Print only the verdict.
-    #[arg(long, env = "ECSGATE_QUIET", short)]
+    #[arg(long, env = "ECSGATE_QUIET", short, value_parser = boolish(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]
     pub quiet: bool,
-    /// Write a GitHub job summary, annotations and step outputs (default: on when GITHUB_ACTIONS=true).
-    #[arg(long, env = "ECSGATE_GITHUB")]
-    pub github: bool,
+    /// Write a GitHub job summary, annotations and step outputs (default: on when GITHUB_ACTIONS=true;
+    /// ECSGATE_GITHUB=false turns it off there).
+    #[arg(long, env = "ECSGATE_GITHUB", value_parser = boolish(), num_args = 0..=1, default_missing_value = "true")]
+    pub github: Option<bool>,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct TargetArgs {
     /// Cluster name or ARN.
-    #[arg(long, env = "ECSGATE_CLUSTER")]
+    #[arg(long, env = "ECSGATE_CLUSTER", value_parser = non_empty)]
     pub cluster: Option<String>,
     /// Service name or ARN.
     #[arg(long, env = "ECSGATE_SERVICE")]
@@ -100,55 +102,69 @@ pub struct ReplayArgs {
 #[derive(Debug, Clone, Args)]
 pub struct AwsArgs {
     /// AWS Region (default: from the environment or profile).
-    #[arg(long, env = "ECSGATE_REGION")]
+    #[arg(long, env = "ECSGATE_REGION", value_parser = non_empty)]
     pub region: Option<String>,
     /// AWS profile to use.
-    #[arg(long, env = "ECSGATE_PROFILE")]
+    #[arg(long, env = "ECSGATE_PROFILE", value_parser = non_empty)]
     pub profile: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct WaitArgs {
-    /// Cluster of the services given by name.
-    #[arg(long, env = "ECSGATE_CLUSTER", default_value = "default")]
-    pub cluster: String,
     /// Service to wait for: a name, `cluster/name` or an ARN. Repeat it (or separate with commas) to wait
     /// for several services in one gate; it exits 0 only when all of them succeeded.
-    #[arg(long, env = "ECSGATE_SERVICE", required = true, value_delimiter = ',', value_name = "SERVICE")]
+    #[arg(long, env = "ECSGATE_SERVICE", required = true, value_delimiter = ',', value_name = "SERVICE", value_parser = non_empty)]
     pub service: Vec<String>,
     /// The deployment to judge (default: the service's PRIMARY deployment). One service only.
     #[arg(long, env = "ECSGATE_DEPLOYMENT_ID", value_parser = parse_deployment_id)]
     pub deployment_id: Option<String>,
     /// With several services: stop at the first one that does not succeed (the others are reported as
     /// still in progress). Default: wait until every service is decided.
-    #[arg(long, env = "ECSGATE_FAIL_FAST")]
+    #[arg(long, env = "ECSGATE_FAIL_FAST", value_parser = boolish(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]
     pub fail_fast: bool,
+    #[command(flatten)]
+    pub gate: GateArgs,
+}
+
+/// What `wait` and `deploy` share: how the gate waits, judges, records, reports and notifies.
+#[derive(Debug, Clone, Args)]
+pub struct GateArgs {
+    /// Cluster of the services given by name.
+    #[arg(long, env = "ECSGATE_CLUSTER", default_value = "default", value_parser = non_empty)]
+    pub cluster: String,
     /// Fail after this many failed tasks of the deployment (catches services without a circuit breaker).
     #[arg(long, env = "ECSGATE_MAX_TASK_FAILURES", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub max_task_failures: u32,
-    /// Give up after this long (e.g. 30m, 1h, 90s) and exit 3 with the last known state.
+    /// Give up after this long (e.g. 30m, 1h, 90s; at most 365 days) and exit 3 with the last known state.
     #[arg(long, env = "ECSGATE_TIMEOUT", default_value = "30m", value_parser = parse_duration)]
     pub timeout: Duration,
     /// Write every received event and API snapshot as JSON Lines (replayable with `ecsgate replay`).
+    /// An existing file (or a symlink) is refused unless --force.
     #[arg(long, env = "ECSGATE_RECORD")]
     pub record: Option<std::path::PathBuf>,
+    /// Overwrite an existing --record file.
+    #[arg(long, env = "ECSGATE_FORCE", value_parser = boolish(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]
+    pub force: bool,
     /// Where "deployed" is: completed (default), traffic-shifted, or drained (README "--until").
     #[arg(long, env = "ECSGATE_UNTIL", value_enum, default_value_t = UntilArg::Completed)]
     pub until: UntilArg,
     /// Do not create a queue and rule: poll the ECS API only.
-    #[arg(long, env = "ECSGATE_POLL")]
+    #[arg(long, env = "ECSGATE_POLL", value_parser = boolish(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]
     pub poll: bool,
     /// When our deployment fails by ecsgate's own rule or times out and ECS is not already rolling back:
     /// roll back (StopServiceDeployment, or UpdateService to the previous revision) and wait for that.
-    #[arg(long, env = "ECSGATE_ROLLBACK_ON_FAILURE")]
+    #[arg(long, env = "ECSGATE_ROLLBACK_ON_FAILURE", value_parser = boolish(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]
     pub rollback_on_failure: bool,
     /// Post the verdict to this URL when the gate ends (a Slack incoming webhook gets a Slack message,
-    /// any other URL the verdict JSON). Repeatable.
-    #[arg(long, value_name = "URL", env = "ECSGATE_NOTIFY", value_delimiter = ',')]
+    /// any other URL the verdict JSON). Repeatable. A secret: never printed, not even by --help.
+    #[arg(long, value_name = "URL", env = "ECSGATE_NOTIFY", value_delimiter = ',', hide_env_values = true)]
     pub notify: Vec<String>,
     /// When to notify.
     #[arg(long, env = "ECSGATE_NOTIFY_ON", value_enum, default_value_t = NotifyOn::Failure)]
     pub notify_on: NotifyOn,
+    /// Also write the verdict as a JUnit XML report (one test case per service) to this file.
+    #[arg(long, env = "ECSGATE_JUNIT", value_name = "FILE")]
+    pub junit: Option<std::path::PathBuf>,
     /// How often to reconcile with the ECS API until the first event arrives (four times as long after).
     #[arg(long, env = "ECSGATE_RECONCILE_INTERVAL", default_value = "15s", value_parser = parse_duration, hide = true)]
     pub reconcile_interval: Duration,
@@ -187,13 +203,16 @@ pub struct DeployArgs {
     #[arg(long, value_name = "FILE.json|FAMILY:REVISION|ARN", env = "ECSGATE_TASK_DEFINITION")]
     pub task_definition: Option<String>,
     /// Start new tasks of the same revision.
-    #[arg(long, env = "ECSGATE_FORCE_NEW_DEPLOYMENT")]
+    #[arg(long, env = "ECSGATE_FORCE_NEW_DEPLOYMENT", value_parser = boolish(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]
     pub force_new_deployment: bool,
     /// Also set the service's desired count.
     #[arg(long, env = "ECSGATE_DESIRED_COUNT", value_parser = clap::value_parser!(i32).range(0..))]
     pub desired_count: Option<i32>,
+    /// The service to deploy: a name, `cluster/name` or an ARN (one: a deployment is per service).
+    #[arg(long, env = "ECSGATE_SERVICE", value_name = "SERVICE", value_parser = non_empty)]
+    pub service: String,
     #[command(flatten)]
-    pub wait: WaitArgs,
+    pub gate: GateArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -218,19 +237,20 @@ pub enum NotifyOn {
 #[derive(Debug, Clone, Args)]
 pub struct ContinueArgs {
     /// Cluster of a service given by name.
-    #[arg(long, env = "ECSGATE_CLUSTER", default_value = "default")]
+    #[arg(long, env = "ECSGATE_CLUSTER", default_value = "default", value_parser = non_empty)]
     pub cluster: String,
     /// The paused service: a name, `cluster/name` or an ARN (not needed with --service-deployment-arn).
-    #[arg(long, env = "ECSGATE_SERVICE", required_unless_present = "service_deployment_arn")]
+    #[arg(long, env = "ECSGATE_SERVICE", value_parser = non_empty)]
     pub service: Option<String>,
     /// The service deployment to answer (default: the service's current one).
     #[arg(long, env = "ECSGATE_SERVICE_DEPLOYMENT_ARN")]
     pub service_deployment_arn: Option<String>,
-    /// The hook to answer (default: the one awaiting action; needed when several are).
-    #[arg(long, env = "ECSGATE_HOOK_ID")]
+    /// The hook to answer (default: the one awaiting action; needed when several are). A hook id belongs
+    /// to a service deployment: give --service-deployment-arn too (or --service for its current one).
+    #[arg(long, env = "ECSGATE_HOOK_ID", value_parser = non_empty)]
     pub hook_id: Option<String>,
     /// Roll the deployment back instead of continuing it.
-    #[arg(long, env = "ECSGATE_ROLLBACK")]
+    #[arg(long, env = "ECSGATE_ROLLBACK", value_parser = boolish(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]
     pub rollback: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -242,15 +262,30 @@ pub struct GcArgs {
     #[arg(long, env = "ECSGATE_OLDER_THAN", default_value = "1h", value_parser = parse_duration)]
     pub older_than: Duration,
     /// List what would be deleted, delete nothing.
-    #[arg(long, env = "ECSGATE_DRY_RUN")]
+    #[arg(long, env = "ECSGATE_DRY_RUN", value_parser = boolish(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]
     pub dry_run: bool,
     /// Also delete ecsgate resources whose age cannot be known (a rule without its created-at tag).
     /// Without it they are listed and kept, unless --older-than is 0s.
-    #[arg(long, env = "ECSGATE_FORCE")]
+    #[arg(long, env = "ECSGATE_FORCE", value_parser = boolish(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]
     pub force: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
+
+/// Booleans from flags and variables alike: `1/0`, `true/false`, `yes/no`, `on/off` (any case). An empty
+/// variable counts as unset (clap skips empty environment values).
+fn boolish() -> clap::builder::BoolishValueParser {
+    clap::builder::BoolishValueParser::new()
+}
+
+/// A name, ARN or path that must say something: `--cluster ''` is a usage error, not "cluster  not found".
+fn non_empty(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() { Err("must not be empty".into()) } else { Ok(s.trim().to_string()) }
+}
+
+/// The longest duration ecsgate takes: far beyond any deployment (a pause hook waits at most 14 days),
+/// and far within what the clock can add to "now" (the overflow of issue 16 panicked past ~9.2e18 s).
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 
 fn parse_deployment_id(s: &str) -> Result<String, String> {
     if s.trim().is_empty() {
@@ -265,9 +300,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     if s.is_empty() {
         return Err("empty duration".into());
     }
-    let too_long = || format!("duration {s:?} is too long (at most about 584 billion years; try 30m or 1h)");
+    let too_long = || format!("duration {s:?} is too long (at most 365 days, 8760h)");
     if let Ok(n) = s.parse::<u64>() {
-        return Ok(Duration::from_secs(n));
+        let d = Duration::from_secs(n);
+        return if d > MAX_DURATION { Err(too_long()) } else { Ok(d) };
     }
     let mut total = Duration::ZERO;
     let mut num = String::new();
@@ -298,6 +334,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     }
     if !num.is_empty() {
         return Err(format!("invalid duration {s:?}: a number needs a unit (s, m, h)"));
+    }
+    if total > MAX_DURATION {
+        return Err(too_long());
     }
     Ok(total)
 }

@@ -103,6 +103,31 @@ pub const TABLE: &str = "Exit codes:
   143  terminated by SIGTERM (after cleanup)
 Several services: the most severe code wins, in the order 143, 130, 1, 5, 2, 3, 4, 0.";
 
+/// `ecsgate replay`'s exit codes (no AWS, no signals to clean up after).
+pub const REPLAY_TABLE: &str = "Exit codes:
+  0    the recorded deployment succeeded (with several services: all of them)
+  1    it failed (circuit breaker, rollback, or repeated task failures)
+  2    usage error or unreadable input (no JSON, no ECS event, a newer recording format)
+  3    the recording ended with no verdict
+  4    superseded by another deployment
+Several services: the most severe code wins, in the order 1, 2, 3, 4, 0.";
+
+/// `ecsgate continue`'s exit codes.
+pub const CONTINUE_TABLE: &str = "Exit codes:
+  0    the hook was answered (continue, or --rollback)
+  2    usage error: nothing awaits action, several hooks do (give --hook-id), or the deployment is unknown
+  5    AWS error (credentials, permissions, API failures)
+  130  interrupted by SIGINT
+  143  terminated by SIGTERM";
+
+/// `ecsgate gc`'s exit codes.
+pub const GC_TABLE: &str = "Exit codes:
+  0    every leftover older than --older-than was deleted (or, with --dry-run, listed)
+  2    usage error
+  5    AWS error, or a leftover could not be deleted (it is named, with the command that deletes it)
+  130  interrupted by SIGINT
+  143  terminated by SIGTERM";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,8 +16,35 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// A bad value that came from an `ECSGATE_*` variable, not from the command line: the message names the
+/// variable the user set, not a flag they never typed.
+fn name_the_variable(e: &clap::Error, argv: &[String]) -> Option<String> {
+    use clap::CommandFactory;
+    use clap::error::{ContextKind, ContextValue};
+    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else { return None };
+    let long = arg.split_whitespace().next()?.strip_prefix("--")?;
+    let on_command_line = argv.iter().any(|a| a == &format!("--{long}") || a.starts_with(&format!("--{long}=")));
+    if on_command_line {
+        return None;
+    }
+    let cmd = cli::Cli::command();
+    let sub = argv.get(1).and_then(|name| cmd.find_subcommand(name))?;
+    let env = sub.get_arguments().find(|a| a.get_long() == Some(long))?.get_env()?.to_string_lossy().into_owned();
+    std::env::var_os(&env)?;
+    Some(e.to_string().replacen(arg.as_str(), &env, 1))
+}
+
 /// Parses the command line, runs the command, and returns its documented exit code.
 pub fn run() -> ExitCode {
+    // An empty ECSGATE_* variable is unset, as for flags never given (clap would parse the empty value:
+    // `ECSGATE_QUIET=` would be "not a boolean").
+    for (k, v) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("ECSGATE_") && v.is_empty() {
+            // SAFETY: the first thing the process does, before any other thread exists (the async
+            // runtime starts later), so no concurrent reader of the environment can be racing this.
+            unsafe { std::env::remove_var(&k) };
+        }
+    }
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
@@ -31,9 +58,17 @@ pub fn run() -> ExitCode {
             return ExitCode::from(exit::USAGE);
         }
         Err(e) => {
-            let json = std::env::args().collect::<Vec<_>>().windows(2).any(|w| w[0] == "--output" && w[1] == "json")
-                || std::env::args().any(|a| a == "--output=json");
-            report::usage_error(&e.to_string(), json);
+            let argv: Vec<String> = std::env::args().collect();
+            // `ECSGATE_OUTPUT=json` is `--output json`, usage errors included.
+            let json = match argv.iter().position(|a| a == "--output") {
+                Some(i) => argv.get(i + 1).is_some_and(|v| v == "json"),
+                None => {
+                    argv.iter().any(|a| a == "--output=json")
+                        || std::env::var("ECSGATE_OUTPUT").is_ok_and(|v| v.trim().eq_ignore_ascii_case("json"))
+                }
+            };
+            let text = name_the_variable(&e, &argv).unwrap_or_else(|| e.to_string());
+            report::usage_error(&text, json);
             return ExitCode::from(exit::USAGE);
         }
     };

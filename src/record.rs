@@ -149,8 +149,18 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn create(path: &std::path::Path) -> std::io::Result<Self> {
-        Ok(Recorder { out: std::io::BufWriter::new(std::fs::File::create(path)?) })
+    /// A new recording at `path`: an existing file is refused unless `force` (the settings said why
+    /// already); with `force` a symlink is removed first, never written through.
+    pub fn create(path: &std::path::Path, force: bool) -> std::io::Result<Self> {
+        if force && std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            std::fs::remove_file(path)?;
+        }
+        let file = if force {
+            std::fs::File::create(path)?
+        } else {
+            std::fs::OpenOptions::new().write(true).create_new(true).open(path)?
+        };
+        Ok(Recorder { out: std::io::BufWriter::new(file) })
     }
 
     pub fn write(&mut self, r: &Record) -> std::io::Result<()> {

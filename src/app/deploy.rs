@@ -19,7 +19,8 @@ use crate::error::AppError;
 use crate::report::Reporter;
 
 pub fn run(args: DeployArgs) -> u8 {
-    let mut reporter = Reporter::new(args.wait.output.output, args.wait.output.quiet, true, args.wait.output.github);
+    let o = &args.gate.output;
+    let mut reporter = Reporter::new(o.output, o.quiet, true, o.github);
     let settings = match DeploySettings::from_args(args) {
         Ok(s) => s,
         Err(e) => {
@@ -28,6 +29,7 @@ pub fn run(args: DeployArgs) -> u8 {
         }
     };
     reporter.notify_to(&settings.wait.notify, settings.wait.notify_on);
+    reporter.junit_to(settings.wait.junit.as_deref());
     super::block_on(&mut reporter, async |r| deploy(&settings, r).await)
 }
 

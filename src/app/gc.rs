@@ -7,7 +7,7 @@ use crate::exit;
 use crate::report::{Reporter, format_elapsed};
 
 pub fn run(args: GcArgs) -> u8 {
-    let mut reporter = Reporter::new(crate::cli::OutputFormat::Human, false, false, false);
+    let mut reporter = Reporter::new(crate::cli::OutputFormat::Human, false, false, Some(false));
     super::block_on(&mut reporter, async |r| gc(&args, r).await)
 }
 
@@ -17,9 +17,14 @@ async fn gc(args: &GcArgs, reporter: &mut Reporter) -> Result<u8, AppError> {
     let mut failed = 0;
     let mut n = 0;
     let mut kept = 0;
+    let mut younger = 0;
     for f in &found {
         match f.age {
-            Some(a) if a < args.older_than => continue,
+            // A gate may be running with it right now.
+            Some(a) if a < args.older_than => {
+                younger += 1;
+                continue;
+            }
             // Another gate may be using a resource that cannot be dated: never delete it on a guess.
             None if !args.force && !args.older_than.is_zero() => {
                 kept += 1;
@@ -46,7 +51,7 @@ async fn gc(args: &GcArgs, reporter: &mut Reporter) -> Result<u8, AppError> {
         }
     }
     reporter.info(&format!(
-        "ecsgate gc: {n} leftover resource(s) older than {}{}{}",
+        "ecsgate gc: {n} leftover resource(s) older than {}; {younger} younger kept{}{}",
         format_elapsed(args.older_than),
         if kept > 0 { format!(", {kept} of unknown age kept") } else { String::new() },
         if args.dry_run { " (dry run: nothing deleted)" } else { "" }

@@ -9,11 +9,22 @@ use crate::exit;
 use crate::report::Reporter;
 
 pub fn run(args: ContinueArgs) -> u8 {
-    let mut reporter = Reporter::new(crate::cli::OutputFormat::Human, false, false, false);
+    let mut reporter = Reporter::new(crate::cli::OutputFormat::Human, false, false, Some(false));
     super::block_on(&mut reporter, async |r| answer(&args, r).await)
 }
 
 async fn answer(a: &ContinueArgs, reporter: &mut Reporter) -> Result<u8, AppError> {
+    // Checked before any call: what names the paused deployment.
+    if a.service.is_none() && a.service_deployment_arn.is_none() {
+        let msg = if a.hook_id.is_some() {
+            "--hook-id names a hook of a service deployment, but no deployment was named"
+        } else {
+            "name the paused deployment: --service (its current service deployment) or --service-deployment-arn"
+        };
+        return Err(AppError::usage(msg).with_hint(
+            "give --service-deployment-arn ARN with --hook-id, or --service NAME to answer the hook awaiting action",
+        ));
+    }
     let (services, arn_region) = match &a.service {
         Some(s) => super::settings::parse_services(std::slice::from_ref(s), &a.cluster)?,
         None => (Vec::new(), None),
@@ -43,7 +54,7 @@ async fn answer(a: &ContinueArgs, reporter: &mut Reporter) -> Result<u8, AppErro
                 )
             })?
         }
-        (None, None) => unreachable!("clap requires --service or --service-deployment-arn"),
+        (None, None) => unreachable!("checked above: --service or --service-deployment-arn"),
     };
     let sd = aws::ecs::describe_service_deployments(&clients, std::slice::from_ref(&arn))
         .await

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::{DeployArgs, NotifyOn, OutputFormat, WaitArgs};
+use crate::cli::{DeployArgs, GateArgs, NotifyOn, OutputFormat, WaitArgs};
 use crate::error::AppError;
 
 /// One service to gate, as the user named it.
@@ -29,6 +29,10 @@ pub struct WaitSettings {
     pub max_task_failures: u32,
     pub timeout: Duration,
     pub record: Option<PathBuf>,
+    /// `--force`: an existing `--record` file is replaced (a symlink is removed, never written through).
+    pub force: bool,
+    /// `--junit FILE`: the verdict as a JUnit XML report too.
+    pub junit: Option<PathBuf>,
     pub poll: bool,
     pub fail_fast: bool,
     pub timing: Timing,
@@ -36,7 +40,8 @@ pub struct WaitSettings {
     pub profile: Option<String>,
     pub output: OutputFormat,
     pub quiet: bool,
-    pub github: bool,
+    /// `--github` / `ECSGATE_GITHUB`: `None` = detect (GITHUB_ACTIONS=true), `Some(false)` = off there too.
+    pub github: Option<bool>,
     pub rollback_on_failure: bool,
     pub notify: Vec<String>,
     pub notify_on: NotifyOn,
@@ -66,18 +71,12 @@ pub enum TaskDefChange {
 
 impl DeploySettings {
     pub fn from_args(a: DeployArgs) -> Result<Self, AppError> {
-        let wait = WaitSettings::from_args(a.wait)?;
+        let wait = WaitSettings::from_gate(std::slice::from_ref(&a.service), None, false, a.gate)?;
         if wait.services.len() != 1 {
             return Err(AppError::usage(format!("deploy takes one service, {} were given", wait.services.len()))
                 .with_hint(
                     "run one ecsgate deploy per service, or deploy them your way and gate them with one ecsgate wait",
                 ));
-        }
-        if wait.deployment_id.is_some() {
-            return Err(AppError::usage(
-                "--deployment-id does not go with deploy: the deployment is the one deploy starts",
-            )
-            .with_hint("drop --deployment-id"));
         }
         let change = if !a.image.is_empty() {
             TaskDefChange::Images(parse_images(&a.image)?)
@@ -196,8 +195,28 @@ pub struct Timing {
 
 impl WaitSettings {
     pub fn from_args(a: WaitArgs) -> Result<Self, AppError> {
-        let (services, arn_region) = parse_services(&a.service, &a.cluster)?;
-        if a.deployment_id.is_some() && services.len() > 1 {
+        WaitSettings::from_gate(&a.service, a.deployment_id, a.fail_fast, a.gate)
+    }
+
+    /// The settings of a gate over `service` values (as `--service` takes them), checked before anything
+    /// is created.
+    pub fn from_gate(
+        service: &[String],
+        deployment_id: Option<String>,
+        fail_fast: bool,
+        a: GateArgs,
+    ) -> Result<Self, AppError> {
+        let (services, arn_region) = parse_services(service, &a.cluster)?;
+        if let (Some(flag), Some(arn)) = (a.aws.region.as_deref(), arn_region.as_deref())
+            && flag != arn
+        {
+            return Err(AppError::usage(format!("--region {flag} contradicts the service ARN's region {arn}"))
+                .with_hint("a gate watches one region: drop --region, or give the services of that region"));
+        }
+        if let Some(p) = &a.record {
+            check_record_path(p, a.force)?;
+        }
+        if deployment_id.is_some() && services.len() > 1 {
             return Err(AppError::usage(format!(
                 "--deployment-id names one deployment, but {} services were given",
                 services.len()
@@ -209,12 +228,14 @@ impl WaitSettings {
         }
         Ok(WaitSettings {
             services,
-            deployment_id: a.deployment_id,
+            deployment_id,
             max_task_failures: a.max_task_failures,
             timeout: a.timeout,
             record: a.record,
+            force: a.force,
+            junit: a.junit,
             poll: a.poll,
-            fail_fast: a.fail_fast,
+            fail_fast,
             timing: Timing {
                 reconcile_interval: a.reconcile_interval.max(Duration::from_millis(100)),
                 poll_interval: a.poll_interval.max(Duration::from_millis(100)),
@@ -236,14 +257,45 @@ impl WaitSettings {
     }
 }
 
-/// `--notify` URLs: http or https, nothing else (a typo must not silently drop the team's message).
+/// `--record FILE`: never clobbered by surprise — an existing file or a symlink is refused unless
+/// `--force`; its directory must exist.
+pub fn check_record_path(p: &std::path::Path, force: bool) -> Result<(), AppError> {
+    if let Ok(m) = std::fs::symlink_metadata(p) {
+        let what = if m.file_type().is_symlink() {
+            "is a symlink"
+        } else if m.is_dir() {
+            return Err(AppError::usage(format!("--record {}: is a directory", p.display()))
+                .with_hint("give a file path, e.g. --record ecsgate-record.jsonl"));
+        } else {
+            "exists"
+        };
+        if !force {
+            return Err(AppError::usage(format!("--record {}: {what}; not overwritten", p.display())).with_hint(
+                "give a new path, or add --force to replace it (a symlink is replaced, never written through)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `--notify` URLs: http or https with a host and a valid port, checked before anything is created (a
+/// typo must not silently drop the team's message at the end of a long gate).
 pub fn parse_notify(values: &[String]) -> Result<Vec<String>, AppError> {
     let mut out = Vec::new();
     for v in values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()) {
-        let ok = (v.starts_with("https://") || v.starts_with("http://"))
-            && v.parse::<hyper::Uri>().is_ok_and(|u| u.host().is_some());
-        if !ok {
-            return Err(AppError::usage(format!("--notify {}: not an http(s) URL", redact(v)))
+        let parts = crate::report::text::url_parts(v);
+        let why = match &parts {
+            None => Some("not an http(s) URL"),
+            Some(p) if !matches!(p.scheme, "http" | "https") => Some("only http and https are posted to"),
+            Some(p) if p.host.is_empty() => Some("no host"),
+            Some(p) if p.port.is_some_and(|x| !x.parse::<u16>().is_ok_and(|n| n > 0)) => {
+                Some("the port must be 1–65535")
+            }
+            _ if v.parse::<hyper::Uri>().is_err() => Some("not a valid URL"),
+            _ => None,
+        };
+        if let Some(why) = why {
+            return Err(AppError::usage(format!("--notify {}: {why}", redact(v)))
                 .with_hint("give the webhook URL, e.g. https://hooks.slack.com/services/…"));
         }
         out.push(v.to_string());

@@ -27,7 +27,8 @@ use crate::record::Recorder;
 use crate::report::{Reporter, format_elapsed};
 
 pub fn run(args: WaitArgs) -> u8 {
-    let mut reporter = Reporter::new(args.output.output, args.output.quiet, true, args.output.github);
+    let o = &args.gate.output;
+    let mut reporter = Reporter::new(o.output, o.quiet, true, o.github);
     let settings = match WaitSettings::from_args(args) {
         Ok(s) => s,
         Err(e) => {
@@ -36,6 +37,7 @@ pub fn run(args: WaitArgs) -> u8 {
         }
     };
     reporter.notify_to(&settings.notify, settings.notify_on);
+    reporter.junit_to(settings.junit.as_deref());
     super::block_on(&mut reporter, async |r| wait(&settings, r).await)
 }
 
@@ -204,7 +206,7 @@ pub(crate) fn start_driver(
     let mut driver = Driver::new(targets, s.max_task_failures).with_until(s.until);
     driver.begin(reporter);
     if let Some(p) = &s.record {
-        let rec = Recorder::create(p).map_err(|e| {
+        let rec = Recorder::create(p, s.force).map_err(|e| {
             AppError::usage(format!("cannot write {}: {e}", p.display()))
                 .with_hint("--record needs a writable path; its directory must exist")
         })?;

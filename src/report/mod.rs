@@ -94,7 +94,9 @@ pub struct Reporter {
 impl Reporter {
     /// `live`: lines are stamped with the wall clock and a terminal gets a live display (`wait`);
     /// otherwise with the event's own time (`replay`).
-    pub fn new(format: OutputFormat, quiet: bool, live: bool, github: bool) -> Self {
+    /// `github`: `Some(true)` forces the GitHub sink, `Some(false)` keeps it off even under GitHub
+    /// Actions (`ECSGATE_GITHUB=false`), `None` detects it from `GITHUB_ACTIONS=true`.
+    pub fn new(format: OutputFormat, quiet: bool, live: bool, github: Option<bool>) -> Self {
         let stderr_tty = std::io::stderr().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb");
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
@@ -110,7 +112,7 @@ impl Reporter {
                 sinks.push(Box::new(h));
             }
         }
-        if github || std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        if github.unwrap_or_else(|| std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")) {
             // With `--output json` stdout is JSON Lines only: annotations go to stderr, which the runner
             // reads for workflow commands too.
             sinks.push(Box::new(github::Github::from_env(format == OutputFormat::Json)));
@@ -133,6 +135,13 @@ impl Reporter {
         if !urls.is_empty() {
             let job = notify::ci_job_link(&|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
             self.sinks.push(Box::new(notify::Notify::new(urls.to_vec(), on, job)));
+        }
+    }
+
+    /// `--junit FILE`: the verdict as a JUnit XML report too.
+    pub fn junit_to(&mut self, path: Option<&std::path::Path>) {
+        if let Some(p) = path {
+            self.sinks.push(Box::new(junit::Junit::new(p.to_path_buf())));
         }
     }
 
@@ -180,18 +189,33 @@ pub use view::{VerdictView, format_state, outcome_word, view};
 /// `ecsgate completions SHELL`: the script, generated from the clap definitions (never out of date).
 pub fn completions(shell: clap_complete::Shell) -> u8 {
     use clap::CommandFactory;
-    let mut cmd = crate::cli::Cli::command();
+    let mut cmd = without_hidden(&crate::cli::Cli::command());
     clap_complete::generate(shell, &mut cmd, "ecsgate", &mut std::io::stdout());
     crate::exit::SUCCEEDED
 }
 
-/// `ecsgate man`: the man page in roff, generated from the clap definitions.
+/// The command tree without its hidden flags (clap_complete lists them otherwise): a copy with every
+/// shown argument and subcommand, which is all a completion script needs.
+pub fn without_hidden(cmd: &clap::Command) -> clap::Command {
+    // clap keeps `&'static str` names (no "string" feature); this runs once per process.
+    let leak = |s: &str| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
+    let mut c = clap::Command::new(leak(cmd.get_name()));
+    if let Some(a) = cmd.get_about() {
+        c = c.about(a.clone());
+    }
+    if let Some(v) = cmd.get_version() {
+        c = c.version(leak(v));
+    }
+    c = c.args(cmd.get_arguments().filter(|a| !a.is_hide_set()).cloned());
+    c.subcommands(cmd.get_subcommands().filter(|s| !s.is_hide_set()).map(without_hidden))
+}
+
+/// `ecsgate man`: one complete manual page in roff, generated from the clap definitions (so never out of
+/// date): every command with its synopsis, description, flags and exit codes, every `ECSGATE_*`
+/// variable with the flag it stands for, and the exit status.
 pub fn man_page() -> u8 {
-    use clap::CommandFactory;
-    let man = clap_mangen::Man::new(crate::cli::Cli::command());
-    let mut out = Vec::new();
-    match man.render(&mut out) {
-        Ok(()) => {
+    match render_man() {
+        Ok(out) => {
             let mut stdout = std::io::stdout().lock();
             let _ = std::io::Write::write_all(&mut stdout, &out);
             crate::exit::SUCCEEDED
@@ -203,27 +227,91 @@ pub fn man_page() -> u8 {
     }
 }
 
-/// A command line clap could not parse: one line (clap's first), a hint, and with `--output json` the
-/// error verdict object on stdout, like every other error.
+/// The manual's roff.
+pub fn render_man() -> std::io::Result<Vec<u8>> {
+    use clap::CommandFactory;
+    let top = crate::cli::Cli::command();
+    let man = clap_mangen::Man::new(top.clone());
+    let mut out = Vec::new();
+    man.render_title(&mut out)?;
+    man.render_name_section(&mut out)?;
+    man.render_synopsis_section(&mut out)?;
+    man.render_description_section(&mut out)?;
+    // Each command as a section of the one page: its own ".SH" headings become subsections.
+    let mut env: Vec<(String, String, bool)> = Vec::new();
+    for sub in top.get_subcommands().filter(|c| !c.is_hide_set()) {
+        let name = format!("ecsgate {}", sub.get_name());
+        // A leaked name is once per command per process: `ecsgate man` runs once.
+        let sub = sub.clone().name(&*Box::leak(name.clone().into_boxed_str())).bin_name(name.clone());
+        let m = clap_mangen::Man::new(sub.clone());
+        let mut part = Vec::new();
+        m.render_synopsis_section(&mut part)?;
+        m.render_description_section(&mut part)?;
+        m.render_options_section(&mut part)?;
+        out.extend_from_slice(format!(".SH \"{}\"\n", name.to_uppercase()).as_bytes());
+        out.extend_from_slice(String::from_utf8_lossy(&part).replace(".SH ", ".SS ").as_bytes());
+        if let Some(after) = sub.get_after_help() {
+            out.extend_from_slice(b".SS EXIT STATUS\n.nf\n");
+            out.extend_from_slice(roff_text(&after.to_string()).as_bytes());
+            out.extend_from_slice(b"\n.fi\n");
+        }
+        for a in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+            if let (Some(e), Some(long)) = (a.get_env(), a.get_long()) {
+                env.push((e.to_string_lossy().into_owned(), format!("--{long}"), a.is_hide_env_values_set()));
+            }
+        }
+    }
+    env.sort();
+    env.dedup();
+    out.extend_from_slice(b".SH ENVIRONMENT\nEvery flag can be given as a variable; a flag on the command line wins. Booleans take 1/0, true/false, yes/no, on/off; an empty variable is unset.\n");
+    for (e, flag, secret) in &env {
+        let note = if *secret { " (a secret: its value is never printed)" } else { "" };
+        out.extend_from_slice(
+            format!(".TP\n\\fB{}\\fR\n{}{}\n", roff_text(e), roff_text(flag), roff_text(note)).as_bytes(),
+        );
+    }
+    out.extend_from_slice(b".SH EXIT STATUS\n.nf\n");
+    out.extend_from_slice(roff_text(crate::exit::TABLE).as_bytes());
+    out.extend_from_slice(b"\n.fi\n");
+    man.render_version_section(&mut out)?;
+    Ok(out)
+}
+
+/// Text in roff: a backslash is escaped, a line cannot start a request.
+fn roff_text(s: &str) -> String {
+    s.replace('\\', "\\e")
+        .lines()
+        .map(|l| if l.starts_with('.') || l.starts_with('\'') { format!("\\&{l}") } else { l.to_string() })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A command line clap could not parse: one line (clap's first), a hint — clap's own suggestion ("a
+/// similar argument exists: '--service'") when it has one — and with `--output json` the error verdict
+/// object on stdout, like every other error.
 pub fn usage_error(clap_text: &str, json: bool) {
     // clap's message is the lines before the usage block ("the following required arguments were not
-    // provided:" continues on the next line); they become one.
+    // provided:" continues on the next line); they become one. Its "tip:" lines are the suggestion.
     let message: Vec<&str> = clap_text
         .lines()
         .map(str::trim)
         .skip_while(|l| l.is_empty())
-        .take_while(|l| !l.is_empty() && !l.starts_with("Usage:"))
+        .take_while(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("tip:"))
         .collect();
     let joined = message.join(" ");
     let line = if joined.is_empty() { "invalid command line" } else { joined.as_str() };
     let line = line.strip_prefix("error: ").unwrap_or(line);
-    let hint = "see `ecsgate --help` (or `ecsgate COMMAND --help`)";
+    let tip = clap_text.lines().map(str::trim).find_map(|l| l.strip_prefix("tip: "));
+    let hint = match tip {
+        Some(t) => format!("{t} (see `ecsgate --help` or `ecsgate COMMAND --help`)"),
+        None => "see `ecsgate --help` (or `ecsgate COMMAND --help`)".to_string(),
+    };
     eprintln!("error: {}", foreign(line));
-    eprintln!("hint: {hint}");
+    eprintln!("hint: {}", foreign(&hint));
     if json {
-        let v = Verdict::error(crate::exit::ErrorKind::Usage, &foreign(line), Some(hint));
+        let v = Verdict::error(crate::exit::ErrorKind::Usage, &foreign(line), Some(&hint));
         if let Ok(s) = serde_json::to_string(&v) {
-            println!("{s}");
+            println!("{}", text::guard_line(&s));
         }
     }
 }

@@ -98,27 +98,27 @@ printf '#!/bin/sh\necho "$@"\n' > "$work/fake-ecsgate"
 chmod +x "$work/fake-ecsgate"
 got=$(env -u GITHUB_OUTPUT ECSGATE_BIN="$work/fake-ecsgate" INPUT_SERVICE=api INPUT_CLUSTER=shop INPUT_DEPLOYMENT_ID=ecs-svc/1 \
   INPUT_TIMEOUT=5m INPUT_MAX_TASK_FAILURES=2 INPUT_REGION=eu-west-2 INPUT_RECORD_FILE="$work/r/rec.jsonl" bash scripts/run-wait.sh)
-want="wait --service api --cluster shop --deployment-id ecs-svc/1 --timeout 5m --max-task-failures 2 --region eu-west-2 --record $work/r/rec.jsonl"
+want="wait --service api --cluster shop --deployment-id ecs-svc/1 --timeout 5m --max-task-failures 2 --region eu-west-2 --record $work/r/rec.jsonl --force"
 if [ "$got" = "$want" ]; then ok "run-wait.sh maps every input"; else bad "run-wait.sh: got '$got'"; fi
 got=$(env -u GITHUB_OUTPUT ECSGATE_BIN="$work/fake-ecsgate" INPUT_SERVICE=$'api\n  worker,cron\n' INPUT_FAIL_FAST=true \
   INPUT_UNTIL=traffic-shifted INPUT_RECORD_FILE="$work/r/rec.jsonl" bash scripts/run-wait.sh)
-want="wait --service api,worker,cron --fail-fast --until traffic-shifted --record $work/r/rec.jsonl"
+want="wait --service api,worker,cron --fail-fast --until traffic-shifted --record $work/r/rec.jsonl --force"
 if [ "$got" = "$want" ]; then ok "run-wait.sh passes several services (lines or commas), fail-fast and until"; else bad "run-wait.sh several: got '$got'"; fi
 # shellcheck disable=SC2016 # the fake binary expands them, not this script
 printf '#!/bin/sh\necho "$@ notify=$ECSGATE_NOTIFY"\n' > "$work/fake-ecsgate"
 got=$(env -u GITHUB_OUTPUT ECSGATE_BIN="$work/fake-ecsgate" INPUT_SERVICE=api INPUT_IMAGE=$'app=r/app:2\nsidecar=r/s:1' \
   INPUT_ROLLBACK_ON_FAILURE=true INPUT_NOTIFY=$'https://hooks.slack.com/services/T/B/x\nhttps://example.com/h' \
   INPUT_RECORD_FILE="$work/r/rec.jsonl" bash scripts/run-wait.sh)
-want="deploy --service api --image app=r/app:2,sidecar=r/s:1 --rollback-on-failure --record $work/r/rec.jsonl notify=https://hooks.slack.com/services/T/B/x,https://example.com/h"
+want="deploy --service api --image app=r/app:2,sidecar=r/s:1 --rollback-on-failure --record $work/r/rec.jsonl --force notify=https://hooks.slack.com/services/T/B/x,https://example.com/h"
 if [ "$got" = "$want" ]; then ok "run-wait.sh deploys with images, rollback, and webhooks kept off the command line"; else bad "run-wait.sh deploy: got '$got'"; fi
 
 # The Buildkite plugin maps its configuration to the same wrapper (and so to the same command line).
 printf '#!/bin/sh\necho "$@"\n' > "$work/fake-ecsgate"
-got=$(cd "$work/r" && env -u GITHUB_OUTPUT -u INPUT_JUNIT_FILE ECSGATE_BIN="$work/fake-ecsgate" BUILDKITE_PLUGIN_ECSGATE_SERVICE=api,worker \
+got=$(cd "$work/r" && env -u GITHUB_OUTPUT ECSGATE_BIN="$work/fake-ecsgate" BUILDKITE_PLUGIN_ECSGATE_SERVICE=api,worker \
   BUILDKITE_PLUGIN_ECSGATE_CLUSTER=shop BUILDKITE_PLUGIN_ECSGATE_TIMEOUT=20m BUILDKITE_PLUGIN_ECSGATE_UNTIL=drained \
   INPUT_RECORD_FILE="$work/r/rec.jsonl" bash "$OLDPWD/integrations/buildkite/hooks/command")
-want="wait --service api,worker --cluster shop --timeout 20m --until drained --record $work/r/rec.jsonl"
-if [ "$got" = "$want" ]; then ok "the Buildkite plugin maps its configuration to ecsgate wait"; else bad "buildkite: got '$got'"; fi
+want="wait --service api,worker --cluster shop --timeout 20m --until drained --junit ecsgate-junit.xml --record $work/r/rec.jsonl --force"
+if [ "$got" = "$want" ]; then ok "the Buildkite plugin maps its configuration to ecsgate wait (JUnit report included)"; else bad "buildkite: got '$got'"; fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
