@@ -9,6 +9,7 @@
 
 use std::time::Instant;
 
+use super::race::{Raced, race};
 use super::settings::{DeploySettings, TaskDefChange};
 use super::source::Source;
 use super::wait::{Gate, resolve, run_gate, start_driver, subscribe};
@@ -103,19 +104,22 @@ async fn deploy(d: &DeploySettings, reporter: &mut Reporter) -> Result<u8, AppEr
             }
         }
     };
-    let updated = tokio::select! {
-        biased;
-        Some(sig) = g.sigs.recv() => Err(AppError {
+    let updated = match race(&mut g.sigs, g.deadline, change).await {
+        Raced::Done(r) => r,
+        Raced::Signal(sig) => Err(AppError {
             kind: crate::exit::ErrorKind::Interrupted(sig),
-            message: format!("interrupted by {} while starting the deployment (it may or may not have started: check the service)", sig.name()),
+            message: format!(
+                "interrupted by {} while starting the deployment (it may or may not have started: check the service)",
+                sig.name()
+            ),
             hint: None,
         }),
-        _ = tokio::time::sleep_until(g.deadline) => Err(AppError {
+        Raced::OutOfTime => Err(AppError {
             kind: crate::exit::ErrorKind::TimedOut,
-            message: "timed out while starting the deployment (it may or may not have started: check the service)".into(),
+            message: "timed out while starting the deployment (it may or may not have started: check the service)"
+                .into(),
             hint: Some("RegisterTaskDefinition or UpdateService did not answer before --timeout".into()),
         }),
-        r = change => r,
     };
     let updated = match updated {
         Ok(u) => u,

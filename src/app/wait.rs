@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 
 use super::drive::Driver;
 use super::handler::{Action, ApiFailure, Handler, LoopEvent};
+use super::race::{Raced, race};
 use super::settings::WaitSettings;
 use super::source::{Received, Source};
 use crate::aws::ecs::DescribeError;
@@ -115,19 +116,18 @@ impl<'s> Gate<'s> {
         what: &str,
         call: impl std::future::Future<Output = Result<T, AppError>>,
     ) -> Result<T, AppError> {
-        tokio::select! {
-            biased;
-            Some(sig) = self.sigs.recv() => Err(AppError {
+        match race(&mut self.sigs, self.deadline, call).await {
+            Raced::Done(r) => r,
+            Raced::Signal(sig) => Err(AppError {
                 kind: ErrorKind::Interrupted(sig),
                 message: format!("interrupted by {} while {what}", sig.name()),
                 hint: None,
             }),
-            _ = tokio::time::sleep_until(self.deadline) => Err(AppError {
+            Raced::OutOfTime => Err(AppError {
                 kind: ErrorKind::TimedOut,
                 message: format!("timed out after {} while {what} (the AWS API did not answer)", format_elapsed(self.s.timeout)),
                 hint: Some("the ECS API did not answer in time; check the network path to it (proxy, VPC endpoint, AWS_ENDPOINT_URL)".into()),
             }),
-            r = call => r,
         }
     }
 }
@@ -143,11 +143,10 @@ impl Gate<'_> {
         budget: Duration,
         call: impl std::future::Future<Output = T>,
     ) -> Result<T, Option<Signal>> {
-        tokio::select! {
-            biased;
-            Some(sig) = self.sigs.recv() => Err(Some(sig)),
-            _ = tokio::time::sleep(budget) => Err(None),
-            r = call => Ok(r),
+        match race(&mut self.sigs, tokio::time::Instant::now() + budget, call).await {
+            Raced::Done(r) => Ok(r),
+            Raced::Signal(sig) => Err(Some(sig)),
+            Raced::OutOfTime => Err(None),
         }
     }
 }
@@ -240,11 +239,16 @@ pub(crate) async fn subscribe(
 ) -> Result<Option<LoopEvent>, AppError> {
     let plan = subscription::plan(watched);
     let mut first = None;
-    let setup = tokio::select! {
-        biased;
-        Some(sig) = g.sigs.recv() => { first = Some(LoopEvent::Signal(sig)); Ok(()) }
-        _ = tokio::time::sleep_until(g.deadline) => { first = Some(LoopEvent::Deadline); Ok(()) }
-        r = source.subscribe(&plan, g.s.timing.wait_seconds) => r,
+    let setup = match race(&mut g.sigs, g.deadline, source.subscribe(&plan, g.s.timing.wait_seconds)).await {
+        Raced::Done(r) => r,
+        Raced::Signal(sig) => {
+            first = Some(LoopEvent::Signal(sig));
+            Ok(())
+        }
+        Raced::OutOfTime => {
+            first = Some(LoopEvent::Deadline);
+            Ok(())
+        }
     };
     match setup {
         Ok(()) if first.is_none() => {
@@ -555,13 +559,18 @@ async fn next_event(io: &mut Io<'_>, handler: &Handler, source: &mut Source) -> 
         Ev(LoopEvent),
         Rx(Received),
     }
-    let got = tokio::select! {
-        biased;
-        Some(sig) = io.sigs.recv() => Got::Ev(LoopEvent::Signal(sig)),
-        _ = tokio::time::sleep_until(io.deadline) => Got::Ev(LoopEvent::Deadline),
-        r = source.next() => Got::Rx(r),
-        _ = tokio::time::sleep_until(due) => Got::Ev(LoopEvent::ReconcileDue),
-        _ = tokio::time::sleep_until(beat) => Got::Ev(LoopEvent::Heartbeat),
+    let gather = async {
+        tokio::select! {
+            biased;
+            r = source.next() => Got::Rx(r),
+            _ = tokio::time::sleep_until(due) => Got::Ev(LoopEvent::ReconcileDue),
+            _ = tokio::time::sleep_until(beat) => Got::Ev(LoopEvent::Heartbeat),
+        }
+    };
+    let got = match race(io.sigs, io.deadline, gather).await {
+        Raced::Done(got) => got,
+        Raced::Signal(sig) => Got::Ev(LoopEvent::Signal(sig)),
+        Raced::OutOfTime => Got::Ev(LoopEvent::Deadline),
     };
     match got {
         Got::Ev(e) => e,
@@ -582,11 +591,10 @@ async fn guarded(
     deadline: tokio::time::Instant,
     call: impl std::future::Future<Output = LoopEvent>,
 ) -> LoopEvent {
-    tokio::select! {
-        biased;
-        Some(sig) = sigs.recv() => LoopEvent::Signal(sig),
-        _ = tokio::time::sleep_until(deadline) => LoopEvent::Deadline,
-        ev = call => ev,
+    match race(sigs, deadline, call).await {
+        Raced::Done(ev) => ev,
+        Raced::Signal(sig) => LoopEvent::Signal(sig),
+        Raced::OutOfTime => LoopEvent::Deadline,
     }
 }
 
@@ -684,27 +692,25 @@ pub(crate) async fn bounded_teardown(source: &Source, sigs: &mut mpsc::Unbounded
     }
     let out_of_time =
         || source.everything(&format!("teardown did not finish within {}", format_elapsed(TEARDOWN_BUDGET)));
-    let budget = tokio::time::sleep(TEARDOWN_BUDGET);
-    tokio::pin!(budget);
-    tokio::select! {
-        left = source.teardown(false) => (left, false),
-        _ = &mut budget => (out_of_time(), false),
-        Some(_) = sigs.recv() => {
-            tokio::select! {
-                left = source.teardown(true) => (left, true),
-                _ = &mut budget => (out_of_time(), true),
-                Some(sig) = sigs.recv() => {
-                    let left = source.everything("not deleted: a third signal ended ecsgate at once");
-                    #[allow(clippy::print_stderr)]
-                    {
-                        for l in &left.0 {
-                            eprintln!("warning: left behind: {l}");
-                        }
+    let budget = tokio::time::Instant::now() + TEARDOWN_BUDGET;
+    match race(sigs, budget, source.teardown(false)).await {
+        Raced::Done(left) => (left, false),
+        Raced::OutOfTime => (out_of_time(), false),
+        // A second signal: one attempt per resource, within what is left of the budget.
+        Raced::Signal(_) => match race(sigs, budget, source.teardown(true)).await {
+            Raced::Done(left) => (left, true),
+            Raced::OutOfTime => (out_of_time(), true),
+            Raced::Signal(sig) => {
+                let left = source.everything("not deleted: a third signal ended ecsgate at once");
+                #[allow(clippy::print_stderr)]
+                {
+                    for l in &left.0 {
+                        eprintln!("warning: left behind: {l}");
                     }
-                    std::process::exit(i32::from(sig.exit_code()));
                 }
+                std::process::exit(i32::from(sig.exit_code()));
             }
-        }
+        },
     }
 }
 
