@@ -296,10 +296,8 @@ pub(crate) async fn run_gate(
         let run = run_loop(&mut io, &mut driver, &mut handler, &mut source, reporter, &snaps, first);
         match std::panic::AssertUnwindSafe(run).catch_unwind().await {
             Ok(r) => r,
-            Err(_) => Err(AppError::internal(
-                "ecsgate panicked while waiting (a bug: please report it with the message above)",
-            )
-            .with_hint("the queue and rule it created are deleted now; the deployment itself is not affected")),
+            Err(_) => Err(AppError::bug("waiting")
+                .with_hint("the queue and rule it created are deleted now; the deployment itself is not affected")),
         }
     };
 
