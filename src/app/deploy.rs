@@ -61,7 +61,8 @@ async fn deploy(d: &DeploySettings, reporter: &mut Reporter) -> Result<u8, AppEr
     if let Some(ev) = first {
         // Interrupted (or out of time) before the service was touched: tear down, change nothing.
         let mut driver = start_driver(s, &svcs, &[], reporter)?;
-        driver.units[0].engine.finish(
+        driver.finish(
+            0,
             match ev {
                 super::handler::LoopEvent::Signal(sig) => crate::engine::Outcome::Interrupted(sig),
                 _ => crate::engine::Outcome::TimedOut,

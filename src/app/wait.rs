@@ -15,7 +15,7 @@ use super::handler::{Action, ApiFailure, Handler, LoopEvent};
 use super::race::{Raced, race};
 use super::settings::WaitSettings;
 use super::source::{Received, Source};
-use crate::aws::ecs::DescribeError;
+use crate::aws::ecs::Lookup;
 use crate::aws::subscription::{self, Leftovers, Watched};
 use crate::aws::{self, Clients, Kind, fatal};
 use crate::cli::WaitArgs;
@@ -172,8 +172,7 @@ async fn wait(s: &WaitSettings, reporter: &mut Reporter) -> Result<u8, AppError>
     // Services the API already decided (COMPLETED or FAILED) need no subscription.
     let setup_started = Instant::now();
     if !driver.all_decided() && !s.poll {
-        let watched: Vec<Watched> =
-            svcs.iter().zip(&driver.units).filter(|(_, u)| !u.engine.is_decided()).map(|(v, _)| v.watched()).collect();
+        let watched: Vec<Watched> = driver.undecided().into_iter().map(|i| svcs[i].watched()).collect();
         first = subscribe(&mut g, &mut source, &watched, reporter).await?;
     }
     let setup = setup_started.elapsed();
@@ -356,7 +355,7 @@ async fn roll_back(
     reporter: &mut Reporter,
 ) {
     for (i, v) in svcs.iter().enumerate() {
-        let e = &driver.units[i].engine;
+        let e = driver.engine(i);
         let Some(verdict) = e.verdict() else { continue };
         let ours_failed =
             (verdict.outcome == Outcome::Failed && e.decided_by_threshold()) || verdict.outcome == Outcome::TimedOut;
@@ -407,12 +406,15 @@ async fn roll_back(
         let outcome = match started {
             Err(err) => {
                 reporter.warn(&format!("ROLLBACK FAILED to start for service {}: {err}", v.name));
-                driver.units[i].engine.set_ecsgate_rollback(crate::engine::verdict::Rollback {
-                    by: "ecsgate",
-                    to,
-                    deployment_id: None,
-                    outcome: Some("failed".into()),
-                });
+                driver.set_ecsgate_rollback(
+                    i,
+                    crate::engine::verdict::Rollback {
+                        by: "ecsgate",
+                        to,
+                        deployment_id: None,
+                        outcome: Some("failed".into()),
+                    },
+                );
                 continue;
             }
             Ok(updated) => {
@@ -443,12 +445,10 @@ async fn roll_back(
                 }
             }
         };
-        driver.units[i].engine.set_ecsgate_rollback(crate::engine::verdict::Rollback {
-            by: "ecsgate",
-            to,
-            deployment_id: outcome.0,
-            outcome: Some(outcome.1),
-        });
+        driver.set_ecsgate_rollback(
+            i,
+            crate::engine::verdict::Rollback { by: "ecsgate", to, deployment_id: outcome.0, outcome: Some(outcome.1) },
+        );
     }
 }
 
@@ -493,7 +493,7 @@ async fn watch_rollback(
     let deadline = tokio::time::Instant::now() + g.s.timeout;
     let mut io = Io { clients: &clients, svcs: &svcs, sigs: &mut g.sigs, deadline };
     let res = run_loop(&mut io, &mut driver, &mut handler, source, reporter, &[snap], None).await;
-    match (res, driver.units[0].engine.verdict()) {
+    match (res, driver.engine(0).verdict()) {
         (Ok(()), Some(verdict)) => (verdict.outcome.as_str().to_string(), verdict.reason.unwrap_or_default()),
         (Err(e), _) => ("failed".to_string(), e.message),
         (Ok(()), None) => ("in_progress".to_string(), String::new()),
@@ -533,10 +533,8 @@ async fn run_loop(
             Action::Continue => next_event(io, handler, source).await,
             Action::Describe(units) => {
                 // Ours, where it is no longer the service's current service deployment.
-                let pinned: Vec<String> = units
-                    .iter()
-                    .filter_map(|&i| driver.units[i].engine.service_deployment().map(str::to_string))
-                    .collect();
+                let pinned: Vec<String> =
+                    units.iter().filter_map(|&i| driver.engine(i).service_deployment().map(str::to_string)).collect();
                 let call = describe(io.clients, io.svcs, &units, pinned);
                 guarded(io.sigs, io.deadline, call).await
             }
@@ -598,35 +596,30 @@ async fn guarded(
 
 /// DescribeServices of the given units: one call per cluster and ten services.
 async fn describe(c: &Clients, svcs: &[Svc], units: &[usize], pinned: Vec<String>) -> LoopEvent {
+    let wanted: Vec<aws::ecs::Wanted> = units
+        .iter()
+        .map(|&i| aws::ecs::Wanted {
+            cluster: &svcs[i].cluster,
+            describe_as: &svcs[i].describe_as,
+            name: &svcs[i].name,
+        })
+        .collect();
+    let looked = match aws::ecs::describe_many(c, &wanted).await {
+        Ok(l) => l,
+        Err(err) => {
+            return LoopEvent::Described(Err(ApiFailure {
+                op: "DescribeServices",
+                permission: "ecs:DescribeServices",
+                err,
+            }));
+        }
+    };
     let mut snaps = Vec::new();
     let mut missing = Vec::new();
-    let mut clusters: Vec<&str> = units.iter().map(|&i| svcs[i].cluster.as_str()).collect();
-    clusters.dedup();
-    clusters.sort_unstable();
-    clusters.dedup();
-    for cluster in clusters {
-        let of_cluster: Vec<usize> = units.iter().copied().filter(|&i| svcs[i].cluster == cluster).collect();
-        for chunk in of_cluster.chunks(10) {
-            let names: Vec<String> = chunk.iter().map(|&i| svcs[i].describe_as.clone()).collect();
-            match aws::ecs::describe_services(c, cluster, &names).await {
-                Ok((found, _)) => {
-                    for &i in chunk {
-                        match found.iter().find(|(s, _)| arn_name(&s.service_arn) == svcs[i].name) {
-                            Some((s, status)) if status == "ACTIVE" => snaps.push(s.clone()),
-                            _ => missing.push(i),
-                        }
-                    }
-                }
-                Err(DescribeError::ClusterNotFound) => missing.extend(chunk),
-                Err(DescribeError::ServiceNotFound(_)) => missing.extend(chunk),
-                Err(DescribeError::Aws(err)) => {
-                    return LoopEvent::Described(Err(ApiFailure {
-                        op: "DescribeServices",
-                        permission: "ecs:DescribeServices",
-                        err,
-                    }));
-                }
-            }
+    for (&i, l) in units.iter().zip(looked) {
+        match l {
+            Lookup::Found(s, status) if status == "ACTIVE" => snaps.push(*s),
+            _ => missing.push(i),
         }
     }
     let deployments = service_deployments(c, &snaps, pinned).await;
@@ -663,7 +656,7 @@ async fn list_stopped(c: &Clients, svcs: &[Svc], units: &[usize], driver: &Drive
                 return LoopEvent::Stopped(Err(ApiFailure { op: "ListTasks", permission: "ecs:ListTasks", err }));
             }
         };
-        let new: Vec<String> = arns.into_iter().filter(|a| !driver.units[i].engine.has_stopped_task(a)).collect();
+        let new: Vec<String> = arns.into_iter().filter(|a| !driver.engine(i).has_stopped_task(a)).collect();
         if new.is_empty() {
             continue;
         }
@@ -718,15 +711,9 @@ pub(crate) async fn bounded_teardown(source: &Source, sigs: &mut mpsc::Unbounded
 /// none), then the culprit container's last log lines, a failed Lambda hook's last log lines, and the
 /// state reasons of the alarms that rolled a deployment back. Returns those by unit.
 async fn diagnose(c: &Clients, svcs: &[Svc], driver: &mut Driver, reporter: &mut Reporter) -> Vec<(usize, Diagnosis)> {
-    let failed: Vec<usize> = driver
-        .units
-        .iter()
-        .enumerate()
-        .filter(|(_, u)| u.engine.verdict().is_some_and(|v| v.outcome == Outcome::Failed))
-        .map(|(i, _)| i)
-        .collect();
+    let failed = driver.failed();
     for &i in &failed {
-        if driver.units[i].engine.verdict().is_some_and(|v| v.failed_tasks.is_empty())
+        if driver.engine(i).verdict().is_some_and(|v| v.failed_tasks.is_empty())
             && let LoopEvent::Stopped(Ok(tasks)) = list_stopped(c, svcs, &[i], driver).await
         {
             for t in tasks {
@@ -736,7 +723,7 @@ async fn diagnose(c: &Clients, svcs: &[Svc], driver: &mut Driver, reporter: &mut
     }
     // Tasks the load balancer failed: the target group's check and its own reason code.
     for &i in &failed {
-        for tg in driver.units[i].engine.failing_target_groups() {
+        for tg in driver.engine(i).failing_target_groups() {
             match aws::elb::target_health(c, &tg).await {
                 Ok(th) => driver.feed(Input::TargetHealth(th), reporter),
                 Err(e) => reporter.warn(&format!("cannot read the health of target group {tg}: {e}")),
@@ -744,7 +731,7 @@ async fn diagnose(c: &Clients, svcs: &[Svc], driver: &mut Driver, reporter: &mut
         }
     }
     for &i in &failed {
-        for arn in driver.units[i].engine.missing_task_definitions() {
+        for arn in driver.engine(i).missing_task_definitions() {
             let td: Option<TaskDefinitionInfo> = aws::ecs::describe_task_definition(c, &arn).await.ok();
             if let Some(td) = td {
                 driver.feed(Input::TaskDefinition(td), reporter);
@@ -753,7 +740,7 @@ async fn diagnose(c: &Clients, svcs: &[Svc], driver: &mut Driver, reporter: &mut
     }
     let mut tails = Vec::new();
     for &i in &failed {
-        let e = &driver.units[i].engine;
+        let e = driver.engine(i);
         let Some(v) = e.verdict() else { continue };
         let target = (|| {
             let culprit = v.culprit.as_ref()?;
@@ -792,7 +779,7 @@ async fn find_service_deployments(
 ) -> Result<(), AppError> {
     let clients = g.clients.clone();
     for (i, v) in svcs.iter().enumerate() {
-        let e = &driver.units[i].engine;
+        let e = driver.engine(i);
         let names_one = snaps.iter().any(|s| s.service_arn == v.service_arn && s.current_service_deployment.is_some());
         // A failure already decided (ours is no longer PRIMARY) is still worth explaining: ECS's
         // statusReason names the hook or the alarms. Other decisions need nothing more.
@@ -848,44 +835,33 @@ pub(crate) async fn resolve(
     s: &WaitSettings,
     reporter: &mut Reporter,
 ) -> Result<(Vec<Svc>, Vec<ServiceSnapshot>), AppError> {
-    let mut found: Vec<Option<ServiceSnapshot>> = vec![None; s.services.len()];
-    let mut clusters: Vec<&str> = s.services.iter().map(|r| r.cluster.as_str()).collect();
-    clusters.sort_unstable();
-    clusters.dedup();
-    for cluster in clusters {
-        let of_cluster: Vec<usize> = (0..s.services.len()).filter(|&i| s.services[i].cluster == cluster).collect();
-        for chunk in of_cluster.chunks(10) {
-            let names: Vec<String> = chunk.iter().map(|&i| s.services[i].service.clone()).collect();
-            let (svcs, missing) = match aws::ecs::describe_services(c, cluster, &names).await {
-                Ok(x) => x,
-                Err(DescribeError::ClusterNotFound) => {
-                    return Err(AppError::usage(format!("cluster {cluster} not found"))
-                        .with_hint("check --cluster (or the cluster in --service) and --region"));
-                }
-                Err(DescribeError::ServiceNotFound(_)) => (Vec::new(), Vec::new()),
-                Err(DescribeError::Aws(e)) => return Err(fatal("DescribeServices", "ecs:DescribeServices", e)),
-            };
-            for &i in chunk {
-                let want = &s.services[i];
-                match svcs.iter().find(|(snap, _)| arn_name(&snap.service_arn) == want.name()) {
-                    Some((_, status)) if status != "ACTIVE" => {
-                        return Err(AppError::usage(format!("service {} is {status}, not ACTIVE", want.name()))
-                            .with_hint("a deleted or draining service has no deployment to wait for; check --service and --cluster"));
-                    }
-                    Some((snap, _)) => found[i] = Some(snap.clone()),
-                    None => {
-                        let reason = missing
-                            .iter()
-                            .find(|(arn, _)| arn_name(arn) == want.name())
-                            .map(|(_, r)| r.as_str())
-                            .unwrap_or("MISSING");
-                        return Err(AppError::usage(format!(
-                            "service {} not found in cluster {cluster} ({reason})",
-                            want.name()
-                        ))
-                        .with_hint("check --service, --cluster and --region"));
-                    }
-                }
+    let wanted: Vec<aws::ecs::Wanted> = s
+        .services
+        .iter()
+        .map(|r| aws::ecs::Wanted { cluster: &r.cluster, describe_as: &r.service, name: r.name() })
+        .collect();
+    let looked =
+        aws::ecs::describe_many(c, &wanted).await.map_err(|e| fatal("DescribeServices", "ecs:DescribeServices", e))?;
+    let mut found: Vec<Option<ServiceSnapshot>> = Vec::new();
+    for (want, l) in s.services.iter().zip(looked) {
+        let cluster = &want.cluster;
+        match l {
+            Lookup::ClusterNotFound => {
+                return Err(AppError::usage(format!("cluster {cluster} not found"))
+                    .with_hint("check --cluster (or the cluster in --service) and --region"));
+            }
+            Lookup::Found(_, status) if status != "ACTIVE" => {
+                return Err(AppError::usage(format!("service {} is {status}, not ACTIVE", want.name())).with_hint(
+                    "a deleted or draining service has no deployment to wait for; check --service and --cluster",
+                ));
+            }
+            Lookup::Found(snap, _) => found.push(Some(*snap)),
+            Lookup::Missing(reason) => {
+                return Err(AppError::usage(format!(
+                    "service {} not found in cluster {cluster} ({reason})",
+                    want.name()
+                ))
+                .with_hint("check --service, --cluster and --region"));
             }
         }
     }
