@@ -22,9 +22,14 @@ impl AppError {
         AppError { kind: ErrorKind::Aws, message: message.into(), hint: None }
     }
 
-    /// A bug of ours (a caught panic): exit 5, since nothing was judged.
-    pub fn internal(message: impl Into<String>) -> Self {
-        AppError { kind: ErrorKind::Aws, message: message.into(), hint: None }
+    /// A bug of ours (a caught panic): its own kind ([`ErrorKind::Bug`], exit 5, since nothing was
+    /// judged), and a message that says so — never "AWS error".
+    pub fn bug(what: &str) -> Self {
+        AppError {
+            kind: ErrorKind::Bug,
+            message: format!("ecsgate panicked while {what}: this is a bug, please report it with the message above"),
+            hint: None,
+        }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
@@ -44,3 +49,19 @@ impl std::fmt::Display for AppError {
 }
 
 impl std::error::Error for AppError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_caught_panic_is_a_bug_exiting_5_and_never_called_an_aws_error() {
+        let e = AppError::bug("waiting");
+        assert_eq!(e.kind, ErrorKind::Bug);
+        assert_eq!(e.exit_code(), crate::exit::AWS_ERROR);
+        assert!(e.message.contains("this is a bug"), "{}", e.message);
+        assert!(!e.message.to_lowercase().contains("aws"), "{}", e.message);
+        let v = crate::engine::Verdict::error(e.kind, &e.message, None);
+        assert_eq!(v.exit_code, crate::exit::AWS_ERROR);
+    }
+}

@@ -56,13 +56,16 @@ pub enum ErrorKind {
     TimedOut,
     /// A signal arrived while the services were still being resolved.
     Interrupted(Signal),
+    /// A bug of ecsgate's (a caught panic): exit 5 like an AWS error, since nothing was judged, but
+    /// never reported as one.
+    Bug,
 }
 
 impl ErrorKind {
     pub fn exit_code(self) -> u8 {
         match self {
             ErrorKind::Usage => USAGE,
-            ErrorKind::Aws => AWS_ERROR,
+            ErrorKind::Aws | ErrorKind::Bug => AWS_ERROR,
             ErrorKind::TimedOut => TIMED_OUT,
             ErrorKind::Interrupted(s) => s.exit_code(),
         }

@@ -7,15 +7,19 @@
 //! before UpdateService changes nothing in the service (a revision registered for it is deregistered)
 //! and deletes what was created.
 
-use std::time::Instant;
+use std::time::Duration;
 
+use tokio::time::Instant;
+
+use super::race::{Raced, race};
 use super::settings::{DeploySettings, TaskDefChange};
 use super::source::Source;
-use super::wait::{Gate, resolve, run_gate, start_driver, subscribe};
-use crate::aws::deploy::CurrentTaskDefinition;
+use super::wait::{Gate, Svc, resolve, run_gate, start_driver, subscribe};
+use crate::aws::deploy::{CurrentTaskDefinition, Updated};
 use crate::aws::{self, Kind, fatal};
 use crate::cli::DeployArgs;
 use crate::error::AppError;
+use crate::exit::{self, ErrorKind};
 use crate::report::Reporter;
 
 pub fn run(args: DeployArgs) -> u8 {
@@ -51,7 +55,7 @@ async fn deploy(d: &DeploySettings, reporter: &mut Reporter) -> Result<u8, AppEr
     let plan = g.before_setup("checking the task definition", prepare(&clients, d, &svc.deployment_id, &svc)).await?;
 
     // Subscribe first: nothing the new deployment does can happen before the rule exists.
-    let setup_started = Instant::now();
+    let setup_started = std::time::Instant::now();
     let mut source = Source::polling(&clients);
     let mut first = None;
     if !s.poll {
@@ -60,67 +64,18 @@ async fn deploy(d: &DeploySettings, reporter: &mut Reporter) -> Result<u8, AppEr
     if let Some(ev) = first {
         // Interrupted (or out of time) before the service was touched: tear down, change nothing.
         let mut driver = start_driver(s, &svcs, &[], reporter)?;
-        driver.units[0].engine.finish(
+        driver.finish(
+            0,
             match ev {
                 super::handler::LoopEvent::Signal(sig) => crate::engine::Outcome::Interrupted(sig),
                 _ => crate::engine::Outcome::TimedOut,
             },
-            "ended before the deployment was started; the service was not changed".into(),
+            "ended before the deployment was started: UpdateService was not called, the service was not changed".into(),
         );
         return run_gate(g, svcs, Vec::new(), driver, source, None, setup_started.elapsed(), reporter).await;
     }
 
-    let change = async {
-        let (td, registered) = match &plan {
-            Plan::Register { current, images } => {
-                let arn = aws::deploy::register_with_images(&clients, current, images).await.map_err(register_error)?;
-                reporter.info(&format!("ecsgate: registered {arn}"));
-                (Some(arn.clone()), Some(arn))
-            }
-            Plan::RegisterJson { family, body } => {
-                let arn = aws::deploy::register_json(&clients, family, body.clone()).await.map_err(register_error)?;
-                reporter.info(&format!("ecsgate: registered {arn}"));
-                (Some(arn.clone()), Some(arn))
-            }
-            Plan::Existing(td) => (Some(td.clone()), None),
-            Plan::Same => (None, None),
-        };
-        let updated = aws::deploy::update_service(
-            &clients,
-            &svc.cluster,
-            &svc.describe_as,
-            td.as_deref(),
-            d.desired_count,
-            d.force_new_deployment,
-        )
-        .await;
-        match updated {
-            Ok(u) => Ok(u),
-            Err(e) => {
-                if let Some(arn) = &registered
-                    && aws::deploy::deregister(&clients, arn).await.is_ok()
-                {
-                    reporter.info(&format!("ecsgate: deregistered {arn} again (UpdateService failed)"));
-                }
-                Err(update_error(e))
-            }
-        }
-    };
-    let updated = tokio::select! {
-        biased;
-        Some(sig) = g.sigs.recv() => Err(AppError {
-            kind: crate::exit::ErrorKind::Interrupted(sig),
-            message: format!("interrupted by {} while starting the deployment (it may or may not have started: check the service)", sig.name()),
-            hint: None,
-        }),
-        _ = tokio::time::sleep_until(g.deadline) => Err(AppError {
-            kind: crate::exit::ErrorKind::TimedOut,
-            message: "timed out while starting the deployment (it may or may not have started: check the service)".into(),
-            hint: Some("RegisterTaskDefinition or UpdateService did not answer before --timeout".into()),
-        }),
-        r = change => r,
-    };
-    let updated = match updated {
+    let updated = match start_deployment(&mut g, d, &plan, &svc, reporter).await {
         Ok(u) => u,
         Err(e) => {
             source.stop_receiving();
@@ -141,9 +96,198 @@ async fn deploy(d: &DeploySettings, reporter: &mut Reporter) -> Result<u8, AppEr
         reporter.info(&format!("ecsgate: deployment {} started", primary.id));
     }
     svcs[0].deployment_id = primary.id.clone();
+    let id = primary.id.clone();
     let snaps = vec![updated.snapshot];
     let driver = start_driver(s, &svcs, &snaps, reporter)?;
-    run_gate(g, svcs, snaps, driver, source, None, setup_started.elapsed(), reporter).await
+    let resume = resume_command(&g, &svc, Some(&id));
+    let code = run_gate(g, svcs, snaps, driver, source, None, setup_started.elapsed(), reporter).await?;
+    if code == exit::SIGINT || code == exit::SIGTERM {
+        // The signal ended the gate, not the deployment: say so, and how to pick the gate up again.
+        reporter.warn(&format!(
+            "deployment {id} goes on in ECS (ecsgate only stopped waiting for it); resume the gate with: {resume}"
+        ));
+    }
+    Ok(code)
+}
+
+/// How long a call already sent may still answer after a signal or the deadline, so that ecsgate can
+/// say what it did and undo a registration. A further signal gives up waiting.
+const SETTLE_BUDGET: Duration = Duration::from_secs(10);
+
+/// RegisterTaskDefinition (when the plan registers) then UpdateService, each raced against signals and
+/// the deadline. What the user is told when one of them is cut short is the truth about the service:
+/// before UpdateService, that it was not called and that the revision registered meanwhile was
+/// deregistered (or the command that does); during UpdateService, whether it started the deployment.
+async fn start_deployment(
+    g: &mut Gate<'_>,
+    d: &DeploySettings,
+    plan: &Plan,
+    svc: &Svc,
+    reporter: &mut Reporter,
+) -> Result<Updated, AppError> {
+    let clients = g.clients.clone();
+    let region = clients.region.clone();
+    let registered = match plan {
+        Plan::Register { .. } | Plan::RegisterJson { .. } => {
+            let call = async {
+                match plan {
+                    Plan::Register { current, images } => {
+                        aws::deploy::register_with_images(&clients, current, images).await
+                    }
+                    Plan::RegisterJson { family, body } => {
+                        aws::deploy::register_json(&clients, family, body.clone()).await
+                    }
+                    Plan::Existing(_) | Plan::Same => unreachable!("only registering plans get here"),
+                }
+            };
+            tokio::pin!(call);
+            let cut = match race(&mut g.sigs, g.deadline, &mut call).await {
+                Raced::Done(r) => Ok(r.map_err(register_error)?),
+                Raced::Signal(sig) => Err(ErrorKind::Interrupted(sig)),
+                Raced::OutOfTime => Err(ErrorKind::TimedOut),
+            };
+            match cut {
+                Ok(arn) => {
+                    reporter.info(&format!("ecsgate: registered {arn}"));
+                    Some(arn)
+                }
+                Err(kind) => {
+                    // The request may have reached ECS: its answer names the revision to deregister.
+                    let undo = match race(&mut g.sigs, Instant::now() + SETTLE_BUDGET, &mut call).await {
+                        Raced::Done(Ok(arn)) => undo_registration(g, &arn, reporter).await,
+                        Raced::Done(Err(_)) => "no revision was registered".to_string(),
+                        Raced::Signal(_) | Raced::OutOfTime => unanswered_registration(plan, &region),
+                    };
+                    return Err(AppError {
+                        kind,
+                        message: format!(
+                            "{} while registering the task definition: UpdateService was not called, the service was not changed",
+                            cut_short(kind)
+                        ),
+                        hint: Some(undo),
+                    });
+                }
+            }
+        }
+        Plan::Existing(_) | Plan::Same => None,
+    };
+    let td = match plan {
+        Plan::Existing(td) => Some(td.clone()),
+        _ => registered.clone(),
+    };
+    let call = aws::deploy::update_service(
+        &clients,
+        &svc.cluster,
+        &svc.describe_as,
+        td.as_deref(),
+        d.desired_count,
+        d.force_new_deployment,
+    );
+    tokio::pin!(call);
+    let kind = match race(&mut g.sigs, g.deadline, &mut call).await {
+        Raced::Done(Ok(u)) => return Ok(u),
+        Raced::Done(Err(e)) => {
+            if let Some(arn) = &registered {
+                let undone = undo_registration(g, arn, reporter).await;
+                reporter.info(&format!("ecsgate: UpdateService failed; {undone}"));
+            }
+            return Err(update_error(e));
+        }
+        Raced::Signal(sig) => ErrorKind::Interrupted(sig),
+        Raced::OutOfTime => ErrorKind::TimedOut,
+    };
+    // UpdateService was sent: whether it started the deployment is in its answer.
+    let why = cut_short(kind);
+    match race(&mut g.sigs, Instant::now() + SETTLE_BUDGET, &mut call).await {
+        Raced::Done(Ok(u)) => {
+            let id = u.snapshot.deployments.iter().find(|x| x.status == "PRIMARY").map(|x| x.id.clone());
+            Err(AppError {
+                kind,
+                message: format!(
+                    "{why} while UpdateService answered: deployment {} started and goes on in ECS",
+                    id.as_deref().unwrap_or("(id unknown)")
+                ),
+                hint: Some(format!("resume the gate with: {}", resume_command(g, svc, id.as_deref()))),
+            })
+        }
+        Raced::Done(Err(e)) => {
+            let undone = match &registered {
+                Some(arn) => format!("; {}", undo_registration(g, arn, reporter).await),
+                None => String::new(),
+            };
+            Err(AppError {
+                kind,
+                message: format!("{why}; UpdateService failed ({e}): the service was not changed{undone}"),
+                hint: None,
+            })
+        }
+        Raced::Signal(_) | Raced::OutOfTime => Err(AppError {
+            kind,
+            message: format!(
+                "{why} while UpdateService was in flight: it may have started a deployment (no answer came)"
+            ),
+            hint: Some(format!(
+                "check with: aws ecs describe-services --region {region} --cluster {} --services {} --query 'services[0].deployments'; resume the gate with: {}",
+                svc.cluster,
+                svc.describe_as,
+                resume_command(g, svc, None)
+            )),
+        }),
+    }
+}
+
+/// "interrupted by SIGINT" / "timed out", for the message about a call cut short.
+fn cut_short(kind: ErrorKind) -> String {
+    match kind {
+        ErrorKind::Interrupted(sig) => format!("interrupted by {}", sig.name()),
+        _ => "timed out".to_string(),
+    }
+}
+
+/// Deregisters a revision registered for a deployment that did not start (bounded, raced against a
+/// further signal); says what happened, or the exact command that deregisters it.
+async fn undo_registration(g: &mut Gate<'_>, arn: &str, reporter: &mut Reporter) -> String {
+    let clients = g.clients.clone();
+    let command = format!("aws ecs deregister-task-definition --region {} --task-definition {arn}", clients.region);
+    match race(&mut g.sigs, Instant::now() + SETTLE_BUDGET, aws::deploy::deregister(&clients, arn)).await {
+        Raced::Done(Ok(())) => {
+            reporter.info(&format!("ecsgate: deregistered {arn} again"));
+            format!("the revision registered for it, {arn}, was deregistered")
+        }
+        Raced::Done(Err(e)) => {
+            format!("{arn} was registered and could not be deregistered ({e}); deregister it with: {command}")
+        }
+        Raced::Signal(_) | Raced::OutOfTime => {
+            format!("{arn} was registered and is not deregistered yet; deregister it with: {command}")
+        }
+    }
+}
+
+/// RegisterTaskDefinition was cut short and gave no answer: a revision may exist that nobody named.
+fn unanswered_registration(plan: &Plan, region: &str) -> String {
+    let (family, after) = match plan {
+        Plan::Register { current, .. } => {
+            (current.td.family().unwrap_or_default().to_string(), format!(" newer than {}", current.arn()))
+        }
+        Plan::RegisterJson { family, .. } => (family.clone(), String::new()),
+        Plan::Existing(_) | Plan::Same => (String::new(), String::new()),
+    };
+    format!(
+        "RegisterTaskDefinition did not answer: a revision of {family} may have been registered; list them with `aws ecs list-task-definitions --region {region} --family-prefix {family} --sort DESC` and deregister any revision{after} with `aws ecs deregister-task-definition --region {region} --task-definition {family}:REVISION`"
+    )
+}
+
+/// The command that picks the gate up again: the deployment goes on in ECS whatever ecsgate does.
+fn resume_command(g: &Gate<'_>, svc: &Svc, deployment_id: Option<&str>) -> String {
+    let mut cmd = format!("ecsgate wait --cluster {} --service {}", svc.cluster, svc.name);
+    if let Some(id) = deployment_id {
+        cmd.push_str(&format!(" --deployment-id {id}"));
+    }
+    cmd.push_str(&format!(" --region {}", g.clients.region));
+    if let Some(p) = &g.s.profile {
+        cmd.push_str(&format!(" --profile {p}"));
+    }
+    cmd
 }
 
 /// Everything checked before anything is created: the current task definition and the containers

@@ -9,13 +9,16 @@ use crate::record::{Record, Recorder, Start};
 use crate::report::{GateReport, Reporter, Who};
 
 /// One service of the gate and its engine.
-pub struct Unit {
-    pub who: Who,
-    pub engine: Engine,
+struct Unit {
+    who: Who,
+    engine: Engine,
 }
 
+/// The services of a gate, by unit (their order in the gate). Callers read engines through
+/// [`Driver::engine`] and change them only through the methods here, so every change is routed,
+/// recorded and reported the same way.
 pub struct Driver {
-    pub units: Vec<Unit>,
+    units: Vec<Unit>,
     recorder: Option<Recorder>,
     notes: Vec<Note>,
 }
@@ -121,6 +124,59 @@ impl Driver {
         }
         if reporter.wants_progress() {
             reporter.progress(&u.who, &u.engine.progress());
+        }
+    }
+
+    /// How many services the gate has.
+    pub fn len(&self) -> usize {
+        self.units.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.units.is_empty()
+    }
+
+    /// The engine of a unit (a valid index: units are the gate's services, fixed at the start).
+    pub fn engine(&self, unit: usize) -> &Engine {
+        &self.units[unit].engine
+    }
+
+    /// Every unit's engine, with its index.
+    pub fn engines(&self) -> impl Iterator<Item = (usize, &Engine)> {
+        self.units.iter().enumerate().map(|(i, u)| (i, &u.engine))
+    }
+
+    pub fn who(&self, unit: usize) -> &Who {
+        &self.units[unit].who
+    }
+
+    /// The unit of the service with this name, if the gate has one.
+    pub fn unit_of_service(&self, name: &str) -> Option<usize> {
+        self.units.iter().position(|u| u.who.service.as_deref() == Some(name))
+    }
+
+    /// The unit a service snapshot is about.
+    pub fn unit_of_snapshot(&self, s: &crate::engine::ServiceSnapshot) -> Option<usize> {
+        self.units.iter().position(|u| u.engine.accepts_service(s))
+    }
+
+    /// The units not decided yet.
+    pub fn undecided(&self) -> Vec<usize> {
+        self.engines().filter(|(_, e)| !e.is_decided()).map(|(i, _)| i).collect()
+    }
+
+    /// The units whose verdict is FAILED.
+    pub fn failed(&self) -> Vec<usize> {
+        self.engines()
+            .filter(|(_, e)| e.verdict().is_some_and(|v| v.outcome == Outcome::Failed))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Ends one unit with `outcome` unless it is decided already (the first decision stands).
+    pub fn finish(&mut self, unit: usize, outcome: Outcome, reason: String) {
+        if let Some(u) = self.units.get_mut(unit).filter(|u| !u.engine.is_decided()) {
+            u.engine.finish(outcome, reason);
         }
     }
 

@@ -200,14 +200,13 @@ impl Handler {
             LoopEvent::Heartbeat => {
                 self.next_heartbeat = now + self.timing.heartbeat;
                 let elapsed = format_elapsed(now.saturating_duration_since(self.started));
-                let several = d.units.len() > 1;
+                let several = d.len() > 1;
                 let states: Vec<String> = d
-                    .units
-                    .iter()
-                    .filter(|u| !u.engine.is_decided())
-                    .map(|u| {
-                        let state = format_state(&u.engine.progress());
-                        if several { format!("{}: {state}", u.who.label()) } else { state }
+                    .undecided()
+                    .into_iter()
+                    .map(|i| {
+                        let state = format_state(&d.engine(i).progress());
+                        if several { format!("{}: {state}", d.who(i).label()) } else { state }
                     })
                     .collect();
                 r.heartbeat(&format!("ecsgate: still waiting after {elapsed} — {}", states.join("; ")));
@@ -223,9 +222,10 @@ impl Handler {
             LoopEvent::Described(Ok((snaps, missing, deployments))) => {
                 self.api_ok();
                 for i in missing {
-                    if let Some(u) = d.units.get_mut(i).filter(|u| !u.engine.is_decided()) {
-                        let name = u.who.label().to_string();
-                        u.engine.finish(
+                    if i < d.len() {
+                        let name = d.who(i).label().to_string();
+                        d.finish(
+                            i,
                             Outcome::Error(crate::exit::ErrorKind::Usage),
                             format!(
                                 "service {name} disappeared while ecsgate waited (deleted?); nothing is left to judge"
@@ -251,7 +251,7 @@ impl Handler {
                 }
                 let list: Vec<usize> = list
                     .into_iter()
-                    .filter(|(i, _)| !d.units[*i].engine.is_decided())
+                    .filter(|(i, _)| !d.engine(*i).is_decided())
                     .map(|(i, key)| {
                         self.listed[i] = key;
                         i
@@ -316,26 +316,23 @@ impl Handler {
 
 /// The unit a snapshot is about, and the state of that unit's deployment in it.
 fn deployment_key(d: &Driver, s: &ServiceSnapshot) -> Option<(usize, Option<DeploymentKey>)> {
-    let i = d.units.iter().position(|u| u.engine.accepts_service(s))?;
-    let key = d.units[i]
-        .engine
-        .target()
-        .deployment_id
-        .as_deref()
-        .and_then(|id| s.deployments.iter().find(|x| x.id == id))
-        .map(|x| DeploymentKey {
-            status: x.status.clone(),
-            rollout_state: x.rollout_state.clone(),
-            running: x.running_count,
-            pending: x.pending_count,
-            failed: x.failed_tasks,
-            updated_at: x.updated_at_ms,
-        });
+    let i = d.unit_of_snapshot(s)?;
+    let key =
+        d.engine(i).target().deployment_id.as_deref().and_then(|id| s.deployments.iter().find(|x| x.id == id)).map(
+            |x| DeploymentKey {
+                status: x.status.clone(),
+                rollout_state: x.rollout_state.clone(),
+                running: x.running_count,
+                pending: x.pending_count,
+                failed: x.failed_tasks,
+                updated_at: x.updated_at_ms,
+            },
+        );
     Some((i, key))
 }
 
 fn undecided(d: &Driver) -> Vec<usize> {
-    d.units.iter().enumerate().filter(|(_, u)| !u.engine.is_decided()).map(|(i, _)| i).collect()
+    d.undecided()
 }
 
 #[cfg(test)]

@@ -66,20 +66,9 @@ async fn answer(a: &ContinueArgs, reporter: &mut Reporter) -> Result<u8, AppErro
                 .with_hint("check --service-deployment-arn and --region")
         })?;
     let hook = pick_hook(&sd, a.hook_id.as_deref())?;
-    let action = if a.rollback {
-        aws_sdk_ecs::types::DeploymentLifecycleHookAction::Rollback
-    } else {
-        aws_sdk_ecs::types::DeploymentLifecycleHookAction::Continue
-    };
-    clients
-        .ecs
-        .continue_service_deployment()
-        .service_deployment_arn(&arn)
-        .hook_id(&hook)
-        .action(action)
-        .send()
+    aws::deploy::continue_service_deployment(&clients, &arn, &hook, a.rollback)
         .await
-        .map_err(|e| fatal("ContinueServiceDeployment", "ecs:ContinueServiceDeployment", aws::err_info(&e)))?;
+        .map_err(|e| fatal("ContinueServiceDeployment", "ecs:ContinueServiceDeployment", e))?;
     let stage = sd.lifecycle_stage.as_deref().unwrap_or("its stage");
     reporter.info(&format!(
         "ecsgate: {} hook {hook} at {stage} of service deployment {arn}",

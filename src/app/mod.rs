@@ -7,6 +7,7 @@
 //! - [`source`]: where events come from (the SQS subscription, or nothing but the API), with its setup,
 //!   receive, acknowledge and teardown.
 //! - [`handler`]: the loop's synchronous decisions (nextest's dispatcher shape), unit-tested without AWS.
+//! - [`race`]: the one race of an awaited call against signals and a deadline or budget.
 //! - [`wait`]: the live gate — resolve, subscribe, the `select!` loop, teardown, diagnosis.
 //! - [`gc`]: deleting leftovers.
 //! - [`hook`]: `ecsgate continue`, answering a lifecycle hook that paused a deployment.
@@ -17,6 +18,7 @@ pub mod gc;
 pub mod handler;
 pub mod hook;
 pub mod notify;
+pub mod race;
 pub mod settings;
 pub mod source;
 pub mod wait;

@@ -7,11 +7,10 @@
 
 use std::time::Duration;
 
-use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
 use tokio::sync::mpsc;
 
 use crate::aws::subscription::{self, Leftovers, Plan, Teardown};
-use crate::aws::{Clients, ErrInfo, err_info};
+use crate::aws::{Clients, ErrInfo, queue};
 
 /// What the receiver hands the loop.
 pub enum Received {
@@ -69,17 +68,10 @@ impl Source {
     /// which the engine absorbs as a duplicate).
     pub fn ack(&self, handles: Vec<String>) {
         let Some(q) = &self.queue else { return };
-        let entries: Vec<DeleteMessageBatchRequestEntry> = handles
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, h)| {
-                DeleteMessageBatchRequestEntry::builder().id(i.to_string()).receipt_handle(h).build().ok()
-            })
-            .collect();
-        let sqs = self.clients.sqs.clone();
+        let clients = self.clients.clone();
         let url = q.url.clone();
         tokio::spawn(async move {
-            let _ = sqs.delete_message_batch().queue_url(url).set_entries(Some(entries)).send().await;
+            let _ = queue::delete(&clients, &url, handles).await;
         });
     }
 
@@ -112,29 +104,15 @@ fn spawn_receiver(c: Clients, url: String, wait_seconds: i32) -> QueueRx {
     let task = tokio::spawn(async move {
         let mut backoff = Duration::from_millis(250);
         loop {
-            let res = c
-                .sqs
-                .receive_message()
-                .queue_url(&url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(wait_seconds)
-                .visibility_timeout(60)
-                .send()
-                .await;
-            let msg = match res {
-                Ok(out) => {
+            let msg = match queue::receive(&c, &url, wait_seconds).await {
+                Ok(batch) => {
                     backoff = Duration::from_millis(250);
-                    let batch: Vec<(String, String)> = out
-                        .messages()
-                        .iter()
-                        .filter_map(|m| Some((m.body()?.to_string(), m.receipt_handle()?.to_string())))
-                        .collect();
                     if batch.is_empty() {
                         continue;
                     }
                     Received::Batch(batch)
                 }
-                Err(e) => Received::Error(err_info(&e)),
+                Err(e) => Received::Error(e),
             };
             let failed = matches!(msg, Received::Error(_));
             if tx.send(msg).await.is_err() {

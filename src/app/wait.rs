@@ -12,9 +12,10 @@ use tokio::sync::mpsc;
 
 use super::drive::Driver;
 use super::handler::{Action, ApiFailure, Handler, LoopEvent};
+use super::race::{Raced, race};
 use super::settings::WaitSettings;
 use super::source::{Received, Source};
-use crate::aws::ecs::DescribeError;
+use crate::aws::ecs::Lookup;
 use crate::aws::subscription::{self, Leftovers, Watched};
 use crate::aws::{self, Clients, Kind, fatal};
 use crate::cli::WaitArgs;
@@ -119,19 +120,18 @@ impl<'s> Gate<'s> {
         what: &str,
         call: impl std::future::Future<Output = Result<T, AppError>>,
     ) -> Result<T, AppError> {
-        tokio::select! {
-            biased;
-            Some(sig) = self.sigs.recv() => Err(AppError {
+        match race(&mut self.sigs, self.deadline, call).await {
+            Raced::Done(r) => r,
+            Raced::Signal(sig) => Err(AppError {
                 kind: ErrorKind::Interrupted(sig),
                 message: format!("interrupted by {} while {what}", sig.name()),
                 hint: None,
             }),
-            _ = tokio::time::sleep_until(self.deadline) => Err(AppError {
+            Raced::OutOfTime => Err(AppError {
                 kind: ErrorKind::TimedOut,
                 message: format!("timed out after {} while {what} (the AWS API did not answer)", format_elapsed(self.s.timeout)),
                 hint: Some("the ECS API did not answer in time; check the network path to it (proxy, VPC endpoint, AWS_ENDPOINT_URL)".into()),
             }),
-            r = call => r,
         }
     }
 }
@@ -147,11 +147,10 @@ impl Gate<'_> {
         budget: Duration,
         call: impl std::future::Future<Output = T>,
     ) -> Result<T, Option<Signal>> {
-        tokio::select! {
-            biased;
-            Some(sig) = self.sigs.recv() => Err(Some(sig)),
-            _ = tokio::time::sleep(budget) => Err(None),
-            r = call => Ok(r),
+        match race(&mut self.sigs, tokio::time::Instant::now() + budget, call).await {
+            Raced::Done(r) => Ok(r),
+            Raced::Signal(sig) => Err(Some(sig)),
+            Raced::OutOfTime => Err(None),
         }
     }
 }
@@ -177,8 +176,7 @@ async fn wait(s: &WaitSettings, reporter: &mut Reporter) -> Result<u8, AppError>
     // Services the API already decided (COMPLETED or FAILED) need no subscription.
     let setup_started = Instant::now();
     if !driver.all_decided() && !s.poll {
-        let watched: Vec<Watched> =
-            svcs.iter().zip(&driver.units).filter(|(_, u)| !u.engine.is_decided()).map(|(v, _)| v.watched()).collect();
+        let watched: Vec<Watched> = driver.undecided().into_iter().map(|i| svcs[i].watched()).collect();
         first = subscribe(&mut g, &mut source, &watched, reporter).await?;
     }
     let setup = setup_started.elapsed();
@@ -245,11 +243,16 @@ pub(crate) async fn subscribe(
 ) -> Result<Option<LoopEvent>, AppError> {
     let plan = subscription::plan(watched);
     let mut first = None;
-    let setup = tokio::select! {
-        biased;
-        Some(sig) = g.sigs.recv() => { first = Some(LoopEvent::Signal(sig)); Ok(()) }
-        _ = tokio::time::sleep_until(g.deadline) => { first = Some(LoopEvent::Deadline); Ok(()) }
-        r = source.subscribe(&plan, g.s.timing.wait_seconds) => r,
+    let setup = match race(&mut g.sigs, g.deadline, source.subscribe(&plan, g.s.timing.wait_seconds)).await {
+        Raced::Done(r) => r,
+        Raced::Signal(sig) => {
+            first = Some(LoopEvent::Signal(sig));
+            Ok(())
+        }
+        Raced::OutOfTime => {
+            first = Some(LoopEvent::Deadline);
+            Ok(())
+        }
     };
     match setup {
         Ok(()) if first.is_none() => {
@@ -297,10 +300,8 @@ pub(crate) async fn run_gate(
         let run = run_loop(&mut io, &mut driver, &mut handler, &mut source, reporter, &snaps, first);
         match std::panic::AssertUnwindSafe(run).catch_unwind().await {
             Ok(r) => r,
-            Err(_) => Err(AppError::internal(
-                "ecsgate panicked while waiting (a bug: please report it with the message above)",
-            )
-            .with_hint("the queue and rule it created are deleted now; the deployment itself is not affected")),
+            Err(_) => Err(AppError::bug("waiting")
+                .with_hint("the queue and rule it created are deleted now; the deployment itself is not affected")),
         }
     };
 
@@ -351,7 +352,7 @@ async fn roll_back(
     reporter: &mut Reporter,
 ) {
     for (i, v) in svcs.iter().enumerate() {
-        let e = &driver.units[i].engine;
+        let e = driver.engine(i);
         let Some(verdict) = e.verdict() else { continue };
         let ours_failed =
             (verdict.outcome == Outcome::Failed && e.decided_by_threshold()) || verdict.outcome == Outcome::TimedOut;
@@ -487,7 +488,7 @@ async fn watch_rollback(
     let deadline = tokio::time::Instant::now() + g.s.timeout;
     let mut io = Io { clients: &clients, svcs: &svcs, sigs: &mut g.sigs, deadline };
     let res = run_loop(&mut io, &mut driver, &mut handler, source, reporter, &[snap], None).await;
-    match (res, driver.units[0].engine.verdict()) {
+    match (res, driver.engine(0).verdict()) {
         (Ok(()), Some(verdict)) => {
             let outcome = match verdict.outcome {
                 Outcome::Succeeded => RollbackOutcome::Succeeded,
@@ -535,10 +536,8 @@ async fn run_loop(
             Action::Continue => next_event(io, handler, source).await,
             Action::Describe(units) => {
                 // Ours, where it is no longer the service's current service deployment.
-                let pinned: Vec<String> = units
-                    .iter()
-                    .filter_map(|&i| driver.units[i].engine.service_deployment().map(str::to_string))
-                    .collect();
+                let pinned: Vec<String> =
+                    units.iter().filter_map(|&i| driver.engine(i).service_deployment().map(str::to_string)).collect();
                 let call = describe(io.clients, io.svcs, &units, pinned);
                 guarded(io.sigs, io.deadline, call).await
             }
@@ -559,13 +558,18 @@ async fn next_event(io: &mut Io<'_>, handler: &Handler, source: &mut Source) -> 
         Ev(LoopEvent),
         Rx(Received),
     }
-    let got = tokio::select! {
-        biased;
-        Some(sig) = io.sigs.recv() => Got::Ev(LoopEvent::Signal(sig)),
-        _ = tokio::time::sleep_until(io.deadline) => Got::Ev(LoopEvent::Deadline),
-        r = source.next() => Got::Rx(r),
-        _ = tokio::time::sleep_until(due) => Got::Ev(LoopEvent::ReconcileDue),
-        _ = tokio::time::sleep_until(beat) => Got::Ev(LoopEvent::Heartbeat),
+    let gather = async {
+        tokio::select! {
+            biased;
+            r = source.next() => Got::Rx(r),
+            _ = tokio::time::sleep_until(due) => Got::Ev(LoopEvent::ReconcileDue),
+            _ = tokio::time::sleep_until(beat) => Got::Ev(LoopEvent::Heartbeat),
+        }
+    };
+    let got = match race(io.sigs, io.deadline, gather).await {
+        Raced::Done(got) => got,
+        Raced::Signal(sig) => Got::Ev(LoopEvent::Signal(sig)),
+        Raced::OutOfTime => Got::Ev(LoopEvent::Deadline),
     };
     match got {
         Got::Ev(e) => e,
@@ -586,45 +590,39 @@ async fn guarded(
     deadline: tokio::time::Instant,
     call: impl std::future::Future<Output = LoopEvent>,
 ) -> LoopEvent {
-    tokio::select! {
-        biased;
-        Some(sig) = sigs.recv() => LoopEvent::Signal(sig),
-        _ = tokio::time::sleep_until(deadline) => LoopEvent::Deadline,
-        ev = call => ev,
+    match race(sigs, deadline, call).await {
+        Raced::Done(ev) => ev,
+        Raced::Signal(sig) => LoopEvent::Signal(sig),
+        Raced::OutOfTime => LoopEvent::Deadline,
     }
 }
 
 /// DescribeServices of the given units: one call per cluster and ten services.
 async fn describe(c: &Clients, svcs: &[Svc], units: &[usize], pinned: Vec<String>) -> LoopEvent {
+    let wanted: Vec<aws::ecs::Wanted> = units
+        .iter()
+        .map(|&i| aws::ecs::Wanted {
+            cluster: &svcs[i].cluster,
+            describe_as: &svcs[i].describe_as,
+            name: &svcs[i].name,
+        })
+        .collect();
+    let looked = match aws::ecs::describe_many(c, &wanted).await {
+        Ok(l) => l,
+        Err(err) => {
+            return LoopEvent::Described(Err(ApiFailure {
+                op: "DescribeServices",
+                permission: "ecs:DescribeServices",
+                err,
+            }));
+        }
+    };
     let mut snaps = Vec::new();
     let mut missing = Vec::new();
-    let mut clusters: Vec<&str> = units.iter().map(|&i| svcs[i].cluster.as_str()).collect();
-    clusters.dedup();
-    clusters.sort_unstable();
-    clusters.dedup();
-    for cluster in clusters {
-        let of_cluster: Vec<usize> = units.iter().copied().filter(|&i| svcs[i].cluster == cluster).collect();
-        for chunk in of_cluster.chunks(10) {
-            let names: Vec<String> = chunk.iter().map(|&i| svcs[i].describe_as.clone()).collect();
-            match aws::ecs::describe_services(c, cluster, &names).await {
-                Ok((found, _)) => {
-                    for &i in chunk {
-                        match found.iter().find(|(s, _)| arn_name(&s.service_arn) == svcs[i].name) {
-                            Some((s, status)) if status == "ACTIVE" => snaps.push(s.clone()),
-                            _ => missing.push(i),
-                        }
-                    }
-                }
-                Err(DescribeError::ClusterNotFound) => missing.extend(chunk),
-                Err(DescribeError::ServiceNotFound(_)) => missing.extend(chunk),
-                Err(DescribeError::Aws(err)) => {
-                    return LoopEvent::Described(Err(ApiFailure {
-                        op: "DescribeServices",
-                        permission: "ecs:DescribeServices",
-                        err,
-                    }));
-                }
-            }
+    for (&i, l) in units.iter().zip(looked) {
+        match l {
+            Lookup::Found(s, status) if status == "ACTIVE" => snaps.push(*s),
+            _ => missing.push(i),
         }
     }
     let deployments = service_deployments(c, &snaps, pinned).await;
@@ -661,7 +659,7 @@ async fn list_stopped(c: &Clients, svcs: &[Svc], units: &[usize], driver: &Drive
                 return LoopEvent::Stopped(Err(ApiFailure { op: "ListTasks", permission: "ecs:ListTasks", err }));
             }
         };
-        let new: Vec<String> = arns.into_iter().filter(|a| !driver.units[i].engine.has_stopped_task(a)).collect();
+        let new: Vec<String> = arns.into_iter().filter(|a| !driver.engine(i).has_stopped_task(a)).collect();
         if new.is_empty() {
             continue;
         }
@@ -688,27 +686,25 @@ pub(crate) async fn bounded_teardown(source: &Source, sigs: &mut mpsc::Unbounded
     }
     let out_of_time =
         || source.everything(&format!("teardown did not finish within {}", format_elapsed(TEARDOWN_BUDGET)));
-    let budget = tokio::time::sleep(TEARDOWN_BUDGET);
-    tokio::pin!(budget);
-    tokio::select! {
-        left = source.teardown(false) => (left, false),
-        _ = &mut budget => (out_of_time(), false),
-        Some(_) = sigs.recv() => {
-            tokio::select! {
-                left = source.teardown(true) => (left, true),
-                _ = &mut budget => (out_of_time(), true),
-                Some(sig) = sigs.recv() => {
-                    let left = source.everything("not deleted: a third signal ended ecsgate at once");
-                    #[allow(clippy::print_stderr)]
-                    {
-                        for l in &left.0 {
-                            eprintln!("warning: left behind: {l}");
-                        }
+    let budget = tokio::time::Instant::now() + TEARDOWN_BUDGET;
+    match race(sigs, budget, source.teardown(false)).await {
+        Raced::Done(left) => (left, false),
+        Raced::OutOfTime => (out_of_time(), false),
+        // A second signal: one attempt per resource, within what is left of the budget.
+        Raced::Signal(_) => match race(sigs, budget, source.teardown(true)).await {
+            Raced::Done(left) => (left, true),
+            Raced::OutOfTime => (out_of_time(), true),
+            Raced::Signal(sig) => {
+                let left = source.everything("not deleted: a third signal ended ecsgate at once");
+                #[allow(clippy::print_stderr)]
+                {
+                    for l in &left.0 {
+                        eprintln!("warning: left behind: {l}");
                     }
-                    std::process::exit(i32::from(sig.exit_code()));
                 }
+                std::process::exit(i32::from(sig.exit_code()));
             }
-        }
+        },
     }
 }
 
@@ -718,15 +714,9 @@ pub(crate) async fn bounded_teardown(source: &Source, sigs: &mut mpsc::Unbounded
 /// none), then the culprit container's last log lines, a failed Lambda hook's last log lines, and the
 /// state reasons of the alarms that rolled a deployment back. Returns those by unit.
 async fn diagnose(c: &Clients, svcs: &[Svc], driver: &mut Driver, reporter: &mut Reporter) -> Vec<(usize, Diagnosis)> {
-    let failed: Vec<usize> = driver
-        .units
-        .iter()
-        .enumerate()
-        .filter(|(_, u)| u.engine.verdict().is_some_and(|v| v.outcome == Outcome::Failed))
-        .map(|(i, _)| i)
-        .collect();
+    let failed = driver.failed();
     for &i in &failed {
-        if driver.units[i].engine.verdict().is_some_and(|v| v.failed_tasks.is_empty())
+        if driver.engine(i).verdict().is_some_and(|v| v.failed_tasks.is_empty())
             && let LoopEvent::Stopped(Ok(tasks)) = list_stopped(c, svcs, &[i], driver).await
         {
             for t in tasks {
@@ -736,7 +726,7 @@ async fn diagnose(c: &Clients, svcs: &[Svc], driver: &mut Driver, reporter: &mut
     }
     // Tasks the load balancer failed: the target group's check and its own reason code.
     for &i in &failed {
-        for tg in driver.units[i].engine.failing_target_groups() {
+        for tg in driver.engine(i).failing_target_groups() {
             match aws::elb::target_health(c, &tg).await {
                 Ok(th) => driver.feed(Input::TargetHealth(th), reporter),
                 Err(e) => reporter.warn(&format!("cannot read the health of target group {tg}: {e}")),
@@ -744,7 +734,7 @@ async fn diagnose(c: &Clients, svcs: &[Svc], driver: &mut Driver, reporter: &mut
         }
     }
     for &i in &failed {
-        for arn in driver.units[i].engine.missing_task_definitions() {
+        for arn in driver.engine(i).missing_task_definitions() {
             let td: Option<TaskDefinitionInfo> = aws::ecs::describe_task_definition(c, &arn).await.ok();
             if let Some(td) = td {
                 driver.feed(Input::TaskDefinition(td), reporter);
@@ -753,7 +743,7 @@ async fn diagnose(c: &Clients, svcs: &[Svc], driver: &mut Driver, reporter: &mut
     }
     let mut tails = Vec::new();
     for &i in &failed {
-        let e = &driver.units[i].engine;
+        let e = driver.engine(i);
         let Some(v) = e.verdict() else { continue };
         let target = (|| {
             let culprit = v.culprit.as_ref()?;
@@ -792,7 +782,7 @@ async fn find_service_deployments(
 ) -> Result<(), AppError> {
     let clients = g.clients.clone();
     for (i, v) in svcs.iter().enumerate() {
-        let e = &driver.units[i].engine;
+        let e = driver.engine(i);
         let names_one = snaps.iter().any(|s| s.service_arn == v.service_arn && s.current_service_deployment.is_some());
         // A failure already decided (ours is no longer PRIMARY) is still worth explaining: ECS's
         // statusReason names the hook or the alarms. Other decisions need nothing more.
@@ -848,44 +838,33 @@ pub(crate) async fn resolve(
     s: &WaitSettings,
     reporter: &mut Reporter,
 ) -> Result<(Vec<Svc>, Vec<ServiceSnapshot>), AppError> {
-    let mut found: Vec<Option<ServiceSnapshot>> = vec![None; s.services.len()];
-    let mut clusters: Vec<&str> = s.services.iter().map(|r| r.cluster.as_str()).collect();
-    clusters.sort_unstable();
-    clusters.dedup();
-    for cluster in clusters {
-        let of_cluster: Vec<usize> = (0..s.services.len()).filter(|&i| s.services[i].cluster == cluster).collect();
-        for chunk in of_cluster.chunks(10) {
-            let names: Vec<String> = chunk.iter().map(|&i| s.services[i].service.clone()).collect();
-            let (svcs, missing) = match aws::ecs::describe_services(c, cluster, &names).await {
-                Ok(x) => x,
-                Err(DescribeError::ClusterNotFound) => {
-                    return Err(AppError::usage(format!("cluster {cluster} not found"))
-                        .with_hint("check --cluster (or the cluster in --service) and --region"));
-                }
-                Err(DescribeError::ServiceNotFound(_)) => (Vec::new(), Vec::new()),
-                Err(DescribeError::Aws(e)) => return Err(fatal("DescribeServices", "ecs:DescribeServices", e)),
-            };
-            for &i in chunk {
-                let want = &s.services[i];
-                match svcs.iter().find(|(snap, _)| arn_name(&snap.service_arn) == want.name()) {
-                    Some((_, status)) if status != "ACTIVE" => {
-                        return Err(AppError::usage(format!("service {} is {status}, not ACTIVE", want.name()))
-                            .with_hint("a deleted or draining service has no deployment to wait for; check --service and --cluster"));
-                    }
-                    Some((snap, _)) => found[i] = Some(snap.clone()),
-                    None => {
-                        let reason = missing
-                            .iter()
-                            .find(|(arn, _)| arn_name(arn) == want.name())
-                            .map(|(_, r)| r.as_str())
-                            .unwrap_or("MISSING");
-                        return Err(AppError::usage(format!(
-                            "service {} not found in cluster {cluster} ({reason})",
-                            want.name()
-                        ))
-                        .with_hint("check --service, --cluster and --region"));
-                    }
-                }
+    let wanted: Vec<aws::ecs::Wanted> = s
+        .services
+        .iter()
+        .map(|r| aws::ecs::Wanted { cluster: &r.cluster, describe_as: &r.service, name: r.name() })
+        .collect();
+    let looked =
+        aws::ecs::describe_many(c, &wanted).await.map_err(|e| fatal("DescribeServices", "ecs:DescribeServices", e))?;
+    let mut found: Vec<Option<ServiceSnapshot>> = Vec::new();
+    for (want, l) in s.services.iter().zip(looked) {
+        let cluster = &want.cluster;
+        match l {
+            Lookup::ClusterNotFound => {
+                return Err(AppError::usage(format!("cluster {cluster} not found"))
+                    .with_hint("check --cluster (or the cluster in --service) and --region"));
+            }
+            Lookup::Found(_, status) if status != "ACTIVE" => {
+                return Err(AppError::usage(format!("service {} is {status}, not ACTIVE", want.name())).with_hint(
+                    "a deleted or draining service has no deployment to wait for; check --service and --cluster",
+                ));
+            }
+            Lookup::Found(snap, _) => found.push(Some(*snap)),
+            Lookup::Missing(reason) => {
+                return Err(AppError::usage(format!(
+                    "service {} not found in cluster {cluster} ({reason})",
+                    want.name()
+                ))
+                .with_hint("check --service, --cluster and --region"));
             }
         }
     }

@@ -140,6 +140,22 @@ pub async fn stop_service_deployment(c: &Clients, arn: &str) -> Result<(), ErrIn
         .map_err(|e| err_info(&e))
 }
 
+/// ContinueServiceDeployment: answers a lifecycle hook awaiting action (`rollback`: roll back instead).
+pub async fn continue_service_deployment(c: &Clients, arn: &str, hook_id: &str, rollback: bool) -> Result<(), ErrInfo> {
+    use aws_sdk_ecs::types::DeploymentLifecycleHookAction;
+    let action =
+        if rollback { DeploymentLifecycleHookAction::Rollback } else { DeploymentLifecycleHookAction::Continue };
+    c.ecs
+        .continue_service_deployment()
+        .service_deployment_arn(arn)
+        .hook_id(hook_id)
+        .action(action)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| err_info(&e))
+}
+
 /// Registers a task definition given as JSON — a rendered file, as the GitHub deploy action takes, or
 /// `describe-task-definition` output — exactly as written: the request's body is the file (read-only
 /// fields removed), the way `aws ecs register-task-definition --cli-input-json` sends it, so every field

@@ -63,6 +63,76 @@ pub async fn describe_services(
     Ok((found, missing))
 }
 
+/// One service asked for in [`describe_many`].
+pub struct Wanted<'a> {
+    pub cluster: &'a str,
+    /// What DescribeServices is asked for (name or ARN, as given).
+    pub describe_as: &'a str,
+    /// The service's name, which its snapshot's ARN must end in.
+    pub name: &'a str,
+}
+
+/// What DescribeServices said of one wanted service.
+#[derive(Debug, Clone)]
+pub enum Lookup {
+    /// Found, with its status (`ACTIVE`, `DRAINING`, `INACTIVE`).
+    Found(Box<ServiceSnapshot>, String),
+    /// Not in the answer: the failure's reason (`MISSING`).
+    Missing(String),
+    ClusterNotFound,
+}
+
+/// The one DescribeServices batcher: any services of any clusters, one call per cluster and ten
+/// services (the API's limit). Answers in the order asked; an AWS error ends the batch.
+pub async fn describe_many(c: &Clients, wanted: &[Wanted<'_>]) -> Result<Vec<Lookup>, ErrInfo> {
+    let mut out: Vec<Lookup> = vec![Lookup::Missing("MISSING".into()); wanted.len()];
+    for chunk in batches(wanted) {
+        let names: Vec<String> = chunk.iter().map(|&i| wanted[i].describe_as.to_string()).collect();
+        match describe_services(c, wanted[chunk[0]].cluster, &names).await {
+            Ok((found, missing)) => {
+                for &i in &chunk {
+                    out[i] = lookup(wanted[i].name, &found, &missing);
+                }
+            }
+            Err(DescribeError::ClusterNotFound) => chunk.iter().for_each(|&i| out[i] = Lookup::ClusterNotFound),
+            Err(DescribeError::ServiceNotFound(r)) => chunk.iter().for_each(|&i| out[i] = Lookup::Missing(r.clone())),
+            Err(DescribeError::Aws(e)) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// The calls [`describe_many`] makes: indices of `wanted` grouped by cluster (in order of first
+/// appearance), ten at most a call.
+fn batches(wanted: &[Wanted<'_>]) -> Vec<Vec<usize>> {
+    let mut clusters: Vec<&str> = Vec::new();
+    for w in wanted {
+        if !clusters.contains(&w.cluster) {
+            clusters.push(w.cluster);
+        }
+    }
+    let mut out = Vec::new();
+    for cluster in clusters {
+        let of: Vec<usize> = (0..wanted.len()).filter(|&i| wanted[i].cluster == cluster).collect();
+        out.extend(of.chunks(10).map(<[usize]>::to_vec));
+    }
+    out
+}
+
+/// A wanted service in one call's answer, by the name its ARN ends in.
+fn lookup(name: &str, found: &[(ServiceSnapshot, String)], missing: &[(String, String)]) -> Lookup {
+    match found.iter().find(|(s, _)| crate::engine::arn_name(&s.service_arn) == name) {
+        Some((s, status)) => Lookup::Found(Box::new(s.clone()), status.clone()),
+        None => Lookup::Missing(
+            missing
+                .iter()
+                .find(|(arn, _)| crate::engine::arn_name(arn) == name)
+                .map(|(_, r)| r.clone())
+                .unwrap_or_else(|| "MISSING".into()),
+        ),
+    }
+}
+
 pub fn service_snapshot(s: &aws_sdk_ecs::types::Service) -> ServiceSnapshot {
     ServiceSnapshot {
         service_arn: s.service_arn().unwrap_or_default().to_string(),
@@ -296,4 +366,37 @@ pub async fn list_service_deployments(
     }
     let out = req.send().await.map_err(|e| err_info(&e))?;
     Ok(out.service_deployments().iter().filter_map(|d| d.service_deployment_arn().map(str::to_string)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w<'a>(cluster: &'a str, name: &'a str) -> Wanted<'a> {
+        Wanted { cluster, describe_as: name, name }
+    }
+
+    #[test]
+    fn services_are_described_ten_a_call_per_cluster_in_the_order_clusters_first_appear() {
+        let names: Vec<String> = (0..12).map(|i| format!("s{i}")).collect();
+        let mut wanted: Vec<Wanted> = names.iter().map(|n| w("a", n)).collect();
+        wanted.insert(1, w("b", "x"));
+        let b = batches(&wanted);
+        assert_eq!(b.len(), 3, "{b:?}");
+        assert_eq!(b[0], [0, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        assert_eq!(b[1], [11, 12]);
+        assert_eq!(b[2], [1]);
+    }
+
+    #[test]
+    fn a_wanted_service_is_found_by_the_name_its_arn_ends_in_or_missing_with_the_reason() {
+        let snap =
+            ServiceSnapshot { service_arn: "arn:aws:ecs:us-east-1:1:service/shop/api".into(), ..Default::default() };
+        let found = vec![(snap, "DRAINING".to_string())];
+        let missing = vec![("arn:aws:ecs:us-east-1:1:service/shop/worker".to_string(), "MISSING".to_string())];
+        assert!(matches!(lookup("api", &found, &missing), Lookup::Found(_, s) if s == "DRAINING"));
+        assert!(matches!(lookup("worker", &found, &missing), Lookup::Missing(r) if r == "MISSING"));
+        // "ap" is not "api": names match whole.
+        assert!(matches!(lookup("ap", &found, &missing), Lookup::Missing(_)));
+    }
 }

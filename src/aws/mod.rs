@@ -8,6 +8,7 @@ pub mod ecs;
 pub mod elb;
 pub mod gc;
 pub mod logs;
+pub mod queue;
 pub mod subscription;
 
 use std::time::Duration;

@@ -188,7 +188,7 @@ impl Verdict {
         let outcome = match kind {
             ErrorKind::TimedOut => Outcome::TimedOut,
             ErrorKind::Interrupted(s) => Outcome::Interrupted(s),
-            ErrorKind::Usage | ErrorKind::Aws => Outcome::Error(kind),
+            ErrorKind::Usage | ErrorKind::Aws | ErrorKind::Bug => Outcome::Error(kind),
         };
         Verdict {
             kind: "verdict",

@@ -67,7 +67,7 @@ pub struct Replayed {
 impl Replayed {
     /// The first (for most recordings, the only) service's engine.
     pub fn engine(&self) -> &Engine {
-        &self.driver.units[0].engine
+        self.driver.engine(0)
     }
 }
 
@@ -273,10 +273,7 @@ fn replay_lines(
 /// The end of a replay: recorded diagnoses join their engines, the reader's counts become the stats.
 fn replayed(mut driver: Driver, p: Parsed, passes: u32, target_known: bool, reporter: &mut Reporter) -> Replayed {
     for (service, d) in p.diagnoses {
-        let unit = service
-            .as_deref()
-            .and_then(|s| driver.units.iter().position(|u| u.who.service.as_deref() == Some(s)))
-            .unwrap_or(0);
+        let unit = service.as_deref().and_then(|s| driver.unit_of_service(s)).unwrap_or(0);
         driver.diagnosed(unit, d, reporter);
     }
     let stats =

@@ -70,7 +70,7 @@ fn quiet() -> Reporter {
 }
 
 fn exit_codes(d: &Driver) -> Vec<u8> {
-    d.units.iter().map(|u| u.engine.verdict().map_or(255, |v| v.exit_code)).collect()
+    d.engines().map(|(_, e)| e.verdict().map_or(255, |v| v.exit_code)).collect()
 }
 
 #[test]
@@ -99,7 +99,7 @@ fn the_deadline_times_out_each_undecided_service_with_its_last_state() {
     let mut h = Handler::new(TIMING, Duration::from_secs(20), false, false, 1, now);
     d.feed(Input::Service(snapshot("api", "IN_PROGRESS", 1)), &mut r);
     assert_eq!(h.handle(LoopEvent::Deadline, now, &mut d, &mut r), Action::Stop);
-    let v = d.units[0].engine.verdict().unwrap();
+    let v = d.engine(0).verdict().unwrap();
     assert_eq!(v.exit_code, exit::TIMED_OUT);
     assert_eq!(
         v.reason.as_deref(),
@@ -213,7 +213,7 @@ fn fail_fast_ends_the_gate_at_the_first_failure_leaving_the_others_in_progress()
     let mut h = Handler::new(TIMING, Duration::from_secs(600), true, false, 2, now);
     let failed = deployment_event("api", "SERVICE_DEPLOYMENT_FAILED");
     assert_eq!(h.handle(LoopEvent::Messages(vec![failed]), now, &mut d, &mut r), Action::Stop);
-    let worker = d.units[1].engine.verdict().unwrap();
+    let worker = d.engine(1).verdict().unwrap();
     assert_eq!(worker.outcome, Outcome::InProgress);
     assert!(worker.reason.unwrap().starts_with("still in progress when --fail-fast ended the gate"));
     assert_eq!(crate::exit::combine(exit_codes(&d)), exit::FAILED);
@@ -225,7 +225,7 @@ fn a_service_that_disappears_is_an_error_for_that_service_alone() {
     let mut h = Handler::new(TIMING, Duration::from_secs(600), false, false, 2, now);
     let ev = LoopEvent::Described(Ok((vec![snapshot("api", "IN_PROGRESS", 1)], vec![1], Vec::new())));
     assert_eq!(h.handle(ev, now, &mut d, &mut r), Action::ListStopped(vec![0]));
-    let worker = d.units[1].engine.verdict().unwrap();
+    let worker = d.engine(1).verdict().unwrap();
     assert_eq!(worker.exit_code, exit::USAGE);
-    assert!(!d.units[0].engine.is_decided());
+    assert!(!d.engine(0).is_decided());
 }
