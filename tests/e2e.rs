@@ -268,7 +268,8 @@ async fn access_denied_on_setup_falls_back_to_polling() {
     assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
     assert!(d.stderr.contains("not authorized to call sqs:CreateQueue"), "{}", d.stderr);
     assert!(d.stderr.contains("falling back to polling"));
-    assert!(d.stdout.contains(&format!("rollback: ECS rolled back to {}", svc.old_deployment)), "{}", d.stdout);
+    // ECS started rolling back when the gate decided; the gate does not wait for ECS's rollback.
+    assert!(d.stdout.contains(&format!("rollback: ECS is rolling back to {}", svc.old_deployment)), "{}", d.stdout);
     emu.assert_nothing_left(&svc).await;
 }
 
@@ -317,7 +318,7 @@ async fn superseded_by_a_newer_deployment_exits_4() {
     emu.deployment_event(&svc, "SERVICE_DEPLOYMENT_IN_PROGRESS", &newer, "in progress").await;
     let d = finish(child, LIMIT).await;
     assert_eq!(d.code, 4, "{}\n{}", d.stdout, d.stderr);
-    assert!(d.stdout.contains(&format!("replaced by: {newer}")));
+    assert!(d.stdout.contains(&format!("reason:   superseded by deployment {newer}")), "{}", d.stdout);
     emu.assert_nothing_left(&svc).await;
 }
 
@@ -515,11 +516,13 @@ async fn several_services_across_clusters_in_json_and_github_outputs() {
     let md = std::fs::read_to_string(&summary).unwrap();
     assert!(md.contains("| service | cluster | outcome | exit code | culprit | reason |"), "{md}");
     assert!(md.contains("| `worker` | `e2e-multijson-b` | ❌ failed | 1 |"), "{md}");
+    // stdout stays JSON Lines: the annotation goes to stderr, which the runner reads too.
     assert!(
-        d.stdout.contains("::error title=ecsgate%3A deployment") && d.stdout.contains("of worker failed"),
+        d.stderr.contains("::error title=ecsgate%3A deployment") && d.stderr.contains("of worker failed"),
         "{}",
-        d.stdout
+        d.stderr
     );
+    assert!(d.stdout.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()), "{}", d.stdout);
     std::fs::remove_dir_all(&dir).ok();
     emu.assert_nothing_left(&api).await;
     emu.assert_nothing_left(&worker).await;
