@@ -75,9 +75,10 @@ pub struct TargetArgs {
     /// Cluster name or ARN.
     #[arg(long, env = "ECSGATE_CLUSTER", value_parser = non_empty)]
     pub cluster: Option<String>,
-    /// Service name or ARN.
-    #[arg(long, env = "ECSGATE_SERVICE")]
-    pub service: Option<String>,
+    /// Service(s) to judge, as `wait` takes them: a name, `cluster/name` or an ARN; repeat it or separate
+    /// with commas (default: every service the input holds).
+    #[arg(long, env = "ECSGATE_SERVICE", value_delimiter = ',', value_name = "SERVICE", value_parser = non_empty)]
+    pub service: Vec<String>,
     /// The deployment to judge (`ecs-svc/…`).
     #[arg(long, env = "ECSGATE_DEPLOYMENT_ID", value_parser = parse_deployment_id)]
     pub deployment_id: Option<String>,

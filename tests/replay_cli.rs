@@ -279,11 +279,92 @@ fn a_file_with_no_json_exits_2() {
 }
 
 #[test]
-fn bad_flags_exit_2() {
-    let r = ecsgate(&["replay", "-", "--max-task-failures", "0"], Some(""), &[]);
+fn bad_flags_exit_2_naming_the_flag() {
+    // Valid input on stdin: only the flag can be what fails.
+    let input = format!("{}\n", in_progress());
+    let r = ecsgate(&["replay", "-", "--max-task-failures", "0"], Some(&input), &[]);
     assert_eq!(r.code, 2);
-    let r = ecsgate(&["replay", "-", "--output", "yaml"], Some(""), &[]);
+    assert!(r.stderr.starts_with("error: invalid value '0' for '--max-task-failures"), "{}", r.stderr);
+    let r = ecsgate(&["replay", "-", "--output", "yaml"], Some(&input), &[]);
     assert_eq!(r.code, 2);
+    assert!(r.stderr.starts_with("error: invalid value 'yaml' for '--output"), "{}", r.stderr);
+    // The same input with good flags is not an error: the test above can fail only on the flag.
+    assert_eq!(ecsgate(&["replay", "-"], Some(&input), &[]).code, 3);
+}
+
+#[test]
+fn a_recording_of_a_newer_format_exits_2() {
+    let line = r#"{"type":"start","version":99,"cluster":"shop","service":"api","deployment_id":"ecs-svc/1"}"#;
+    let r = replay(&format!("{line}\n{}\n", in_progress()), &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("recorded by a newer ecsgate (record format 99"), "{}", r.stderr);
+}
+
+#[test]
+fn several_services_replay_to_a_verdict_each_with_the_same_service_forms_as_wait() {
+    let rec = format!("{}/examples/three-services.jsonl", env!("CARGO_MANIFEST_DIR"));
+    // worker alone: its own deployment, failed (it was judged against api's id, timed out, before).
+    let r = ecsgate(&["replay", &rec, "--service", "worker", "--output", "json"], None, &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let v = r.last_json();
+    assert_eq!(
+        (v["service"].as_str(), v["deployment_id"].as_str()),
+        (Some("worker"), Some("ecs-svc/5550000000000000001"))
+    );
+    // Commas, cluster/name and ARNs, as wait takes them.
+    for forms in [
+        vec!["--service", "worker,cron"],
+        vec!["--service", "shop/worker", "--service", "cron"],
+        vec!["--service", "arn:aws:ecs:eu-west-2:123456789012:service/shop/worker,shop/cron"],
+    ] {
+        let mut args = vec!["replay", rec.as_str(), "--output", "json"];
+        args.extend(forms.iter().copied());
+        let r = ecsgate(&args, None, &[]);
+        assert_eq!(r.code, 1, "{forms:?}: {}", r.stderr);
+        let summary = r.last_json();
+        assert_eq!(summary["type"], "summary", "{forms:?}");
+        let names: Vec<&str> =
+            summary["services"].as_array().unwrap().iter().map(|s| s["service"].as_str().unwrap()).collect();
+        assert_eq!(names, ["worker", "cron"], "{forms:?}");
+    }
+    let r = ecsgate(&["replay", &rec, "--service", "shop/api"], None, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = ecsgate(&["replay", &rec, "--service", "nosuch"], None, &[]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("holds no service nosuch (it holds: api, worker, cron)"), "{}", r.stderr);
+}
+
+#[test]
+fn plain_events_of_several_services_get_a_verdict_each() {
+    // The bundled recording without its start line: plain EventBridge events, as an export has them.
+    let rec = std::fs::read_to_string(format!("{}/examples/three-services.jsonl", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let plain: String = rec.lines().filter(|l| !l.contains(r#""type":"start""#)).map(|l| format!("{l}\n")).collect();
+    let r = replay(&plain, &["--output", "json"]);
+    assert_eq!(r.code, 1, "worker failed: {}", r.stderr);
+    let verdicts: Vec<Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["type"] == "verdict")
+        .collect();
+    let got: Vec<(&str, &str, &str)> = verdicts
+        .iter()
+        .map(|v| (v["service"].as_str().unwrap(), v["deployment_id"].as_str().unwrap(), v["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("api", "ecs-svc/2757582648257641111", "succeeded"),
+            ("worker", "ecs-svc/5550000000000000001", "failed"),
+            ("cron", "ecs-svc/7770000000000000002", "succeeded")
+        ]
+    );
+    let r = replay(&plain, &["--service", "cron", "-q"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("deployment ecs-svc/7770000000000000002 of service cron"), "{}", r.stdout);
+    let r = replay(&plain, &["--service", "nosuch"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("(it holds: api, worker, cron)"), "{}", r.stderr);
 }
 
 #[test]
@@ -521,39 +602,108 @@ fn a_fifo_is_read_once_in_one_pass() {
     assert_eq!(r.last_json()["deployment_id"], "ecs-svc/2757582648257641111");
 }
 
-#[test]
-fn standard_input_that_is_not_ecs_does_not_grow_memory() {
+/// Runs `ecsgate replay - ARGS` fed `input` (written in chunks), and returns its exit code, stderr and
+/// peak resident memory (VmHWM, kB) — polled from /proc until the process ends, so the peak of the whole
+/// run is seen, spooling, pre-scan and replay included.
+fn replay_peak(input: &[u8], args: &[&str]) -> (i32, String, u64) {
     use std::io::Write;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ecsgate"))
-        .args(["replay", "-"])
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+    cmd.args(["replay", "-"]).args(args);
+    common::isolate(&mut cmd);
+    let mut child = cmd
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let pid = child.id();
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let watch = {
+        let peak = peak.clone();
+        std::thread::spawn(move || {
+            while let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+                let Some(kb) = status.lines().find_map(|l| l.strip_prefix("VmHWM:")) else { break };
+                let kb: u64 = kb.trim().trim_end_matches(" kB").trim().parse().unwrap_or(0);
+                peak.fetch_max(kb, std::sync::atomic::Ordering::Relaxed);
+                if status.contains("State:\tZ") {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        })
+    };
     let mut stdin = child.stdin.take().unwrap();
-    // `yes '{"a":1}' | ecsgate replay -`, 16 MB of it; the peak RSS is read while the input is still open.
-    let chunk = "{\"a\":1}\n".repeat(64 * 1024);
-    for _ in 0..32 {
-        stdin.write_all(chunk.as_bytes()).unwrap();
+    for chunk in input.chunks(1 << 20) {
+        stdin.write_all(chunk).unwrap();
     }
-    stdin.flush().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let hwm_kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .unwrap()
-        .trim()
-        .trim_end_matches(" kB")
-        .trim()
-        .parse()
-        .unwrap();
     drop(stdin);
+    // The watcher reads the zombie's status before it is reaped: the peak of the whole run.
+    while !std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|s| s.contains("State:\tZ")) {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(20));
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(3), "no deployment in it: {}", String::from_utf8_lossy(&out.stderr));
-    assert!(hwm_kb < 40 * 1024, "peak RSS {hwm_kb} kB after 16 MB of input");
+    watch.join().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        peak.load(std::sync::atomic::Ordering::Relaxed),
+    )
+}
+
+/// One task's events, `n` times over (duplicates: the same task, the same versions), and the
+/// deployment's IN_PROGRESS once: 50,000 events took 125 MB from standard input before (7.6 MB by path).
+fn one_task_many_times(n: usize) -> Vec<u8> {
+    let mut text = in_progress().to_string();
+    text.push('\n');
+    let line =
+        task_event(&IDS, "task__running-fargate-docs.json", "d1b2c3d4e5f60718293a4b5c6d7e8f93", NEW, 2).to_string();
+    for _ in 0..n {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    text.into_bytes()
+}
+
+#[test]
+fn standard_input_is_spooled_not_held_while_the_deployment_is_inferred() {
+    let (_, _, baseline) = replay_peak(&one_task_many_times(4), &[]);
+    let big = one_task_many_times(50_000);
+    let (code, stderr, peak) = replay_peak(&big, &[]);
+    assert_eq!(code, 3, "no verdict in it: {stderr}");
+    // Before: ~125 MB above the baseline. Parsed events are no longer kept; the input is on disk.
+    assert!(
+        peak < baseline + 16 * 1024,
+        "peak {peak} kB vs {baseline} kB for 4 events ({} MB of input)",
+        big.len() >> 20
+    );
+    assert!(
+        std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .flatten()
+            .all(|e| !e.file_name().to_string_lossy().starts_with(&format!("ecsgate-replay-{}", std::process::id()))),
+        "the spool is removed"
+    );
+}
+
+#[test]
+fn standard_input_with_a_deployment_id_is_streamed_and_never_held() {
+    let (_, _, baseline) = replay_peak(&one_task_many_times(4), &["--deployment-id", NEW]);
+    let big = one_task_many_times(50_000);
+    let (code, stderr, peak) = replay_peak(&big, &["--deployment-id", NEW]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(peak < baseline + 16 * 1024, "peak {peak} kB vs {baseline} kB");
+}
+
+#[test]
+fn standard_input_that_is_not_ecs_exits_2_with_what_was_skipped_and_bounded_memory() {
+    let small = "{\"a\":1}\n".repeat(4);
+    let (_, _, baseline) = replay_peak(small.as_bytes(), &[]);
+    let big = "{\"a\":1}\n".repeat(2 * 1024 * 1024);
+    let (code, stderr, peak) = replay_peak(big.as_bytes(), &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no ECS event found") && stderr.contains("2097152 non-ECS entries"), "{stderr}");
+    assert!(peak < baseline + 16 * 1024, "peak {peak} kB vs {baseline} kB after 16 MB of input");
 }
 
 #[test]

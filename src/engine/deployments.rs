@@ -39,6 +39,18 @@ pub(super) struct Deployments {
 
 impl Engine {
     pub(super) fn on_deployment_event(&mut self, e: DeploymentEvent, out: &mut Vec<Note>) {
+        // Given a deployment id alone (a replay streamed with --deployment-id), the service is the one
+        // whose event names it: from then on, other services' deployments are not ours to weigh.
+        if self.target.service.is_none()
+            && e.deployment_id.is_some()
+            && e.deployment_id.as_deref() == self.ours()
+            && let Some(arn) = &e.service_arn
+        {
+            self.target.service = Some(arn_name(arn).to_string());
+            if self.target.cluster.is_none() {
+                self.target.cluster = e.cluster_arn.clone().or_else(|| cluster_of_service_arn(arn).map(str::to_string));
+            }
+        }
         if !self.service_matches(e.service_arn.as_deref(), e.cluster_arn.as_deref()) {
             self.stats.other_services += 1;
             return;

@@ -201,3 +201,82 @@ impl Inference {
         t
     }
 }
+
+/// The service an input is about, by name: a deployment or service-action event's service ARN, a
+/// DescribeServices snapshot's, a service task's `group` (`service:NAME`). `None` for anything else.
+pub fn service_of_input(x: &Input) -> Option<&str> {
+    match x {
+        Input::Event(EcsEvent::Deployment(d)) => d.service_arn.as_deref().map(arn_name),
+        Input::Event(EcsEvent::ServiceAction(e)) => e.service_arn.as_deref().map(arn_name),
+        Input::Service(s) => Some(arn_name(&s.service_arn)),
+        Input::Event(EcsEvent::Task(t)) | Input::Task(t) => t.group.as_deref().and_then(|g| g.strip_prefix("service:")),
+        _ => None,
+    }
+}
+
+/// The inference rules per service, for input that holds several services and no recording's start
+/// line to name them: one [`Inference`] per service, in the order the services first appear, each
+/// judging only its own service's inputs — so no service is ever judged against another's deployment.
+/// `wanted` (names) limits it to those services; empty means every service seen.
+#[derive(Debug)]
+pub struct Services {
+    given: Target,
+    wanted: Vec<String>,
+    per: Vec<(String, Inference)>,
+}
+
+impl Services {
+    pub fn new(given: Target, wanted: Vec<String>) -> Self {
+        Services { given, wanted, per: Vec::new() }
+    }
+
+    pub fn see(&mut self, x: &Input) {
+        let Some(svc) = service_of_input(x) else { return };
+        if !self.wanted.is_empty() && !self.wanted.iter().any(|w| w == svc) {
+            // Still remembered by name, so an unknown --service can list what the input holds.
+            if !self.per.iter().any(|(s, _)| s == svc) {
+                let mut g = self.given.clone();
+                g.service = Some(svc.to_string());
+                self.per.push((svc.to_string(), Inference::new(g)));
+            }
+            return;
+        }
+        let i = match self.per.iter().position(|(s, _)| s == svc) {
+            Some(i) => i,
+            None => {
+                let mut g = self.given.clone();
+                g.service = Some(svc.to_string());
+                self.per.push((svc.to_string(), Inference::new(g)));
+                self.per.len() - 1
+            }
+        };
+        self.per[i].1.see(x);
+    }
+
+    fn judged(&self) -> impl Iterator<Item = &(String, Inference)> {
+        self.per.iter().filter(|(s, _)| self.wanted.is_empty() || self.wanted.contains(s))
+    }
+
+    /// Every service judged has a deployment without looking at task events.
+    pub fn decided_without_tasks(&self) -> bool {
+        self.judged().next().is_some() && self.judged().all(|(_, i)| i.decided_without_tasks())
+    }
+
+    /// Every service the input named, in order of appearance.
+    pub fn seen(&self) -> Vec<String> {
+        self.per.iter().map(|(s, _)| s.clone()).collect()
+    }
+
+    /// The wanted services the input never named.
+    pub fn missing(&self) -> Vec<String> {
+        self.wanted.iter().filter(|w| !self.per.iter().any(|(s, _)| s == *w)).cloned().collect()
+    }
+
+    /// A target per service judged (in the order of `wanted`, else of appearance).
+    pub fn finish(&self) -> Vec<Target> {
+        if self.wanted.is_empty() {
+            return self.per.iter().map(|(_, i)| i.finish()).collect();
+        }
+        self.wanted.iter().filter_map(|w| self.per.iter().find(|(s, _)| s == w)).map(|(_, i)| i.finish()).collect()
+    }
+}

@@ -33,6 +33,14 @@ pub(super) struct Tasks {
 
 impl Engine {
     pub(super) fn on_task(&mut self, t: TaskRecord, out: &mut Vec<Note>) {
+        // As for deployment events: a task of our deployment names our service when nothing else did.
+        if self.target.service.is_none()
+            && t.started_by.is_some()
+            && t.started_by.as_deref() == self.ours()
+            && let Some(name) = t.group.as_deref().and_then(|g| g.strip_prefix("service:"))
+        {
+            self.target.service = Some(name.to_string());
+        }
         if !self.task_matches(&t) {
             self.stats.other_services += 1;
             return;

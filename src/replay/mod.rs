@@ -15,7 +15,7 @@ use std::io::{BufRead, Read};
 
 use crate::app::drive::Driver;
 use crate::cli::ReplayArgs;
-use crate::engine::infer::{Inference, infer_target};
+use crate::engine::infer::{Services, infer_target};
 use crate::engine::{Engine, Outcome, Target};
 use crate::error::AppError;
 use crate::record::FORMAT_VERSION;
@@ -51,6 +51,8 @@ pub struct ReadStats {
     pub passes: u32,
     /// Lines longer than [`LINE_CAP`], skipped.
     pub oversized: usize,
+    /// ECS inputs (events, snapshots) applied: 0 = JSON, but nothing of ECS's.
+    pub inputs: usize,
 }
 
 /// The result of [`replay_input`]: the drive after the last input (one engine per service; undecided
@@ -79,17 +81,16 @@ pub enum ReadError {
     NotUtf8,
     /// One JSON document (an array, pretty-printed envelopes) larger than [`LINE_CAP`].
     TooLarge,
-    /// Input that can be read only once held more events than [`ONE_PASS_CAP`] with no deployment named.
-    TooManyToInfer,
+    /// `--service` named a service the input does not hold (the services it holds).
+    UnknownService {
+        missing: Vec<String>,
+        present: Vec<String>,
+    },
 }
 
 /// The longest line — or single JSON document — replay reads; a longer line is skipped and counted.
 /// The largest real event is 256 KB (EventBridge's limit), so this only ever stops garbage.
 pub const LINE_CAP: usize = 16 * 1024 * 1024;
-
-/// How many events input that cannot be read twice (standard input, a pipe) may hold while the
-/// deployment is inferred: beyond it, ecsgate asks for `--deployment-id` instead of growing.
-pub const ONE_PASS_CAP: usize = 1_000_000;
 
 impl From<std::io::Error> for ReadError {
     fn from(e: std::io::Error) -> Self {
@@ -108,16 +109,18 @@ pub fn replay_input(
     max_task_failures: u32,
     reporter: &mut Reporter,
 ) -> Result<Replayed, ReadError> {
-    replay_input_from(open, true, given, max_task_failures, reporter)
+    replay_input_from(open, true, given, &[], max_task_failures, reporter)
 }
 
 /// [`replay_input`] for input that may be readable only once (`rereadable: false`: standard input, a
-/// pipe, a FIFO): then there is no second pass, and a pre-scan keeps the parsed events — never the raw
-/// lines — until the deployment is inferred.
+/// pipe, a FIFO) and for `--service` names (`wanted`; empty: every service the input holds). Input read
+/// once is streamed when the deployment is known (`--deployment-id`, or a recording's start line);
+/// otherwise it is spooled to a temporary file for the pre-scan — memory never grows with the input.
 pub fn replay_input_from(
     open: &mut Opener<'_>,
     rereadable: bool,
     given: &Target,
+    wanted: &[String],
     max_task_failures: u32,
     reporter: &mut Reporter,
 ) -> Result<Replayed, ReadError> {
@@ -152,7 +155,7 @@ pub fn replay_input_from(
             return Err(ReadError::TooLarge);
         }
         let text = String::from_utf8(head).map_err(|_| ReadError::NotUtf8)?;
-        let mut out = replay_document(&text, given, max_task_failures, reporter);
+        let mut out = replay_document(&text, given, wanted, max_task_failures, reporter)?;
         out.stats.oversized += skipped_long;
         return Ok(out);
     }
@@ -169,79 +172,92 @@ pub fn replay_input_from(
             return Ok(refused(v, given, max_task_failures));
         }
         if let Some(start) = p.start {
-            let targets = with_given_until(start.targets(), given);
-            if targets.len() > 1 && given.service.is_none() && given.deployment_id.is_none() {
+            // The recording's own targets settle each service's deployment; `--service` picks among them.
+            let targets = select(with_given_until(start.targets(), given), wanted)?;
+            if targets.len() > 1 && given.deployment_id.is_none() {
                 // A gate over several services: every target is named, no pre-scan is needed.
                 let reader = Box::new(std::io::Cursor::new(head).chain(r));
                 return replay_lines(reader, Driver::new(targets, max_task_failures), 1, true, reporter);
             }
-            base = merge_start(&base, &start.first());
+            base = merge_start(&base, &targets[0]);
             start_seen = true;
         }
     }
-    let mut passes = 1;
-    let reader: Box<dyn BufRead + '_> = if base.deployment_id.is_some() && base.service.is_some() {
-        // Known target: this reader is the only pass; the lines already read go first.
-        Box::new(std::io::Cursor::new(head).chain(r))
-    } else if !rereadable {
+    if base.deployment_id.is_some() {
+        // Known target: this reader is the only pass (the lines already read go first), and nothing is
+        // held, whatever the input — standard input included.
         let reader = Box::new(std::io::Cursor::new(head).chain(r));
-        let mut out = one_pass(reader, base, max_task_failures, reporter)?;
+        let mut out = replay_lines(reader, Driver::new(vec![base], max_task_failures), 1, true, reporter)?;
         out.stats.oversized += skipped_long;
         return Ok(out);
+    }
+    // Read once: spool it to a temporary file, so the pre-scan can read it again from there.
+    let (spool, first_pass): (Option<Spool>, Option<Box<dyn BufRead + '_>>) = if rereadable {
+        (None, Some(Box::new(std::io::Cursor::new(head).chain(r))))
     } else {
-        let first_pass = Box::new(std::io::Cursor::new(head).chain(r));
-        let (target, scans) = prescan(first_pass, open, base, start_seen)?;
-        base = target;
-        passes += scans;
-        open()?
+        (Some(Spool::new(std::io::Cursor::new(head).chain(r))?), None)
     };
-    let target_known = base.deployment_id.is_some();
-    let mut out = replay_lines(reader, Driver::new(vec![base], max_task_failures), passes, target_known, reporter)?;
+    let first_pass = match (first_pass, &spool) {
+        (Some(f), _) => f,
+        (None, Some(s)) => s.open()?,
+        (None, None) => unreachable!("a reader or a spool"),
+    };
+    let mut reopen = || -> std::io::Result<Box<dyn BufRead + '_>> {
+        match &spool {
+            Some(s) => s.open(),
+            None => open(),
+        }
+    };
+    let wanted: Vec<String> = if wanted.is_empty() { base.service.iter().cloned().collect() } else { wanted.to_vec() };
+    let (targets, scans) = prescan(first_pass, &mut reopen, base, &wanted, start_seen)?;
+    let target_known = targets.iter().all(|t| t.deployment_id.is_some());
+    let reader = reopen()?;
+    let mut out = replay_lines(reader, Driver::new(targets, max_task_failures), 1 + scans, target_known, reporter)?;
     out.stats.oversized += skipped_long;
     Ok(out)
 }
 
-/// One pass over input that cannot be read again, when the deployment must be inferred: the parsed
-/// inputs are kept (lines that are not ECS events are not), the target inferred, then they are applied.
-fn one_pass(
-    reader: Box<dyn BufRead + '_>,
-    base: Target,
-    max_task_failures: u32,
-    reporter: &mut Reporter,
-) -> Result<Replayed, ReadError> {
-    let mut p = Parsed::default();
-    let mut inputs = Vec::new();
-    let mut oversized = 0;
-    let mut too_many = false;
-    for_each_line(reader, |line| match line {
-        LineIn::Text(l) => {
-            p.line(l);
-            if inputs.len() + p.inputs.len() > ONE_PASS_CAP {
-                too_many = true;
-                p.inputs.clear();
-            }
-            inputs.append(&mut p.inputs);
-        }
-        LineIn::NotUtf8 => p.malformed += 1,
-        LineIn::TooLong => oversized += 1,
-    })?;
-    if too_many {
-        return Err(ReadError::TooManyToInfer);
+/// Standard input or a pipe, copied to a temporary file (deleted when dropped) so it can be read twice
+/// without holding it in memory.
+struct Spool {
+    path: std::path::PathBuf,
+}
+
+impl Spool {
+    fn new(mut r: impl Read) -> std::io::Result<Spool> {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("ecsgate-replay-{}-{n}.jsonl", std::process::id()));
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+        let spool = Spool { path };
+        std::io::copy(&mut r, &mut f)?;
+        Ok(spool)
     }
-    let base = match &p.start {
-        Some(start) => merge_start(&base, &start.first()),
-        None => base,
-    };
-    let target = infer_target(&inputs, &base);
-    let target_known = target.deployment_id.is_some();
-    let mut driver = Driver::new(vec![target], max_task_failures);
-    driver.begin(reporter);
-    for input in inputs {
-        driver.apply(input, reporter);
+
+    fn open(&self) -> std::io::Result<Box<dyn BufRead + 'static>> {
+        Ok(Box::new(std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(&self.path)?)))
     }
-    let mut out = replayed(driver, p, 1, target_known, reporter);
-    out.stats.oversized = oversized;
-    Ok(out)
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// The targets `--service` names among a recording's; a name the recording does not hold is refused,
+/// naming the services it does.
+fn select(targets: Vec<Target>, wanted: &[String]) -> Result<Vec<Target>, ReadError> {
+    if wanted.is_empty() {
+        return Ok(targets);
+    }
+    let name = |t: &Target| t.service.as_deref().map(|s| crate::engine::arn_name(s).to_string());
+    let missing: Vec<String> =
+        wanted.iter().filter(|w| !targets.iter().any(|t| name(t).as_ref() == Some(*w))).cloned().collect();
+    if !missing.is_empty() {
+        return Err(ReadError::UnknownService { missing, present: targets.iter().filter_map(name).collect() });
+    }
+    Ok(wanted.iter().filter_map(|w| targets.iter().find(|t| name(t).as_ref() == Some(w)).cloned()).collect())
 }
 
 /// The replay pass proper: every line's inputs through the drive, as they are parsed.
@@ -255,6 +271,7 @@ fn replay_lines(
     driver.begin(reporter);
     let mut p = Parsed::default();
     let mut oversized = 0;
+    let mut applied = 0;
     for_each_line(reader, |line| {
         match line {
             LineIn::Text(l) => p.line(l),
@@ -262,11 +279,13 @@ fn replay_lines(
             LineIn::TooLong => oversized += 1,
         }
         for input in p.inputs.drain(..) {
+            applied += 1;
             driver.apply(input, reporter);
         }
     })?;
     let mut out = replayed(driver, p, passes, target_known, reporter);
     out.stats.oversized = oversized;
+    out.stats.inputs = applied;
     Ok(out)
 }
 
@@ -276,8 +295,14 @@ fn replayed(mut driver: Driver, p: Parsed, passes: u32, target_known: bool, repo
         let unit = service.as_deref().and_then(|s| driver.unit_of_service(s)).unwrap_or(0);
         driver.diagnosed(unit, d, reporter);
     }
-    let stats =
-        ReadStats { malformed: p.malformed, not_ecs: p.not_ecs, json_values: p.json_values, passes, oversized: 0 };
+    let stats = ReadStats {
+        malformed: p.malformed,
+        not_ecs: p.not_ecs,
+        json_values: p.json_values,
+        passes,
+        oversized: 0,
+        inputs: 0,
+    };
     Replayed { driver, stats, target_known, newer_format: p.newer_format }
 }
 
@@ -296,17 +321,18 @@ fn refused(version: u32, given: &Target, max_task_failures: u32) -> Replayed {
 /// later ones open the input again.
 fn prescan<'a>(
     first_pass: Box<dyn BufRead + 'a>,
-    open: &mut Opener<'a>,
+    open: &mut dyn FnMut() -> std::io::Result<Box<dyn BufRead + 'a>>,
     given: Target,
+    wanted: &[String],
     mut start_seen: bool,
-) -> Result<(Target, u32), ReadError> {
+) -> Result<(Vec<Target>, u32), ReadError> {
     let mut reader = Some(first_pass);
     let mut base = given;
     let mut passes = 0;
     let mut skip_tasks = true;
     loop {
         passes += 1;
-        let mut inference = Inference::new(base.clone());
+        let mut inference = Services::new(base.clone(), wanted.to_vec());
         let mut p = Parsed::default();
         let mut skipped = false;
         let mut late_start = None;
@@ -339,7 +365,13 @@ fn prescan<'a>(
             skip_tasks = false;
             continue;
         }
-        return Ok((inference.finish(), passes));
+        let missing = inference.missing();
+        if !missing.is_empty() {
+            return Err(ReadError::UnknownService { missing, present: inference.seen() });
+        }
+        let targets = inference.finish();
+        // No service named at all (only standalone tasks, or nothing of ECS's): one undecided target.
+        return Ok((if targets.is_empty() { vec![base] } else { targets }, passes));
     }
 }
 
@@ -459,32 +491,76 @@ fn merge_start(base: &Target, start: &Target) -> Target {
 }
 
 /// A whole document (array, pretty-printed envelopes, a log listing): parsed at once, then applied.
-fn replay_document(text: &str, given: &Target, max_task_failures: u32, reporter: &mut Reporter) -> Replayed {
+fn replay_document(
+    text: &str,
+    given: &Target,
+    wanted: &[String],
+    max_task_failures: u32,
+    reporter: &mut Reporter,
+) -> Result<Replayed, ReadError> {
     let mut parsed = parse_text(text);
     if let Some(v) = parsed.newer_format {
-        return refused(v, given, max_task_failures);
+        return Ok(refused(v, given, max_task_failures));
     }
     let targets = match &parsed.start {
-        Some(start) if start.targets().len() > 1 && given.service.is_none() && given.deployment_id.is_none() => {
-            with_given_until(start.targets(), given)
+        Some(start) => {
+            let targets = select(with_given_until(start.targets(), given), wanted)?;
+            if targets.len() > 1 && given.deployment_id.is_none() {
+                targets
+            } else {
+                vec![infer_target(&parsed.inputs, &merge_start(given, &targets[0]))]
+            }
         }
-        Some(start) => vec![infer_target(&parsed.inputs, &merge_start(given, &start.first()))],
-        None => vec![infer_target(&parsed.inputs, given)],
+        None if given.deployment_id.is_some() => vec![infer_target(&parsed.inputs, given)],
+        None => {
+            let wanted: Vec<String> =
+                if wanted.is_empty() { given.service.iter().cloned().collect() } else { wanted.to_vec() };
+            let mut services = Services::new(given.clone(), wanted);
+            parsed.inputs.iter().for_each(|i| services.see(i));
+            let missing = services.missing();
+            if !missing.is_empty() {
+                return Err(ReadError::UnknownService { missing, present: services.seen() });
+            }
+            let t = services.finish();
+            if t.is_empty() { vec![given.clone()] } else { t }
+        }
     };
     let target_known = targets.iter().all(|t| t.deployment_id.is_some());
     let mut driver = Driver::new(targets, max_task_failures);
     driver.begin(reporter);
-    for input in std::mem::take(&mut parsed.inputs) {
+    let inputs = std::mem::take(&mut parsed.inputs);
+    let applied = inputs.len();
+    for input in inputs {
         driver.apply(input, reporter);
     }
-    replayed(driver, parsed, 1, target_known, reporter)
+    let mut out = replayed(driver, parsed, 1, target_known, reporter);
+    out.stats.inputs = applied;
+    Ok(out)
 }
 
 fn replay(args: &ReplayArgs, reporter: &mut Reporter) -> Result<u8, AppError> {
     let name = if args.file == "-" { "standard input" } else { args.file.as_str() };
+    // `--service` as `wait` takes it: repeated, commas, `cluster/name`, ARNs.
+    let services = if args.target.service.is_empty() {
+        Vec::new()
+    } else {
+        crate::app::settings::parse_services(&args.target.service, args.target.cluster.as_deref().unwrap_or(""))?.0
+    };
+    if services.len() > 1 && args.target.deployment_id.is_some() {
+        return Err(AppError::usage(format!(
+            "--deployment-id names one deployment, but {} services were given",
+            services.len()
+        ))
+        .with_hint("drop --deployment-id to judge each service's own deployment, or give one --service"));
+    }
+    let wanted: Vec<String> = services.iter().map(|s| s.name().to_string()).collect();
+    let cluster = args.target.cluster.clone().or_else(|| match services.as_slice() {
+        [one] if !one.cluster.is_empty() => Some(one.cluster.clone()),
+        _ => None,
+    });
     let given = Target {
-        cluster: args.target.cluster.clone(),
-        service: args.target.service.clone(),
+        cluster,
+        service: (wanted.len() == 1).then(|| wanted[0].clone()),
         deployment_id: args.target.deployment_id.clone(),
         until: args.until.map(Into::into),
         rollback_of: None,
@@ -501,7 +577,7 @@ fn replay(args: &ReplayArgs, reporter: &mut Reporter) -> Result<u8, AppError> {
         let mut open = || -> std::io::Result<Box<dyn BufRead>> {
             once.take().map(|r| Box::new(r) as Box<dyn BufRead>).ok_or_else(|| std::io::Error::other("read twice"))
         };
-        replay_input_from(&mut open, false, &given, max, reporter)
+        replay_input_from(&mut open, false, &given, &wanted, max, reporter)
     } else {
         let path = std::path::Path::new(&args.file);
         let rereadable = std::fs::metadata(path).map_err(unreadable)?.is_file();
@@ -511,21 +587,24 @@ fn replay(args: &ReplayArgs, reporter: &mut Reporter) -> Result<u8, AppError> {
         let mut open = || -> std::io::Result<Box<dyn BufRead>> {
             Ok(Box::new(std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(path)?)))
         };
-        replay_input_from(&mut open, rereadable, &given, max, reporter)
+        replay_input_from(&mut open, rereadable, &given, &wanted, max, reporter)
     };
     let Replayed { mut driver, stats, target_known, newer_format } = result.map_err(|e| match e {
         ReadError::Io(e) => unreadable(e),
-        ReadError::NotUtf8 => AppError::usage(format!("{name} is compressed or binary, not text (expected JSON events)"))
-            .with_hint("decompress exports first (for example gunzip a CloudWatch Logs export from S3)"),
-        ReadError::TooLarge => AppError::usage(format!(
-            "{name} is one JSON document larger than {} MiB",
-            LINE_CAP / (1024 * 1024)
+        ReadError::NotUtf8 => {
+            AppError::usage(format!("{name} is compressed or binary, not text (expected JSON events)"))
+                .with_hint("decompress exports first (for example gunzip a CloudWatch Logs export from S3)")
+        }
+        ReadError::TooLarge => {
+            AppError::usage(format!("{name} is one JSON document larger than {} MiB", LINE_CAP / (1024 * 1024)))
+                .with_hint("convert it to JSON Lines, for example jq -c '.[]' FILE > events.jsonl")
+        }
+        ReadError::UnknownService { missing, present } => AppError::usage(format!(
+            "{name} holds no service {} (it holds: {})",
+            missing.join(", "),
+            if present.is_empty() { "none".to_string() } else { present.join(", ") }
         ))
-        .with_hint("convert it to JSON Lines, for example jq -c '.[]' FILE > events.jsonl"),
-        ReadError::TooManyToInfer => AppError::usage(format!(
-            "{name} holds more than {ONE_PASS_CAP} events and can be read only once, so the deployment cannot be inferred"
-        ))
-        .with_hint("pass --deployment-id and --service, or replay a file instead of a pipe"),
+        .with_hint("give --service as the recording names it (a name, cluster/name or ARN)"),
     })?;
     if let Some(v) = newer_format {
         return Err(AppError::usage(format!(
@@ -538,6 +617,13 @@ fn replay(args: &ReplayArgs, reporter: &mut Reporter) -> Result<u8, AppError> {
             "{name}: no JSON found (expected ECS events as JSON Lines, a JSON array, or a CloudWatch Logs export)"
         ))
         .with_hint("record events with `ecsgate wait --record FILE`, or export them from an EventBridge rule that logs to CloudWatch Logs"));
+    }
+    if stats.inputs == 0 && newer_format.is_none() {
+        return Err(AppError::usage(format!(
+            "{name}: no ECS event found ({} JSON value(s) read; skipped {} malformed and {} non-ECS entries)",
+            stats.json_values, stats.malformed, stats.not_ecs
+        ))
+        .with_hint("replay ECS EventBridge events (detail-type ECS Deployment/Task State Change, ECS Service Action) or an ecsgate recording"));
     }
     if stats.malformed + stats.not_ecs > 0 {
         reporter.warn(&format!("{name}: skipped {} malformed and {} non-ECS entries", stats.malformed, stats.not_ecs));
