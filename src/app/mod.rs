@@ -8,6 +8,7 @@
 //!   receive, acknowledge and teardown.
 //! - [`handler`]: the loop's synchronous decisions (nextest's dispatcher shape), unit-tested without AWS.
 //! - [`race`]: the one race of an awaited call against signals and a deadline or budget.
+//! - [`rollback`]: `--rollback-on-failure` — which services, how (pure planners), and the rollback's wait.
 //! - [`wait`]: the live gate — resolve, subscribe, the `select!` loop, teardown, diagnosis.
 //! - [`gc`]: deleting leftovers.
 //! - [`hook`]: `ecsgate continue`, answering a lifecycle hook that paused a deployment.
@@ -19,6 +20,7 @@ pub mod handler;
 pub mod hook;
 pub mod notify;
 pub mod race;
+pub mod rollback;
 pub mod settings;
 pub mod source;
 pub mod wait;

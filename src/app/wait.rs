@@ -52,6 +52,17 @@ pub(crate) struct Svc {
 }
 
 impl Svc {
+    /// What the engine judges for this service: the cluster by ARN (task events then match account
+    /// and region too, not just the name) and the deployment `deployment_id`.
+    pub fn target(&self, deployment_id: &str) -> Target {
+        Target {
+            cluster: Some(if self.cluster_arn.is_empty() { self.cluster.clone() } else { self.cluster_arn.clone() }),
+            service: Some(self.name.clone()),
+            deployment_id: Some(deployment_id.to_string()),
+            until: None,
+        }
+    }
+
     pub fn watched(&self) -> Watched {
         Watched {
             service_arn: self.service_arn.clone(),
@@ -133,21 +144,13 @@ impl<'s> Gate<'s> {
 }
 
 /// How long one API call after the loop (starting a rollback) may take.
-const AFTER_LOOP_CALL_BUDGET: Duration = Duration::from_secs(30);
+pub(crate) const AFTER_LOOP_CALL_BUDGET: Duration = Duration::from_secs(30);
 
 impl Gate<'_> {
-    /// An API call after the loop ended (starting a rollback): a signal abandons it (`Err(Some(sig))`),
-    /// and it may take at most `budget` (`Err(None)`), so neither waits for a stalled endpoint.
-    pub async fn after_loop<T>(
-        &mut self,
-        budget: Duration,
-        call: impl std::future::Future<Output = T>,
-    ) -> Result<T, Option<Signal>> {
-        match race(&mut self.sigs, tokio::time::Instant::now() + budget, call).await {
-            Raced::Done(r) => Ok(r),
-            Raced::Signal(sig) => Err(Some(sig)),
-            Raced::OutOfTime => Err(None),
-        }
+    /// An API call after the loop ended (starting a rollback): a signal abandons it, and it may take at
+    /// most `budget`, so neither waits for a stalled endpoint.
+    pub async fn after_loop<T>(&mut self, budget: Duration, call: impl std::future::Future<Output = T>) -> Raced<T> {
+        race(&mut self.sigs, tokio::time::Instant::now() + budget, call).await
     }
 }
 
@@ -186,16 +189,7 @@ pub(crate) fn start_driver(
     snaps: &[ServiceSnapshot],
     reporter: &mut Reporter,
 ) -> Result<Driver, AppError> {
-    // The cluster by ARN: task events then match account and region too, not just the name.
-    let targets: Vec<Target> = svcs
-        .iter()
-        .map(|v| Target {
-            cluster: Some(if v.cluster_arn.is_empty() { v.cluster.clone() } else { v.cluster_arn.clone() }),
-            service: Some(v.name.clone()),
-            deployment_id: Some(v.deployment_id.clone()),
-            until: None,
-        })
-        .collect();
+    let targets: Vec<Target> = svcs.iter().map(|v| v.target(&v.deployment_id)).collect();
     let mut driver = Driver::new(targets, s.max_task_failures).with_until(s.until);
     driver.begin(reporter);
     if let Some(p) = &s.record {
@@ -301,7 +295,7 @@ pub(crate) async fn run_gate(
     };
 
     if s.rollback_on_failure && result.is_ok() {
-        roll_back(&mut g, &svcs, &snaps, &mut driver, &mut source, reporter).await;
+        super::rollback::roll_back(&mut g, &svcs, &snaps, &mut driver, &mut source, reporter).await;
     }
 
     // Teardown, and beside it the diagnosis of what failed: neither waits for the other.
@@ -341,174 +335,16 @@ pub(crate) async fn run_gate(
     Ok(report.exit_code)
 }
 
-/// `--rollback-on-failure`: for each service whose deployment failed by ecsgate's own rule or timed out
-/// while ECS is not rolling back by itself, roll back — StopServiceDeployment(ROLLBACK) where a service
-/// deployment exists, otherwise UpdateService to the previous PRIMARY's task definition — and wait for
-/// the rollback under a fresh `--timeout`. Its outcome goes into the verdict; the exit code stays that of
-/// the failure.
-async fn roll_back(
-    g: &mut Gate<'_>,
-    svcs: &[Svc],
-    snaps: &[ServiceSnapshot],
-    driver: &mut Driver,
-    source: &mut Source,
-    reporter: &mut Reporter,
-) {
-    for (i, v) in svcs.iter().enumerate() {
-        let e = driver.engine(i);
-        let Some(verdict) = e.verdict() else { continue };
-        let ours_failed =
-            (verdict.outcome == Outcome::Failed && e.decided_by_threshold()) || verdict.outcome == Outcome::TimedOut;
-        if !ours_failed || e.ecs_rolls_back() {
-            continue;
-        }
-        // The service as it is now (its current service deployment may be known only now); the
-        // snapshot the gate started from when it cannot be read.
-        let clients = g.clients.clone();
-        let read = aws::ecs::describe_service(&clients, &v.cluster, &v.describe_as);
-        let fresh = match g.after_loop(AFTER_LOOP_CALL_BUDGET, read).await {
-            Ok(r) => r.ok().map(|(s, _)| s),
-            Err(Some(sig)) => return abandon_rollbacks(sig, reporter),
-            Err(None) => None,
-        };
-        let snap = fresh.as_ref().or_else(|| snaps.iter().find(|x| arn_name(&x.service_arn) == v.name));
-        let previous = snap.and_then(|x| previous_task_definition(x, &v.deployment_id));
-        let sd_arn = snap.and_then(|x| x.current_service_deployment.clone());
-        reporter.info(&format!(
-            "ecsgate: rolling back service {} ({})",
-            v.name,
-            match (&sd_arn, &previous) {
-                (Some(a), _) => format!("StopServiceDeployment ROLLBACK of {a}"),
-                (None, Some(td)) => format!("UpdateService to {td}"),
-                (None, None) => "no previous revision known".into(),
-            }
-        ));
-        let start = async {
-            match (&sd_arn, &previous) {
-                (Some(arn), _) => aws::deploy::stop_service_deployment(&clients, arn).await.map(|()| None),
-                (None, Some(td)) => {
-                    aws::deploy::update_service(&clients, &v.cluster, &v.describe_as, Some(td), None, false)
-                        .await
-                        .map(Some)
-                }
-                (None, None) => Err(aws::ErrInfo::other("the service has no previous deployment to roll back to")),
-            }
-        };
-        let started = match g.after_loop(AFTER_LOOP_CALL_BUDGET, start).await {
-            Ok(r) => r,
-            Err(Some(sig)) => return abandon_rollbacks(sig, reporter),
-            Err(None) => Err(aws::ErrInfo::other(format!(
-                "no answer within {} (it may still have started: check the service)",
-                format_elapsed(AFTER_LOOP_CALL_BUDGET)
-            ))),
-        };
-        let to = previous.clone().or(sd_arn.clone());
-        let outcome = match started {
-            Err(err) => {
-                reporter.warn(&format!("ROLLBACK FAILED to start for service {}: {err}", v.name));
-                driver.set_ecsgate_rollback(
-                    i,
-                    crate::engine::verdict::Rollback {
-                        by: "ecsgate",
-                        to,
-                        deployment_id: None,
-                        outcome: Some("failed".into()),
-                    },
-                );
-                continue;
-            }
-            Ok(updated) => {
-                let after = match updated {
-                    Some(u) => Some(u.snapshot),
-                    None => {
-                        let read = aws::ecs::describe_service(&clients, &v.cluster, &v.describe_as);
-                        match g.after_loop(AFTER_LOOP_CALL_BUDGET, read).await {
-                            Ok(r) => r.ok().map(|(s, _)| s),
-                            Err(Some(sig)) => return abandon_rollbacks(sig, reporter),
-                            Err(None) => None,
-                        }
-                    }
-                };
-                let rollback_id = after
-                    .as_ref()
-                    .and_then(|s| s.deployments.iter().find(|d| d.status == "PRIMARY"))
-                    .map(|d| d.id.clone());
-                match (rollback_id, after) {
-                    (Some(id), Some(snap)) if id != v.deployment_id => {
-                        let (outcome, reason) = watch_rollback(g, v, &id, snap, source, reporter).await;
-                        if outcome != "succeeded" {
-                            reporter.warn(&format!("ROLLBACK of service {} did not complete: {reason}", v.name));
-                        }
-                        (Some(id), outcome)
-                    }
-                    _ => (None, "in_progress".to_string()),
-                }
-            }
-        };
-        driver.set_ecsgate_rollback(
-            i,
-            crate::engine::verdict::Rollback { by: "ecsgate", to, deployment_id: outcome.0, outcome: Some(outcome.1) },
-        );
-    }
-}
-
-/// A signal while a rollback was being started: no more rollbacks; teardown comes next.
-fn abandon_rollbacks(sig: Signal, reporter: &mut Reporter) {
-    reporter.warn(&format!("{}: not starting (or waiting for) the rollback; check the service", sig.name()));
-}
-
-/// The task definition of the deployment ours replaced: the newest other one in the snapshot.
-fn previous_task_definition(snap: &ServiceSnapshot, ours: &str) -> Option<String> {
-    snap.deployments
-        .iter()
-        .filter(|d| d.id != ours && d.task_definition.is_some())
-        .max_by_key(|d| d.created_at_ms.unwrap_or(i64::MIN))
-        .and_then(|d| d.task_definition.clone())
-}
-
-/// Waits for the rollback deployment through the same loop (and the same queue): its own engine, a
-/// fresh `--timeout`. Returns its outcome word and reason.
-async fn watch_rollback(
-    g: &mut Gate<'_>,
-    v: &Svc,
-    rollback_id: &str,
-    snap: ServiceSnapshot,
-    source: &mut Source,
-    reporter: &mut Reporter,
-) -> (String, String) {
-    let mut rb = v.clone();
-    rb.deployment_id = rollback_id.to_string();
-    let target = Target {
-        cluster: Some(if v.cluster_arn.is_empty() { v.cluster.clone() } else { v.cluster_arn.clone() }),
-        service: Some(v.name.clone()),
-        deployment_id: Some(rollback_id.to_string()),
-        until: None,
-    };
-    let mut driver = Driver::new(vec![target], g.s.max_task_failures);
-    reporter.info(&format!("ecsgate: waiting for rollback deployment {rollback_id} of service {}", v.name));
-    driver.feed(Input::Service(snap.clone()), reporter);
-    let svcs = [rb];
-    let clients = g.clients.clone();
-    let mut handler = Handler::new(g.s.timing, g.s.timeout, false, !source.is_queue(), 1, Instant::now());
-    let deadline = tokio::time::Instant::now() + g.s.timeout;
-    let mut io = Io { clients: &clients, svcs: &svcs, sigs: &mut g.sigs, deadline };
-    let res = run_loop(&mut io, &mut driver, &mut handler, source, reporter, &[snap], None).await;
-    match (res, driver.engine(0).verdict()) {
-        (Ok(()), Some(verdict)) => (verdict.outcome.as_str().to_string(), verdict.reason.unwrap_or_default()),
-        (Err(e), _) => ("failed".to_string(), e.message),
-        (Ok(()), None) => ("in_progress".to_string(), String::new()),
-    }
-}
-
 /// Everything the loop's I/O needs.
-struct Io<'a> {
-    clients: &'a Clients,
-    svcs: &'a [Svc],
-    sigs: &'a mut mpsc::UnboundedReceiver<Signal>,
-    deadline: tokio::time::Instant,
+pub(crate) struct Io<'a> {
+    pub clients: &'a Clients,
+    pub svcs: &'a [Svc],
+    pub sigs: &'a mut mpsc::UnboundedReceiver<Signal>,
+    pub deadline: tokio::time::Instant,
 }
 
-async fn run_loop(
+/// The loop: the handler decides, the I/O it asks for runs raced against signals and the deadline.
+pub(crate) async fn run_loop(
     io: &mut Io<'_>,
     driver: &mut Driver,
     handler: &mut Handler,

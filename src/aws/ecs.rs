@@ -384,10 +384,8 @@ mod tests {
 
     #[test]
     fn a_wanted_service_is_found_by_the_name_its_arn_ends_in_or_missing_with_the_reason() {
-        let snap = ServiceSnapshot {
-            service_arn: "arn:aws:ecs:us-east-1:1:service/shop/api".into(),
-            ..Default::default()
-        };
+        let snap =
+            ServiceSnapshot { service_arn: "arn:aws:ecs:us-east-1:1:service/shop/api".into(), ..Default::default() };
         let found = vec![(snap, "DRAINING".to_string())];
         let missing = vec![("arn:aws:ecs:us-east-1:1:service/shop/worker".to_string(), "MISSING".to_string())];
         assert!(matches!(lookup("api", &found, &missing), Lookup::Found(_, s) if s == "DRAINING"));
