@@ -123,7 +123,7 @@ async fn run_once(bin: &str, i: usize, s: Scenario, with_waiter: bool) -> (Sampl
         std::io::BufReader::new(stdout)
             .lines()
             .map_while(Result::ok)
-            .find(|l| l.contains("\"kind\":\"verdict\""))
+            .find(|l| l.starts_with("{\"type\":\"verdict\""))
             .map(|_| Instant::now())
     });
     let lines =
