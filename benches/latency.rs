@@ -1,8 +1,10 @@
-//! The live gate's latency on the emulator (scripts/bench.sh starts it): over ≥ 20 runs, the time from
-//! the decisive event reaching the bus (PutEvents returned) to ecsgate's exit — FAILED, the Nth failed
-//! task, COMPLETED — with setup and teardown time (as ecsgate measured them) and API calls per run.
-//! Then, for each scenario, `aws ecs wait services-stable` on the same kind of deployment in the same
-//! run: what it reports and when. Prints figures; asserts nothing about time.
+//! The live gate's latency on the emulator (scripts/bench.sh starts it): over ≥ 20 runs, from the
+//! decisive event reaching the bus (PutEvents returned) — FAILED, the Nth failed task, COMPLETED — to
+//! the verdict printed (its JSON line on stdout) and, separately, to ecsgate's exit; with setup time and
+//! the phases after the decision (as ecsgate measured them) and API calls per run. Baselines measured in
+//! the same run: another ecsgate binary (`ECSGATE_BASELINE_BIN`, e.g. the previous release) over the same
+//! scenarios, with the ratio of medians; and, for each scenario, `aws ecs wait services-stable` on the
+//! same kind of deployment: what it reports and when. Prints figures; asserts nothing about time.
 #![allow(clippy::print_stdout)]
 
 #[path = "../tests/common/mod.rs"]
@@ -37,10 +39,14 @@ impl Scenario {
 
 struct Sample {
     scenario: Scenario,
+    /// Decisive event → the verdict line on stdout.
+    verdict: Duration,
+    /// Decisive event → exit.
     latency: Duration,
     code: i32,
     setup_ms: u64,
-    teardown_ms: u64,
+    /// The loop's end (the decision) → the end, as ecsgate measured it.
+    end_ms: u64,
     calls: u64,
 }
 
@@ -98,19 +104,28 @@ fn settle(emu: &Emu, svc: &Svc, s: Scenario) {
     }
 }
 
-async fn run_once(i: usize, s: Scenario, with_waiter: bool) -> (Sample, Option<String>) {
+async fn run_once(bin: &str, i: usize, s: Scenario, with_waiter: bool) -> (Sample, Option<String>) {
     let emu =
         emulator(&format!("bench_{}_{i}", std::process::id())).await.expect("scripts/bench.sh starts the emulator");
     let svc = emu.service(&format!("bench-{}-{i}", std::process::id())).await;
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+    let mut cmd = Command::new(bin);
     cmd.args(["wait", "--cluster", &svc.cluster, "--service", "api", "--output", "json"]);
     emu.env(&mut cmd);
     // Its own access key, so the emulator counts ecsgate's calls apart from this harness's.
     let gate_key = format!("{}GATE", emu.key);
     cmd.env("AWS_ACCESS_KEY_ID", &gate_key);
-    cmd.env("ECSGATE_TIMINGS", "1").stdout(Stdio::null()).stderr(Stdio::piped());
+    cmd.env("ECSGATE_TIMINGS", "1").stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    // When the verdict's JSON line arrives: what the pipeline can act on.
+    let verdict_at = std::thread::spawn(move || {
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find(|l| l.starts_with("{\"type\":\"verdict\""))
+            .map(|_| Instant::now())
+    });
     let lines =
         std::thread::spawn(move || std::io::BufReader::new(stderr).lines().map_while(Result::ok).collect::<Vec<_>>());
     let exited = tokio::task::spawn_blocking(move || {
@@ -145,6 +160,7 @@ async fn run_once(i: usize, s: Scenario, with_waiter: bool) -> (Sample, Option<S
         settle(&emu, &svc, s);
     }
     let (t1, code) = exited.await.unwrap();
+    let tv = verdict_at.join().unwrap().unwrap_or(t1);
     let stderr = lines.join().unwrap();
     let timing = stderr.iter().find(|l| l.starts_with("timing:")).cloned().unwrap_or_default();
     let field =
@@ -178,10 +194,11 @@ async fn run_once(i: usize, s: Scenario, with_waiter: bool) -> (Sample, Option<S
     });
     let sample = Sample {
         scenario: s,
+        verdict: tv.saturating_duration_since(t0),
         latency: t1.saturating_duration_since(t0),
         code,
         setup_ms: field("setup_ms="),
-        teardown_ms: field("teardown_ms="),
+        end_ms: field("end_ms="),
         calls: total,
     };
     if i == 0 {
@@ -197,42 +214,81 @@ async fn main() {
         return;
     }
     let scenarios = [Scenario::Failed, Scenario::NthTask, Scenario::Completed];
+    let ours = env!("CARGO_BIN_EXE_ecsgate");
+    let samples = measure(ours, 0, &scenarios).await;
+    println!("\necsgate wait on the emulator, {RUNS} runs (decisive event on the bus → verdict printed | → exit):");
+    let medians = table(&samples, &scenarios);
+    let mut all: Vec<Duration> = samples.iter().map(|s| s.latency).collect();
+    let mut verdict: Vec<Duration> = samples.iter().map(|s| s.verdict).collect();
+    let mut setup: Vec<Duration> = samples.iter().map(|s| Duration::from_millis(s.setup_ms)).collect();
+    let mut end: Vec<Duration> = samples.iter().map(|s| Duration::from_millis(s.end_ms)).collect();
+    let mut calls: Vec<Duration> = samples.iter().map(|s| Duration::from_millis(s.calls)).collect();
+    println!(
+        "all: verdict printed median {:.1} ms, p95 {:.1} ms | exit median {:.1} ms, p95 {:.1} ms | setup (queue + rule + target) median {} ms | decision → end (ecsgate's clock) median {} ms | API calls per run median {}",
+        pct(&mut verdict, 0.5).as_secs_f64() * 1e3,
+        pct(&mut verdict, 0.95).as_secs_f64() * 1e3,
+        pct(&mut all, 0.5).as_secs_f64() * 1e3,
+        pct(&mut all, 0.95).as_secs_f64() * 1e3,
+        pct(&mut setup, 0.5).as_millis(),
+        pct(&mut end, 0.5).as_millis(),
+        pct(&mut calls, 0.5).as_millis()
+    );
+    if let Ok(base) = std::env::var("ECSGATE_BASELINE_BIN") {
+        // The same scenarios, interleaved in the same run, with the baseline binary (e.g. the previous
+        // release): its exit is what a pipeline waited for.
+        let base_samples = measure(&base, 1000, &scenarios).await;
+        println!("\nbaseline {base}, same run, {RUNS} runs:");
+        let base_medians = table(&base_samples, &scenarios);
+        println!("ratio to the baseline's median exit (below 1: faster):");
+        for ((sc, (v, x)), (_, bx)) in scenarios.iter().zip(&medians).zip(&base_medians) {
+            println!(
+                "  {:<30} verdict printed {:.2}×  exit {:.2}×",
+                sc.name(),
+                v.as_secs_f64() / bx.as_secs_f64(),
+                x.as_secs_f64() / bx.as_secs_f64()
+            );
+        }
+    }
+    println!("\nbaseline, same scenarios in the same run: `aws ecs wait services-stable` (awscli v1, 15 s polls):");
+    for (i, sc) in scenarios.into_iter().enumerate() {
+        let (_, report) = run_once(ours, RUNS + i, sc, true).await;
+        println!("  {:<30} services-stable: {}", sc.name(), report.unwrap_or_default());
+    }
+}
+
+/// `RUNS` runs of `bin`, the scenarios in turn; `first` numbers the runs' clusters apart.
+async fn measure(bin: &str, first: usize, scenarios: &[Scenario; 3]) -> Vec<Sample> {
     let mut samples = Vec::new();
     for i in 0..RUNS {
-        let (s, _) = run_once(i, scenarios[i % 3], false).await;
+        let (s, _) = run_once(bin, first + i, scenarios[i % 3], false).await;
         samples.push(s);
     }
-    println!("\necsgate wait on the emulator, {RUNS} runs (decisive event on the bus → ecsgate exited):");
-    println!("{:<30} {:>5} {:>10} {:>10}  exit codes", "scenario", "runs", "median", "p95");
-    for sc in scenarios {
-        let mut l: Vec<Duration> = samples.iter().filter(|x| x.scenario as u8 == sc as u8).map(|x| x.latency).collect();
-        let codes: Vec<i32> = samples.iter().filter(|x| x.scenario as u8 == sc as u8).map(|x| x.code).collect();
-        let (m, p) = (pct(&mut l, 0.5), pct(&mut l, 0.95));
-        let codes: Vec<String> = codes.iter().map(i32::to_string).collect();
+    samples
+}
+
+/// Prints one line per scenario; returns each scenario's medians (verdict printed, exit).
+fn table(samples: &[Sample], scenarios: &[Scenario; 3]) -> Vec<(Duration, Duration)> {
+    println!(
+        "{:<30} {:>5} {:>16} {:>16} {:>10}  exit codes",
+        "scenario", "runs", "verdict median", "exit median", "exit p95"
+    );
+    let mut medians = Vec::new();
+    for &sc in scenarios {
+        let of: Vec<&Sample> = samples.iter().filter(|x| x.scenario as u8 == sc as u8).collect();
+        let mut v: Vec<Duration> = of.iter().map(|x| x.verdict).collect();
+        let mut l: Vec<Duration> = of.iter().map(|x| x.latency).collect();
+        let codes: Vec<String> = of.iter().map(|x| x.code.to_string()).collect();
+        let (vm, m, p) = (pct(&mut v, 0.5), pct(&mut l, 0.5), pct(&mut l, 0.95));
         println!(
-            "{:<30} {:>5} {:>8.1}ms {:>8.1}ms  {}",
+            "{:<30} {:>5} {:>14.1}ms {:>14.1}ms {:>8.1}ms  {}",
             sc.name(),
             codes.len(),
+            vm.as_secs_f64() * 1e3,
             m.as_secs_f64() * 1e3,
             p.as_secs_f64() * 1e3,
             codes.join(" ")
         );
+        medians.push((vm, m));
     }
-    let mut all: Vec<Duration> = samples.iter().map(|s| s.latency).collect();
-    let mut setup: Vec<Duration> = samples.iter().map(|s| Duration::from_millis(s.setup_ms)).collect();
-    let mut tear: Vec<Duration> = samples.iter().map(|s| Duration::from_millis(s.teardown_ms)).collect();
-    let mut calls: Vec<Duration> = samples.iter().map(|s| Duration::from_millis(s.calls)).collect();
-    println!(
-        "all: median {:.1} ms, p95 {:.1} ms | setup (queue + rule + target) median {} ms | teardown median {} ms | API calls per run median {}",
-        pct(&mut all, 0.5).as_secs_f64() * 1e3,
-        pct(&mut all, 0.95).as_secs_f64() * 1e3,
-        pct(&mut setup, 0.5).as_millis(),
-        pct(&mut tear, 0.5).as_millis(),
-        pct(&mut calls, 0.5).as_millis()
-    );
-    println!("\nbaseline, same scenarios in the same run: `aws ecs wait services-stable` (awscli v1, 15 s polls):");
-    for (i, sc) in scenarios.into_iter().enumerate() {
-        let (_, report) = run_once(RUNS + i, sc, true).await;
-        println!("  {:<30} services-stable: {}", sc.name(), report.unwrap_or_default());
-    }
+    medians
 }

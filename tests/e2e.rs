@@ -49,24 +49,42 @@ async fn circuit_breaker_failure_then_rollback_exits_1() {
     let emu = emu!("e2e_breaker");
     let svc = emu.service("e2e-breaker").await;
     let child = emu.start_wait(&svc, &[]).await;
-    emu.deployment_event(
-        &svc,
-        "SERVICE_DEPLOYMENT_FAILED",
-        &svc.deployment,
-        "ECS deployment circuit breaker: tasks failed to start.",
-    )
-    .await;
-    emu.deployment_event(
-        &svc,
-        "SERVICE_DEPLOYMENT_IN_PROGRESS",
-        "ecs-svc/9999999999999999999",
-        &format!("ECS deployment circuit breaker: rolling back to deploymentId {}.", svc.old_deployment),
-    )
-    .await;
+    // ECS sends both within a second; one PutEvents call puts them on the queue together, so the test
+    // does not race the gate's teardown (it decides at FAILED and deletes the queue at once).
+    let detail = |name: &str, id: &str, reason: String| {
+        aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+            .source("aws.ecs")
+            .detail_type("ECS Deployment State Change")
+            .resources(svc.service_arn.clone())
+            .detail(
+                json!({"eventType": if name.ends_with("FAILED") {"ERROR"} else {"INFO"}, "eventName": name, "deploymentId": id,
+                       "updatedAt": now_rfc3339(), "reason": reason, "clusterArn": svc.cluster_arn})
+                .to_string(),
+            )
+            .build()
+    };
+    let out = emu
+        .events()
+        .put_events()
+        .entries(detail(
+            "SERVICE_DEPLOYMENT_FAILED",
+            &svc.deployment,
+            "ECS deployment circuit breaker: tasks failed to start.".into(),
+        ))
+        .entries(detail(
+            "SERVICE_DEPLOYMENT_IN_PROGRESS",
+            "ecs-svc/9999999999999999999",
+            format!("ECS deployment circuit breaker: rolling back to deploymentId {}.", svc.old_deployment),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.failed_entry_count(), 0);
     let d = finish(child, LIMIT).await;
     assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
     assert!(d.stdout.contains("verdict: FAILED"));
     assert!(d.stdout.contains("reason:   ECS deployment circuit breaker: tasks failed to start."));
+    // The gate decides at FAILED; the rollback event after it in the same batch is not waited for.
     emu.assert_nothing_left(&svc).await;
 }
 

@@ -7,7 +7,10 @@
 //! - [`source`]: where events come from (the SQS subscription, or nothing but the API), with its setup,
 //!   receive, acknowledge and teardown.
 //! - [`handler`]: the loop's synchronous decisions (nextest's dispatcher shape), unit-tested without AWS.
+//! - [`plan`]: the lifecycle's pure planners (which deployment, service deployments, subscribe or fall
+//!   back, what to read for a diagnosis), unit-tested; `wait` executes their plans.
 //! - [`race`]: the one race of an awaited call against signals and a deadline or budget.
+//! - [`rollback`]: `--rollback-on-failure` — which services, how (pure planners), and the rollback's wait.
 //! - [`wait`]: the live gate — resolve, subscribe, the `select!` loop, teardown, diagnosis.
 //! - [`gc`]: deleting leftovers.
 //! - [`hook`]: `ecsgate continue`, answering a lifecycle hook that paused a deployment.
@@ -18,7 +21,9 @@ pub mod gc;
 pub mod handler;
 pub mod hook;
 pub mod notify;
+pub mod plan;
 pub mod race;
+pub mod rollback;
 pub mod settings;
 pub mod source;
 pub mod wait;

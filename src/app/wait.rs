@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 
 use super::drive::Driver;
 use super::handler::{Action, ApiFailure, Handler, LoopEvent};
+use super::plan::{self, NotJudgeable, Read, SetupFailure};
 use super::race::{Raced, race};
 use super::settings::WaitSettings;
 use super::source::{Received, Source};
@@ -19,9 +20,7 @@ use crate::aws::ecs::Lookup;
 use crate::aws::subscription::{self, Leftovers, Watched};
 use crate::aws::{self, Clients, Kind, fatal};
 use crate::cli::WaitArgs;
-use crate::engine::snapshot::TaskDefinitionInfo;
-use crate::engine::verdict::{Rollback, RollbackBy, RollbackOutcome};
-use crate::engine::{Diagnosis, Input, Outcome, ServiceSnapshot, Target, arn_name};
+use crate::engine::{Diagnosis, Input, ServiceSnapshot, Target, arn_name};
 use crate::error::AppError;
 use crate::exit::{ErrorKind, Signal};
 use crate::record::Recorder;
@@ -56,6 +55,18 @@ pub(crate) struct Svc {
 }
 
 impl Svc {
+    /// What the engine judges for this service: the cluster by ARN (task events then match account
+    /// and region too, not just the name) and the deployment `deployment_id`.
+    pub fn target(&self, deployment_id: &str) -> Target {
+        Target {
+            cluster: Some(if self.cluster_arn.is_empty() { self.cluster.clone() } else { self.cluster_arn.clone() }),
+            service: Some(self.name.clone()),
+            deployment_id: Some(deployment_id.to_string()),
+            until: None,
+            rollback_of: None,
+        }
+    }
+
     pub fn watched(&self) -> Watched {
         Watched {
             service_arn: self.service_arn.clone(),
@@ -137,21 +148,13 @@ impl<'s> Gate<'s> {
 }
 
 /// How long one API call after the loop (starting a rollback) may take.
-const AFTER_LOOP_CALL_BUDGET: Duration = Duration::from_secs(30);
+pub(crate) const AFTER_LOOP_CALL_BUDGET: Duration = Duration::from_secs(30);
 
 impl Gate<'_> {
-    /// An API call after the loop ended (starting a rollback): a signal abandons it (`Err(Some(sig))`),
-    /// and it may take at most `budget` (`Err(None)`), so neither waits for a stalled endpoint.
-    pub async fn after_loop<T>(
-        &mut self,
-        budget: Duration,
-        call: impl std::future::Future<Output = T>,
-    ) -> Result<T, Option<Signal>> {
-        match race(&mut self.sigs, tokio::time::Instant::now() + budget, call).await {
-            Raced::Done(r) => Ok(r),
-            Raced::Signal(sig) => Err(Some(sig)),
-            Raced::OutOfTime => Err(None),
-        }
+    /// An API call after the loop ended (starting a rollback): a signal abandons it, and it may take at
+    /// most `budget`, so neither waits for a stalled endpoint.
+    pub async fn after_loop<T>(&mut self, budget: Duration, call: impl std::future::Future<Output = T>) -> Raced<T> {
+        race(&mut self.sigs, tokio::time::Instant::now() + budget, call).await
     }
 }
 
@@ -175,8 +178,8 @@ async fn wait(s: &WaitSettings, reporter: &mut Reporter) -> Result<u8, AppError>
     let mut first = None;
     // Services the API already decided (COMPLETED or FAILED) need no subscription.
     let setup_started = Instant::now();
-    if !driver.all_decided() && !s.poll {
-        let watched: Vec<Watched> = driver.undecided().into_iter().map(|i| svcs[i].watched()).collect();
+    if let Some(units) = plan::subscribe_for(s.poll, &driver) {
+        let watched: Vec<Watched> = units.into_iter().map(|i| svcs[i].watched()).collect();
         first = subscribe(&mut g, &mut source, &watched, reporter).await?;
     }
     let setup = setup_started.elapsed();
@@ -190,17 +193,7 @@ pub(crate) fn start_driver(
     snaps: &[ServiceSnapshot],
     reporter: &mut Reporter,
 ) -> Result<Driver, AppError> {
-    // The cluster by ARN: task events then match account and region too, not just the name.
-    let targets: Vec<Target> = svcs
-        .iter()
-        .map(|v| Target {
-            cluster: Some(if v.cluster_arn.is_empty() { v.cluster.clone() } else { v.cluster_arn.clone() }),
-            service: Some(v.name.clone()),
-            deployment_id: Some(v.deployment_id.clone()),
-            until: None,
-            rollback_of: None,
-        })
-        .collect();
+    let targets: Vec<Target> = svcs.iter().map(|v| v.target(&v.deployment_id)).collect();
     let mut driver = Driver::new(targets, s.max_task_failures).with_until(s.until);
     driver.begin(reporter);
     if let Some(p) = &s.record {
@@ -259,7 +252,7 @@ pub(crate) async fn subscribe(
             reporter.info(&format!("ecsgate: listening on queue {} (rule {})", plan.name, plan.name));
         }
         Ok(()) => {}
-        Err((op, e)) if e.kind == Kind::AccessDenied => {
+        Err((op, e)) if plan::on_setup_failure(e.kind) == SetupFailure::FallBackToPolling => {
             source.stop_receiving();
             report_leftovers(reporter, &bounded_teardown(source, &mut g.sigs).await.0);
             *source = Source::polling(&g.clients);
@@ -306,212 +299,63 @@ pub(crate) async fn run_gate(
     };
 
     if s.rollback_on_failure && result.is_ok() {
-        roll_back(&mut g, &svcs, &snaps, &mut driver, &mut source, reporter).await;
+        super::rollback::roll_back(&mut g, &svcs, &snaps, &mut driver, &mut source, reporter).await;
     }
 
-    // Teardown, and beside it the diagnosis of what failed: neither waits for the other.
-    let teardown_started = Instant::now();
+    // From here, only the verdict is on the critical path: the diagnosis reads (concurrent, bounded)
+    // then the report, while the teardown runs beside them; the notification follows the report, still
+    // beside the teardown. Leftovers are reported after the verdict (stderr).
+    let ended = Instant::now();
     source.stop_receiving();
-    let (td, tails) = tokio::join!(
-        bounded_teardown(&source, &mut g.sigs),
-        tokio::time::timeout(DIAGNOSIS_BUDGET, diagnose(&clients, &svcs, &mut driver, reporter))
-    );
-    let (left, hurried) = td;
+    let verdict_path = {
+        let (driver, rep, clients, svcs) = (&mut driver, &mut *reporter, &clients, &svcs);
+        let ok = result.is_ok();
+        async move {
+            if !ok {
+                return None;
+            }
+            let _ = tokio::time::timeout(DIAGNOSIS_BUDGET, diagnose(clients, svcs, driver, rep)).await;
+            let report = driver.conclude(rep);
+            let printed = ended.elapsed();
+            // The notification sink queued its payloads with the report: post them beside the teardown.
+            super::notify::deliver(rep).await;
+            Some((report, printed))
+        }
+    };
+    let ((left, hurried), concluded) = tokio::join!(bounded_teardown(&source, &mut g.sigs), verdict_path);
     if hurried {
         reporter.info("ecsgate: second signal; teardown hurried");
     }
+    report_leftovers(reporter, &left);
     if std::env::var_os("ECSGATE_TIMINGS").is_some() {
-        // For the benches: phases as the process itself saw them.
+        // For the benches: phases as the process itself saw them, from the end of the loop (the
+        // decision) to the verdict printed and to the end.
         reporter.info(&format!(
-            "timing: setup_ms={} teardown_ms={} total_ms={}",
+            "timing: setup_ms={} verdict_ms={} end_ms={} total_ms={}",
             setup.as_millis(),
-            teardown_started.elapsed().as_millis(),
+            concluded.as_ref().map_or(0, |(_, p)| p.as_millis()),
+            ended.elapsed().as_millis(),
             g.started.elapsed().as_millis()
         ));
     }
-    for (i, d) in tails.unwrap_or_default() {
-        driver.diagnosed(i, d, reporter);
-    }
-    report_leftovers(reporter, &left);
-    // `--notify` is a sink of the reporter: the report (or the error) reaches it like every other sink.
-    result?;
-    Ok(driver.conclude(reporter).exit_code)
-}
-
-/// `--rollback-on-failure`: for each service whose deployment failed by ecsgate's own rule or timed out
-/// while ECS is not rolling back by itself, roll back — StopServiceDeployment(ROLLBACK) where a service
-/// deployment exists, otherwise UpdateService to the previous PRIMARY's task definition — and wait for
-/// the rollback under a fresh `--timeout`. Its outcome goes into the verdict; the exit code stays that of
-/// the failure.
-async fn roll_back(
-    g: &mut Gate<'_>,
-    svcs: &[Svc],
-    snaps: &[ServiceSnapshot],
-    driver: &mut Driver,
-    source: &mut Source,
-    reporter: &mut Reporter,
-) {
-    for (i, v) in svcs.iter().enumerate() {
-        let e = driver.engine(i);
-        let Some(verdict) = e.verdict() else { continue };
-        let ours_failed =
-            (verdict.outcome == Outcome::Failed && e.decided_by_threshold()) || verdict.outcome == Outcome::TimedOut;
-        if !ours_failed || e.ecs_rolls_back() {
-            continue;
-        }
-        // The service as it is now (its current service deployment may be known only now); the
-        // snapshot the gate started from when it cannot be read.
-        let clients = g.clients.clone();
-        let read = aws::ecs::describe_service(&clients, &v.cluster, &v.describe_as);
-        let fresh = match g.after_loop(AFTER_LOOP_CALL_BUDGET, read).await {
-            Ok(r) => r.ok().map(|(s, _)| s),
-            Err(Some(sig)) => return abandon_rollbacks(sig, reporter),
-            Err(None) => None,
-        };
-        let snap = fresh.as_ref().or_else(|| snaps.iter().find(|x| arn_name(&x.service_arn) == v.name));
-        let previous = snap.and_then(|x| previous_task_definition(x, &v.deployment_id));
-        let sd_arn = snap.and_then(|x| x.current_service_deployment.clone());
-        reporter.info(&format!(
-            "ecsgate: rolling back service {} ({})",
-            v.name,
-            match (&sd_arn, &previous) {
-                (Some(a), _) => format!("StopServiceDeployment ROLLBACK of {a}"),
-                (None, Some(td)) => format!("UpdateService to {td}"),
-                (None, None) => "no previous revision known".into(),
-            }
-        ));
-        let start = async {
-            match (&sd_arn, &previous) {
-                (Some(arn), _) => aws::deploy::stop_service_deployment(&clients, arn).await.map(|()| None),
-                (None, Some(td)) => {
-                    aws::deploy::update_service(&clients, &v.cluster, &v.describe_as, Some(td), None, false)
-                        .await
-                        .map(Some)
-                }
-                (None, None) => Err(aws::ErrInfo::other("the service has no previous deployment to roll back to")),
-            }
-        };
-        let started = match g.after_loop(AFTER_LOOP_CALL_BUDGET, start).await {
-            Ok(r) => r,
-            Err(Some(sig)) => return abandon_rollbacks(sig, reporter),
-            Err(None) => Err(aws::ErrInfo::other(format!(
-                "no answer within {} (it may still have started: check the service)",
-                format_elapsed(AFTER_LOOP_CALL_BUDGET)
-            ))),
-        };
-        let to = previous.clone().or(sd_arn.clone());
-        let outcome = match started {
-            Err(err) => {
-                reporter.warn(&format!("ROLLBACK FAILED to start for service {}: {err}", v.name));
-                let rb = Rollback {
-                    by: RollbackBy::Ecsgate,
-                    to,
-                    deployment_id: None,
-                    outcome: Some(RollbackOutcome::Failed),
-                };
-                driver.diagnosed(i, Diagnosis::Rollback(rb), reporter);
-                continue;
-            }
-            Ok(updated) => {
-                let after = match updated {
-                    Some(u) => Some(u.snapshot),
-                    None => {
-                        let read = aws::ecs::describe_service(&clients, &v.cluster, &v.describe_as);
-                        match g.after_loop(AFTER_LOOP_CALL_BUDGET, read).await {
-                            Ok(r) => r.ok().map(|(s, _)| s),
-                            Err(Some(sig)) => return abandon_rollbacks(sig, reporter),
-                            Err(None) => None,
-                        }
-                    }
-                };
-                let rollback_id = after
-                    .as_ref()
-                    .and_then(|s| s.deployments.iter().find(|d| d.status == "PRIMARY"))
-                    .map(|d| d.id.clone());
-                match (rollback_id, after) {
-                    (Some(id), Some(snap)) if id != v.deployment_id => {
-                        let (outcome, reason) = watch_rollback(g, v, &id, snap, source, reporter).await;
-                        if outcome != RollbackOutcome::Succeeded {
-                            reporter.warn(&format!("ROLLBACK of service {} did not complete: {reason}", v.name));
-                        }
-                        (Some(id), outcome)
-                    }
-                    _ => (None, RollbackOutcome::InProgress),
-                }
-            }
-        };
-        let rb = Rollback { by: RollbackBy::Ecsgate, to, deployment_id: outcome.0, outcome: Some(outcome.1) };
-        driver.diagnosed(i, Diagnosis::Rollback(rb), reporter);
-    }
-}
-
-/// A signal while a rollback was being started: no more rollbacks; teardown comes next.
-fn abandon_rollbacks(sig: Signal, reporter: &mut Reporter) {
-    reporter.warn(&format!("{}: not starting (or waiting for) the rollback; check the service", sig.name()));
-}
-
-/// The task definition of the deployment ours replaced: the newest other one in the snapshot.
-fn previous_task_definition(snap: &ServiceSnapshot, ours: &str) -> Option<String> {
-    snap.deployments
-        .iter()
-        .filter(|d| d.id != ours && d.task_definition.is_some())
-        .max_by_key(|d| d.created_at_ms.unwrap_or(i64::MIN))
-        .and_then(|d| d.task_definition.clone())
-}
-
-/// Waits for the rollback deployment through the same loop (and the same queue): its own engine, a
-/// fresh `--timeout`. Returns its outcome word and reason.
-async fn watch_rollback(
-    g: &mut Gate<'_>,
-    v: &Svc,
-    rollback_id: &str,
-    snap: ServiceSnapshot,
-    source: &mut Source,
-    reporter: &mut Reporter,
-) -> (RollbackOutcome, String) {
-    let mut rb = v.clone();
-    rb.deployment_id = rollback_id.to_string();
-    let target = Target {
-        cluster: Some(if v.cluster_arn.is_empty() { v.cluster.clone() } else { v.cluster_arn.clone() }),
-        service: Some(v.name.clone()),
-        deployment_id: Some(rollback_id.to_string()),
-        // Judged as the gate judges (`--until`), and labelled as ecsgate's rollback, not as ours.
-        until: (g.s.until != crate::engine::Until::Completed).then_some(g.s.until),
-        rollback_of: Some(v.deployment_id.clone()),
-    };
-    let mut driver = Driver::new(vec![target], g.s.max_task_failures);
-    reporter.info(&format!("ecsgate: waiting for rollback deployment {rollback_id} of service {}", v.name));
-    driver.feed(Input::Service(snap.clone()), reporter);
-    let svcs = [rb];
-    let clients = g.clients.clone();
-    let mut handler = Handler::new(g.s.timing, g.s.timeout, false, !source.is_queue(), 1, Instant::now());
-    let deadline = tokio::time::Instant::now() + g.s.timeout;
-    let mut io = Io { clients: &clients, svcs: &svcs, sigs: &mut g.sigs, deadline };
-    let res = run_loop(&mut io, &mut driver, &mut handler, source, reporter, &[snap], None).await;
-    match (res, driver.engine(0).verdict()) {
-        (Ok(()), Some(verdict)) => {
-            let outcome = match verdict.outcome {
-                Outcome::Succeeded => RollbackOutcome::Succeeded,
-                Outcome::Failed => RollbackOutcome::Failed,
-                Outcome::TimedOut | Outcome::Interrupted(_) => RollbackOutcome::TimedOut,
-                _ => RollbackOutcome::InProgress,
-            };
-            (outcome, verdict.reason.unwrap_or_default())
-        }
-        (Err(e), _) => (RollbackOutcome::Failed, e.message),
-        (Ok(()), None) => (RollbackOutcome::InProgress, String::new()),
+    match (result, concluded) {
+        (Ok(()), Some((report, _))) => Ok(report.exit_code),
+        // Reported (and notified, by the reporter's notification sink) as every error is.
+        (Err(e), _) => Err(e),
+        (Ok(()), None) => unreachable!("a gate that ended well is concluded"),
     }
 }
 
 /// Everything the loop's I/O needs.
-struct Io<'a> {
-    clients: &'a Clients,
-    svcs: &'a [Svc],
-    sigs: &'a mut mpsc::UnboundedReceiver<Signal>,
-    deadline: tokio::time::Instant,
+pub(crate) struct Io<'a> {
+    pub clients: &'a Clients,
+    pub svcs: &'a [Svc],
+    pub sigs: &'a mut mpsc::UnboundedReceiver<Signal>,
+    pub deadline: tokio::time::Instant,
 }
 
-async fn run_loop(
+/// The loop: the handler decides, the I/O it asks for runs raced against signals and the deadline.
+pub(crate) async fn run_loop(
     io: &mut Io<'_>,
     driver: &mut Driver,
     handler: &mut Handler,
@@ -638,10 +482,7 @@ async fn service_deployments(
     snaps: &[ServiceSnapshot],
     pinned: Vec<String>,
 ) -> Vec<crate::engine::snapshot::ServiceDeploymentSnapshot> {
-    let mut arns: Vec<String> = snaps.iter().filter_map(|s| s.current_service_deployment.clone()).collect();
-    arns.extend(pinned);
-    arns.sort_unstable();
-    arns.dedup();
+    let arns = plan::service_deployments_to_describe(snaps, pinned);
     if arns.is_empty() {
         return Vec::new();
     }
@@ -708,63 +549,59 @@ pub(crate) async fn bounded_teardown(source: &Source, sigs: &mut mpsc::Unbounded
     }
 }
 
-/// For each service that failed: its stopped tasks when the verdict came before ecsgate saw any (the
-/// deployment was FAILED when the gate started, or a FAILED event came first), the task definitions of
-/// its failed tasks (essential flags decide the culprit; read only now, since a gate that succeeds needs
-/// none), then the culprit container's last log lines, a failed Lambda hook's last log lines, and the
-/// state reasons of the alarms that rolled a deployment back. Returns those by unit.
-async fn diagnose(c: &Clients, svcs: &[Svc], driver: &mut Driver, reporter: &mut Reporter) -> Vec<(usize, Diagnosis)> {
-    let failed = driver.failed();
-    for &i in &failed {
-        if driver.engine(i).verdict().is_some_and(|v| v.failed_tasks.is_empty())
-            && let LoopEvent::Stopped(Ok(tasks)) = list_stopped(c, svcs, &[i], driver).await
-        {
-            for t in tasks {
-                driver.feed(Input::Task(t), reporter);
+/// Executes the diagnosis plan ([`plan::diagnosis`]): stage by stage, the reads of a stage at once,
+/// each answer fed (and recorded) as the stage ends, since the next stage's reads depend on them.
+async fn diagnose(c: &Clients, svcs: &[Svc], driver: &mut Driver, reporter: &mut Reporter) {
+    for stage in 0..plan::DIAGNOSIS_STAGES {
+        let reads = plan::diagnosis(driver, stage);
+        if reads.is_empty() {
+            continue;
+        }
+        let got = {
+            let d = &*driver;
+            futures_util::future::join_all(reads.into_iter().map(|r| read(c, svcs, d, r))).await
+        };
+        for g in got {
+            match g {
+                Got::Inputs(inputs) => inputs.into_iter().for_each(|i| driver.feed(i, reporter)),
+                Got::Diagnosis(unit, d) => driver.diagnosed(unit, d, reporter),
+                Got::Warning(w) => reporter.warn(&w),
+                Got::Nothing => {}
             }
         }
     }
-    // Tasks the load balancer failed: the target group's check and its own reason code.
-    for &i in &failed {
-        for tg in driver.engine(i).failing_target_groups() {
-            match aws::elb::target_health(c, &tg).await {
-                Ok(th) => driver.feed(Input::TargetHealth(th), reporter),
-                Err(e) => reporter.warn(&format!("cannot read the health of target group {tg}: {e}")),
-            }
+}
+
+/// What one diagnosis read brought.
+enum Got {
+    Inputs(Vec<Input>),
+    Diagnosis(usize, Diagnosis),
+    Warning(String),
+    Nothing,
+}
+
+async fn read(c: &Clients, svcs: &[Svc], d: &Driver, r: Read) -> Got {
+    match r {
+        Read::StoppedTasks(i) => match list_stopped(c, svcs, &[i], d).await {
+            LoopEvent::Stopped(Ok(tasks)) => Got::Inputs(tasks.into_iter().map(Input::Task).collect()),
+            _ => Got::Nothing,
+        },
+        Read::TargetHealth(tg) => match aws::elb::target_health(c, &tg).await {
+            Ok(th) => Got::Inputs(vec![Input::TargetHealth(th)]),
+            Err(e) => Got::Warning(format!("cannot read the health of target group {tg}: {e}")),
+        },
+        Read::TaskDefinition(arn) => match aws::ecs::describe_task_definition(c, &arn).await {
+            Ok(td) => Got::Inputs(vec![Input::TaskDefinition(td)]),
+            Err(_) => Got::Nothing,
+        },
+        Read::LogTail { unit, cfg, container, task } => {
+            Got::Diagnosis(unit, Diagnosis::LogTail(aws::logs::tail(c, &cfg, &container, &task, 20).await))
         }
+        Read::HookLog { unit, function } => {
+            Got::Diagnosis(unit, Diagnosis::HookLog(aws::logs::lambda_tail(c, &function, 20).await))
+        }
+        Read::Alarms { unit, names } => Got::Diagnosis(unit, Diagnosis::Alarms(aws::alarms::describe(c, &names).await)),
     }
-    for &i in &failed {
-        for arn in driver.engine(i).missing_task_definitions() {
-            let td: Option<TaskDefinitionInfo> = aws::ecs::describe_task_definition(c, &arn).await.ok();
-            if let Some(td) = td {
-                driver.feed(Input::TaskDefinition(td), reporter);
-            }
-        }
-    }
-    let mut tails = Vec::new();
-    for &i in &failed {
-        let e = driver.engine(i);
-        let Some(v) = e.verdict() else { continue };
-        let target = (|| {
-            let culprit = v.culprit.as_ref()?;
-            let container = culprit.container.clone()?;
-            let td_arn = v.failed_tasks.first()?.task_definition.clone()?;
-            let cfg = e.task_definition(&td_arn)?.containers.iter().find(|x| x.name == container)?.awslogs.clone()?;
-            Some((cfg, container, culprit.task_arn.clone()))
-        })();
-        if let Some((cfg, container, task)) = target {
-            tails.push((i, Diagnosis::LogTail(aws::logs::tail(c, &cfg, &container, &task, 20).await)));
-        }
-        if let Some(function) = e.failed_lambda_hook() {
-            let name = crate::engine::diagnose::lambda_function_name(&function).to_string();
-            tails.push((i, Diagnosis::HookLog(aws::logs::lambda_tail(c, &name, 20).await)));
-        }
-        let alarms = e.triggered_alarms().to_vec();
-        if !alarms.is_empty() {
-            tails.push((i, Diagnosis::Alarms(aws::alarms::describe(c, &alarms).await)));
-        }
-    }
-    tails
 }
 
 /// For each service not yet decided, or failed, whose current service deployment is not ours (ours was
@@ -781,24 +618,16 @@ async fn find_service_deployments(
     reporter: &mut Reporter,
 ) -> Result<(), AppError> {
     let clients = g.clients.clone();
-    for (i, v) in svcs.iter().enumerate() {
-        let e = driver.engine(i);
-        let names_one = snaps.iter().any(|s| s.service_arn == v.service_arn && s.current_service_deployment.is_some());
-        // A failure already decided (ours is no longer PRIMARY) is still worth explaining: ECS's
-        // statusReason names the hook or the alarms. Other decisions need nothing more.
-        let settled = e.verdict().is_some_and(|v| v.outcome != Outcome::Failed);
-        if !names_one || settled || e.service_deployment().is_some() {
-            continue;
-        }
+    for i in plan::service_deployments_to_list(driver, snaps) {
+        let v = &svcs[i];
         let (cluster, service) = (v.cluster.clone(), v.service_arn.clone());
         let found = g
             .before_setup("listing the service deployments", async {
-                let mut arns = match aws::ecs::list_service_deployments(&clients, &cluster, &service, None).await {
+                let listed = match aws::ecs::list_service_deployments(&clients, &cluster, &service, None).await {
                     Ok(a) => a,
                     Err(e) => return Ok(Err(e)),
                 };
-                // The current one was described already, and is not ours.
-                arns.retain(|a| !snaps.iter().any(|s| s.current_service_deployment.as_deref() == Some(a.as_str())));
+                let arns = plan::not_yet_described(listed, snaps);
                 if arns.is_empty() {
                     return Ok(Ok(Vec::new()));
                 }
@@ -872,23 +701,26 @@ pub(crate) async fn resolve(
     let mut snaps = Vec::new();
     for (want, snap) in s.services.iter().zip(found) {
         let Some(snap) = snap else { continue };
-        let deployment_id = match &s.deployment_id {
-            Some(id) => {
-                if !snap.deployments.iter().any(|d| &d.id == id) {
-                    let known: Vec<&str> = snap.deployments.iter().map(|d| d.id.as_str()).collect();
-                    return Err(AppError::usage(format!(
-                        "deployment {id} is not among service {}'s deployments ({})",
-                        want.name(),
-                        known.join(", ")
-                    ))
-                    .with_hint("finished deployments leave the list; omit --deployment-id to wait for the PRIMARY one"));
+        let deployment_id = match plan::deployment_to_judge(&snap, s.deployment_id.as_deref()) {
+            Ok(j) => {
+                if let Some(w) = &j.warning {
+                    reporter.warn(w);
                 }
-                id.clone()
+                j.id
             }
-            None => default_deployment(&snap, reporter).ok_or_else(|| {
-                AppError::usage(format!("service {} has no PRIMARY deployment", want.name()))
-                    .with_hint("services with the CODE_DEPLOY or EXTERNAL controller have none; ecsgate gates rolling (ECS) deployments")
-            })?,
+            Err(NotJudgeable::NotAmong(known)) => {
+                return Err(AppError::usage(format!(
+                    "deployment {} is not among service {}'s deployments ({})",
+                    s.deployment_id.as_deref().unwrap_or_default(),
+                    want.name(),
+                    known.join(", ")
+                ))
+                .with_hint("finished deployments leave the list; omit --deployment-id to wait for the PRIMARY one"));
+            }
+            Err(NotJudgeable::NoPrimary) => {
+                return Err(AppError::usage(format!("service {} has no PRIMARY deployment", want.name()))
+                    .with_hint("services with the CODE_DEPLOY or EXTERNAL controller have none; ecsgate gates rolling (ECS) deployments"));
+            }
         };
         out.push(Svc {
             cluster: want.cluster.clone(),
@@ -901,27 +733,6 @@ pub(crate) async fn resolve(
         snaps.push(snap);
     }
     Ok((out, snaps))
-}
-
-/// The deployment to judge when none is named: the PRIMARY one — unless the PRIMARY is already a
-/// circuit-breaker rollback, which means the deployment the pipeline just started has failed before we
-/// got here. Judging the rollback would report its success as ours; judge the one it replaced.
-fn default_deployment(snap: &ServiceSnapshot, reporter: &mut Reporter) -> Option<String> {
-    let primary = snap.deployments.iter().find(|d| d.status == "PRIMARY")?;
-    if primary.rollout_state_reason.as_deref().and_then(crate::engine::rollback_target).is_some()
-        && let Some(replaced) = snap
-            .deployments
-            .iter()
-            .filter(|d| d.status != "PRIMARY")
-            .max_by_key(|d| d.created_at_ms.unwrap_or(i64::MIN))
-    {
-        reporter.warn(&format!(
-            "the PRIMARY deployment {} is a rollback; judging the deployment it replaced, {}",
-            primary.id, replaced.id
-        ));
-        return Some(replaced.id.clone());
-    }
-    Some(primary.id.clone())
 }
 
 fn report_leftovers(reporter: &mut Reporter, left: &Leftovers) {

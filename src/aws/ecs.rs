@@ -400,3 +400,77 @@ mod tests {
         assert!(matches!(lookup("ap", &found, &missing), Lookup::Missing(_)));
     }
 }
+
+#[cfg(test)]
+mod mapping_tests {
+    use super::super::testing::{block_on, clients, wire_timestamps};
+    use super::*;
+
+    fn fixture(name: &str) -> serde_json::Value {
+        let path = format!("{}/tests/fixtures/modern/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_described_service_maps_its_deployments_and_blue_green_configuration() {
+        let mut v = fixture("describe_services__blue-green-pause-hook-api-docs.json");
+        v["services"][0]["currentServiceDeployment"] =
+            serde_json::json!("arn:aws:ecs:us-west-2:123456789012:service-deployment/my-cluster/x/abc");
+        let c = clients(200, &v.to_string());
+        let (snap, status) = block_on(describe_service(&c, "my-cluster", "ecs-service-with-pause-hook")).ok().unwrap();
+        assert_eq!(status, "ACTIVE");
+        assert_eq!(snap.service_name.as_deref(), Some("ecs-service-with-pause-hook"));
+        assert_eq!(snap.cluster_arn.as_deref(), Some("arn:aws:ecs:us-west-2:123456789012:cluster/my-cluster"));
+        assert_eq!(
+            snap.current_service_deployment.as_deref(),
+            Some("arn:aws:ecs:us-west-2:123456789012:service-deployment/my-cluster/x/abc")
+        );
+        let d = &snap.deployments[0];
+        assert_eq!((d.id.as_str(), d.status.as_str()), ("ecs-svc/9223370604025455196", "PRIMARY"));
+        assert_eq!((d.desired_count, d.running_count, d.pending_count), (2, 2, 0));
+        assert_eq!(d.created_at_ms, Some(1_746_547_200_000));
+        let cfg = snap.deployment_configuration.expect("blue/green is worth saying");
+        assert_eq!(cfg.strategy.as_deref(), Some("BLUE_GREEN"));
+        assert_eq!(cfg.hooks.len(), 1);
+        assert_eq!(cfg.hooks[0].target_type.as_deref(), Some("PAUSE"));
+        assert_eq!(cfg.hooks[0].stages, ["POST_PRODUCTION_TRAFFIC_SHIFT"]);
+    }
+
+    #[test]
+    fn a_plain_rolling_service_keeps_no_configuration_and_only_its_newest_twenty_events() {
+        let events: Vec<serde_json::Value> = (0..25)
+            .map(|i| serde_json::json!({"id": format!("e{i}"), "createdAt": 1_746_547_200.0 - f64::from(i), "message": format!("m{i}")}))
+            .collect();
+        let body = serde_json::json!({"services": [{
+            "serviceArn": "arn:aws:ecs:us-east-1:1:service/c/s", "serviceName": "s", "status": "DRAINING",
+            "deploymentConfiguration": {"maximumPercent": 200, "minimumHealthyPercent": 100},
+            "deployments": [], "events": events}], "failures": []});
+        let c = clients(200, &body.to_string());
+        let (snap, status) = block_on(describe_service(&c, "c", "s")).ok().unwrap();
+        assert_eq!(status, "DRAINING");
+        assert_eq!(snap.deployment_configuration, None);
+        assert_eq!(snap.events.len(), 20);
+        assert_eq!(snap.events[0].message, "m0");
+    }
+
+    #[test]
+    fn a_service_deployment_maps_its_hooks_stage_and_revision() {
+        let mut v = fixture("describe_service_deployments__paused-at-pause-hook-api-docs.json");
+        wire_timestamps(&mut v);
+        let c = clients(200, &v.to_string());
+        let sds = block_on(describe_service_deployments(&c, &["arn:x".into()])).unwrap();
+        let sd = &sds[0];
+        assert_eq!(sd.status, "IN_PROGRESS");
+        let hook = sd.hooks.iter().find(|h| h.status.as_deref() == Some("AWAITING_ACTION")).expect("the paused hook");
+        assert_eq!(hook.target_type.as_deref(), Some("PAUSE"));
+        assert_eq!(hook.expires_at_ms, crate::engine::time::parse_rfc3339_millis("2026-05-06T16:03:00Z"));
+        assert_eq!(sd.updated_at_ms, crate::engine::time::parse_rfc3339_millis("2026-05-06T16:05:00Z"));
+        assert!(sd.at_ms.is_some(), "stamped when read");
+    }
+
+    #[test]
+    fn a_missing_cluster_is_its_own_answer() {
+        let c = clients(400, r#"{"__type": "ClusterNotFoundException", "message": "Cluster not found."}"#);
+        assert!(matches!(block_on(describe_service(&c, "nope", "s")), Err(DescribeError::ClusterNotFound)));
+    }
+}

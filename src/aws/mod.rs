@@ -10,6 +10,8 @@ pub mod gc;
 pub mod logs;
 pub mod queue;
 pub mod subscription;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use std::time::Duration;
 
@@ -230,5 +232,77 @@ pub fn fatal(op: &str, permission: &str, e: ErrInfo) -> AppError {
             .with_hint("AWS is throttling or failing; the deployment itself goes on, retry the wait"),
         Kind::NotFound | Kind::Other => AppError::aws(format!("{op} failed: {e}"))
             .with_hint("check --region, --profile and AWS_ENDPOINT_URL; the README lists the permissions ecsgate needs"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{block_on, clients};
+    use super::*;
+
+    /// The ErrInfo of a DescribeServices answered `status` with `body`.
+    fn answered(status: u16, body: &str) -> ErrInfo {
+        let c = clients(status, body);
+        let e = block_on(c.ecs.describe_services().cluster("c").services("s").send()).expect_err("an error");
+        err_info(&e)
+    }
+
+    #[test]
+    fn aws_error_codes_become_the_kinds_the_gate_decides_on() {
+        for (code, kind) in [
+            ("AccessDeniedException", Kind::AccessDenied),
+            ("UnauthorizedOperation", Kind::AccessDenied),
+            ("ClusterNotFoundException", Kind::NotFound),
+            ("ThrottlingException", Kind::Throttled),
+            ("ServerException", Kind::Transient),
+            ("InvalidParameterException", Kind::Other),
+        ] {
+            let e = answered(400, &format!(r#"{{"__type": "{code}", "message": "said {code}"}}"#));
+            assert_eq!(e.kind, kind, "{code}");
+            assert_eq!(e.code.as_deref(), Some(code));
+            assert_eq!(e.message, format!("said {code}"));
+        }
+    }
+
+    #[test]
+    fn an_error_reads_as_its_code_and_message_and_fatal_names_the_permission() {
+        let e = answered(400, r#"{"__type": "AccessDeniedException", "message": "no"}"#);
+        assert_eq!(e.to_string(), "AccessDeniedException: no");
+        let f = fatal("DescribeServices", "ecs:DescribeServices", e);
+        assert_eq!(f.exit_code(), crate::exit::AWS_ERROR);
+        assert_eq!(f.message, "not authorized to call ecs:DescribeServices: AccessDeniedException: no");
+        assert!(f.hint.unwrap().contains("grant ecs:DescribeServices"));
+    }
+
+    #[test]
+    fn an_error_chain_keeps_each_level_once() {
+        #[derive(Debug)]
+        struct Level(&'static str, Option<Box<Level>>);
+        impl std::fmt::Display for Level {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.0)
+            }
+        }
+        impl std::error::Error for Level {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                self.1.as_deref().map(|l| l as _)
+            }
+        }
+        let e = Level(
+            "dispatch failure",
+            Some(Box::new(Level("io error", Some(Box::new(Level("Connection refused (os error 111)", None)))))),
+        );
+        assert_eq!(error_chain(&e), "dispatch failure: io error: Connection refused (os error 111)");
+        let repeat = Level("connect: Connection refused", Some(Box::new(Level("Connection refused", None))));
+        assert_eq!(error_chain(&repeat), "connect: Connection refused");
+    }
+
+    #[test]
+    fn arn_parts_are_partition_region_and_account() {
+        assert_eq!(
+            arn_parts("arn:aws-cn:ecs:cn-north-1:123456789012:service/c/s"),
+            Some(("aws-cn", "cn-north-1", "123456789012"))
+        );
+        assert_eq!(arn_parts("api"), None);
     }
 }

@@ -301,3 +301,85 @@ where
     }
     Err(last.expect("at least one attempt"))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn watched(cluster: &str, name: &str) -> Watched {
+        Watched {
+            service_arn: format!("arn:aws:ecs:eu-west-1:123456789012:service/{cluster}/{name}"),
+            cluster_arn: format!("arn:aws:ecs:eu-west-1:123456789012:cluster/{cluster}"),
+            name: name.into(),
+            deployment_id: format!("ecs-svc/{name}"),
+        }
+    }
+
+    fn parse(p: &str) -> Value {
+        serde_json::from_str(p).unwrap()
+    }
+
+    #[test]
+    fn the_pattern_names_each_service_and_each_clusters_task_groups() {
+        let p = parse(&event_pattern(&[watched("shop", "api"), watched("shop", "worker"), watched("ops", "cron")]));
+        assert_eq!(p["source"], json!(["aws.ecs"]));
+        let or = p["$or"].as_array().unwrap();
+        let arns = json!([
+            "arn:aws:ecs:eu-west-1:123456789012:service/shop/api",
+            "arn:aws:ecs:eu-west-1:123456789012:service/shop/worker",
+            "arn:aws:ecs:eu-west-1:123456789012:service/ops/cron"
+        ]);
+        assert_eq!(or[0]["resources"], arns);
+        assert_eq!(or[1]["detail"]["serviceArn"], arns, "hook events by detail.serviceArn");
+        // One task entry per cluster: a group of one cluster must not match the same name in another.
+        assert_eq!(or[2]["detail"]["clusterArn"], json!(["arn:aws:ecs:eu-west-1:123456789012:cluster/shop"]));
+        assert_eq!(or[2]["detail"]["group"], json!(["service:api", "service:worker"]));
+        assert_eq!(or[3]["detail"]["group"], json!(["service:cron"]));
+        assert_eq!(or.len(), 4);
+    }
+
+    #[test]
+    fn past_the_pattern_limit_whole_clusters_are_matched_and_the_pattern_fits() {
+        let many: Vec<Watched> =
+            (0..40).map(|i| watched("shop", &format!("service-with-a-long-name-{i:02}"))).collect();
+        assert!(pattern(&many, false).len() > PATTERN_LIMIT, "the exact pattern would not fit");
+        let p = event_pattern(&many);
+        assert!(p.len() <= PATTERN_LIMIT, "{} characters", p.len());
+        let p = parse(&p);
+        let or = p["$or"].as_array().unwrap();
+        assert_eq!(or[0]["resources"], json!([{"prefix": "arn:aws:ecs:eu-west-1:123456789012:service/shop/"}]));
+        assert_eq!(or[2]["detail"]["group"], json!([{"prefix": "service:"}]));
+        // Under the limit the exact pattern is kept.
+        let few = &many[..2];
+        assert_eq!(event_pattern(few), pattern(few, false));
+    }
+
+    #[test]
+    fn the_plan_names_queue_and_rule_alike_in_the_services_account_and_region() {
+        let p = plan(&[watched("shop", "api"), watched("shop", "worker")]);
+        assert!(p.name.starts_with(PREFIX) && p.name.len() == PREFIX.len() + 12, "{}", p.name);
+        assert_eq!(p.queue_arn, format!("arn:aws:sqs:eu-west-1:123456789012:{}", p.name));
+        assert_eq!(p.rule_arn, format!("arn:aws:events:eu-west-1:123456789012:rule/{}", p.name));
+        let tag = |k: &str| p.tags.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+        assert_eq!(tag(TAG_CREATOR), Some("ecsgate"));
+        assert_eq!(tag(TAG_SERVICE), Some("arn:aws:ecs:eu-west-1:123456789012:service/shop/api"));
+        assert_eq!(tag("ecsgate:services"), Some("api,worker"));
+        assert!(tag(TAG_CREATED).is_some_and(|t| crate::engine::time::parse_rfc3339_millis(t).is_some()));
+        assert_ne!(plan(&[watched("shop", "api")]).name, p.name, "each gate its own names");
+    }
+
+    #[test]
+    fn the_queue_policy_admits_only_our_rule_to_send() {
+        let p = plan(&[watched("shop", "api")]);
+        let policy = parse(&p.policy);
+        let st = policy["Statement"].as_array().unwrap();
+        assert_eq!(st.len(), 1);
+        assert_eq!(st[0]["Effect"], "Allow");
+        assert_eq!(st[0]["Principal"], json!({"Service": "events.amazonaws.com"}));
+        assert_eq!(st[0]["Action"], "sqs:SendMessage");
+        assert_eq!(st[0]["Resource"], json!(p.queue_arn));
+        assert_eq!(st[0]["Condition"], json!({"ArnEquals": {"aws:SourceArn": p.rule_arn}}));
+    }
+}

@@ -1040,51 +1040,13 @@ fn until_traffic_shifted_succeeds_at_the_bake_and_completed_waits_for_it() {
     }
 }
 
-/// A DescribeServiceDeployments entry in the API's JSON (a real sample), as aws/ecs.rs maps the SDK's
-/// type, moved to our service deployment.
+/// A DescribeServiceDeployments entry in the API's JSON (a real sample), through the SDK and the
+/// production mapping (`aws::ecs::describe_service_deployments`, never a copy of it), moved to our
+/// service deployment.
 fn sd_from_api(v: &Value) -> Input {
-    let ms =
-        |x: &Value| x.as_f64().map(|f| (f * 1000.0) as i64).or_else(|| x.as_str().and_then(time::parse_rfc3339_millis));
-    let s = |x: &Value| x.as_str().map(str::to_string);
-    Input::ServiceDeployment(snapshot::ServiceDeploymentSnapshot {
-        arn: SD.into(),
-        status: v["status"].as_str().unwrap().into(),
-        status_reason: s(&v["statusReason"]),
-        lifecycle_stage: s(&v["lifecycleStage"]),
-        strategy: s(&v["deploymentConfiguration"]["strategy"]),
-        circuit_breaker: v["deploymentCircuitBreaker"].as_object().map(|b| {
-            (
-                b["status"].as_str().unwrap_or_default().to_string(),
-                b["failureCount"].as_i64().unwrap_or(0) as i32,
-                b["threshold"].as_i64().unwrap_or(0) as i32,
-            )
-        }),
-        triggered_alarms: v["alarms"]["triggeredAlarmNames"]
-            .as_array()
-            .map(|a| a.iter().filter_map(&s).collect())
-            .unwrap_or_default(),
-        rollback_reason: s(&v["rollback"]["reason"]),
-        hooks: v["lifecycleHookDetails"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|h| snapshot::HookDetail {
-                        hook_id: s(&h["hookId"]),
-                        target_type: s(&h["targetType"]),
-                        target_arn: s(&h["targetArn"]),
-                        status: s(&h["status"]),
-                        expires_at_ms: ms(&h["expiresAt"]),
-                        timeout_action: s(&h["timeoutAction"]),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
-        production_weight: v["targetServiceRevision"]["requestedProductionTrafficWeight"].as_f64(),
-        bake_time_minutes: v["deploymentConfiguration"]["bakeTimeInMinutes"].as_i64().map(|m| m as i32),
-        updated_at_ms: ms(&v["updatedAt"]),
-        at_ms: ms(&v["updatedAt"]),
-        target_revision_arn: s(&v["targetServiceRevision"]["arn"]),
-    })
+    let mut sd = crate::aws::testing::service_deployment(v);
+    sd.arn = SD.into();
+    Input::ServiceDeployment(sd)
 }
 
 fn first_sd(sample: &str) -> Value {
@@ -1230,7 +1192,12 @@ fn progress_shows_strategy_stage_traffic_share_and_bake_left() {
         if let Some(w) = weight {
             v["targetServiceRevision"] = json!({"requestedProductionTrafficWeight": w});
         }
-        sd_from_api(&v)
+        // The mapping stamps when ecsgate read it (the wall clock); this test's clock is `now`.
+        let mut input = sd_from_api(&v);
+        if let Input::ServiceDeployment(sd) = &mut input {
+            sd.at_ms = Some(now);
+        }
+        input
     };
     feed(&mut e, [sd("PRODUCTION_TRAFFIC_SHIFT", Some(40.0), at)]);
     assert_eq!(e.progress().rollout_state.as_deref(), Some("IN_PROGRESS LINEAR PRODUCTION_TRAFFIC_SHIFT 40%"));
