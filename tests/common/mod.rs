@@ -22,11 +22,23 @@ impl Run {
     }
 }
 
+/// The ecsgate binary, isolated from AWS and the developer's setup ([`isolate`]) with no GitHub or colour
+/// detection. Every test spawns ecsgate through this, so a test that forgets to point it somewhere can
+/// only fail, never reach a real account; a test that needs an endpoint or keys sets its own after
+/// this (later `env` calls win).
+pub fn command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+    cmd.env_remove("GITHUB_ACTIONS").env("NO_COLOR", "1");
+    isolate(&mut cmd);
+    cmd
+}
+
 pub fn ecsgate(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsgate"));
     cmd.args(args).stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     cmd.env_remove("GITHUB_ACTIONS").env("NO_COLOR", "1");
+    isolate(&mut cmd);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -40,6 +52,34 @@ pub fn ecsgate(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run 
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// Nothing a test runs can reach AWS or read the developer's setup: a dead local endpoint, no instance
+/// metadata, empty config and credentials files, fake keys, and none of the caller's `ECSGATE_*`
+/// variables. A test that needs an endpoint (the emulator) sets its own after this.
+pub fn isolate(cmd: &mut Command) {
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("ECSGATE_") && k != "ECSGATE_EMULATOR" && k != "ECSGATE_VENV" {
+            cmd.env_remove(&k);
+        }
+    }
+    for k in [
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_ROLE_ARN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    ] {
+        cmd.env_remove(k);
+    }
+    cmd.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_ACCESS_KEY_ID", "AKIDISOLATEDTEST")
+        .env("AWS_SECRET_ACCESS_KEY", "isolated")
+        .env("AWS_REGION", "us-east-1");
 }
 
 pub fn fixture(name: &str) -> Value {
