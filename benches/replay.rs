@@ -9,6 +9,11 @@
 //! against the base show what memory grows with. As same-process baselines it also prints the engine's
 //! apply alone and serde_json skimming the same lines (the parsing floor). A counting allocator measures
 //! bytes; nothing here is a pass/fail timing test.
+//!
+//! `ECSGATE_BENCH_SMOKE=1` (CI, through `scripts/bench.sh --smoke`): the same three shapes at a tenth of
+//! the tasks, once each — it proves the bench runs and prints its figures, not how fast.
+//! `ECSGATE_BENCH_WRITE=DIR`: only write the three shapes to DIR (base.jsonl, events2.jsonl, tasks2.jsonl)
+//! for `scripts/bench-replay-binary.sh`, which times the built binary on them (README's release figures).
 #![allow(clippy::print_stdout)] // a benchmark prints its figures
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -113,6 +118,25 @@ struct Figures {
     engine: usize,
 }
 
+/// Best of 3 normally, one run in smoke mode.
+fn repeats() -> usize {
+    if smoke() { 1 } else { 3 }
+}
+
+fn smoke() -> bool {
+    std::env::var_os("ECSGATE_BENCH_SMOKE").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// The three shapes: (label, file name, tasks, transitions); a tenth of the tasks in smoke mode.
+fn shapes() -> [(&'static str, &'static str, usize, usize); 3] {
+    let k = if smoke() { 10 } else { 1 };
+    [
+        ("2,000 tasks × 8 transitions (base)", "base.jsonl", 2_000 / k, 8),
+        ("2,000 tasks × 16 transitions (events × 2)", "events2.jsonl", 2_000 / k, 16),
+        ("4,000 tasks × 8 transitions (tasks × 2)", "tasks2.jsonl", 4_000 / k, 8),
+    ]
+}
+
 fn run(label: &str, tasks: usize, transitions: usize, base: Option<&Figures>) -> Figures {
     let (text, events) = generate(tasks, transitions);
     let path = std::env::temp_dir().join(format!("ecsgate-bench-{}-{tasks}x{transitions}.jsonl", std::process::id()));
@@ -136,7 +160,7 @@ fn run(label: &str, tasks: usize, transitions: usize, base: Option<&Figures>) ->
         // Best of 3; the peak heap is the same every time.
         let mut best = f64::MAX;
         let (mut peak, mut passes) = (0, 0);
-        for _ in 0..3 {
+        for _ in 0..repeats() {
             let (r, secs, p) = replay_file(&path, &given);
             assert_eq!(r.engine().stats().inputs as usize, events, "every event reached the engine");
             best = best.min(secs);
@@ -191,8 +215,21 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    println!("ecsgate replay benchmark (one thread; best of 3)");
-    let base = run("2,000 tasks × 8 transitions (base)", 2_000, 8, None);
-    run("2,000 tasks × 16 transitions (events × 2)", 2_000, 16, Some(&base));
-    run("4,000 tasks × 8 transitions (tasks × 2)", 4_000, 8, Some(&base));
+    if let Some(dir) = std::env::var_os("ECSGATE_BENCH_WRITE") {
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).expect("create ECSGATE_BENCH_WRITE");
+        for (label, file, tasks, transitions) in shapes() {
+            let (text, events) = generate(tasks, transitions);
+            std::fs::write(dir.join(file), &text).expect("write the generated deployment");
+            println!("{}: {label}, {events} events, {:.1} MB", dir.join(file).display(), text.len() as f64 / 1e6);
+        }
+        return;
+    }
+    let smoke = if smoke() { ", smoke: a tenth of the tasks, one run" } else { "" };
+    println!("ecsgate replay benchmark (one thread; best of {}{smoke})", repeats());
+    let [first, rest @ ..] = shapes();
+    let base = run(first.0, first.2, first.3, None);
+    for (label, _, tasks, transitions) in rest {
+        run(label, tasks, transitions, Some(&base));
+    }
 }

@@ -6,7 +6,12 @@
 //! - setup + teardown calls: CreateQueue, PutRule, PutTargets, RemoveTargets, DeleteRule, DeleteQueue;
 //! - ECS reads per service-minute during a wait of `ECSGATE_SCALE_WINDOW` seconds (default 120) while
 //!   the deployments progress (a task event per service every 20 s), with ecsgate's default periods.
-#![allow(clippy::print_stdout)]
+//!   Every ECS read the code makes counts, the service-deployment reads of each reconcile included.
+//!
+//! `ECSGATE_BENCH_SMOKE=1` (CI, through `scripts/bench.sh --smoke`): 1, 2 and 3 services, one run each,
+//! a 5 s window — it proves the bench runs and prints its figures, not how fast. Without the emulator it
+//! fails (exit 1): a bench that prints nothing must not pass.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 #[path = "../tests/common/mod.rs"]
 #[allow(unused)]
@@ -17,8 +22,17 @@ use std::time::{Duration, Instant};
 
 use common::emulator::{Emu, Svc, emulator};
 
-const RUNS: usize = 5;
-const SIZES: [usize; 3] = [1, 10, 20];
+fn smoke() -> bool {
+    std::env::var_os("ECSGATE_BENCH_SMOKE").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+fn runs() -> usize {
+    if smoke() { 1 } else { 5 }
+}
+
+fn sizes() -> [usize; 3] {
+    if smoke() { [1, 2, 3] } else { [1, 10, 20] }
+}
 const SETUP_TEARDOWN: [&str; 7] = [
     "sqs.CreateQueue",
     "sqs.GetQueueUrl",
@@ -28,8 +42,14 @@ const SETUP_TEARDOWN: [&str; 7] = [
     "events.DeleteRule",
     "sqs.DeleteQueue",
 ];
-const ECS_READS: [&str; 4] =
-    ["ecs.DescribeServices", "ecs.ListTasks", "ecs.DescribeTasks", "ecs.DescribeTaskDefinition"];
+const ECS_READS: [&str; 6] = [
+    "ecs.DescribeServices",
+    "ecs.ListTasks",
+    "ecs.DescribeTasks",
+    "ecs.DescribeTaskDefinition",
+    "ecs.DescribeServiceDeployments",
+    "ecs.ListServiceDeployments",
+];
 
 fn pct(v: &mut [Duration], p: f64) -> Duration {
     v.sort();
@@ -46,7 +66,7 @@ async fn services(emu: &Emu, cluster: &str, n: usize) -> Vec<Svc> {
 
 /// `ecsgate wait` over `svcs` with its default periods, signing with `key`.
 fn gate(emu: &Emu, key: &str, svcs: &[&Svc]) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+    let mut cmd = common::command();
     cmd.args(["wait", "--output", "json", "--cluster", &svcs[0].cluster]);
     for s in svcs {
         cmd.args(["--service", &s.name]);
@@ -157,23 +177,31 @@ async fn cost(n: usize, window: Duration) -> [f64; 3] {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    if std::env::args().any(|a| a == "--list") || std::env::var_os("ECSGATE_EMULATOR").is_none() {
-        println!("scale bench: no emulator (run scripts/bench.sh)");
+    if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let window =
-        Duration::from_secs(std::env::var("ECSGATE_SCALE_WINDOW").ok().and_then(|v| v.parse().ok()).unwrap_or(120));
-    println!("several services on the emulator: {RUNS} runs per size, one gate over N services vs N separate gates");
+    if std::env::var_os("ECSGATE_EMULATOR").is_none() {
+        eprintln!(
+            "error: scale bench: ECSGATE_EMULATOR is not set\nhint: run scripts/bench.sh, which starts the emulator"
+        );
+        std::process::exit(1);
+    }
+    let default_window = if smoke() { 5 } else { 120 };
+    let window = Duration::from_secs(
+        std::env::var("ECSGATE_SCALE_WINDOW").ok().and_then(|v| v.parse().ok()).unwrap_or(default_window),
+    );
+    let runs = runs();
+    println!("several services on the emulator: {runs} runs per size, one gate over N services vs N separate gates");
     println!(
         "{:>8}  {:<22} {:>10} {:>10} {:>22}  exit codes",
         "services", "approach", "median", "p95", "setup+teardown calls"
     );
-    for n in SIZES {
+    for n in sizes() {
         for separate in [false, true] {
             let mut lat = Vec::new();
             let mut calls = Vec::new();
             let mut codes = Vec::new();
-            for run in 0..RUNS {
+            for run in 0..runs {
                 let l = latency_run(n, run, separate).await;
                 lat.push(l.latency);
                 calls.push(l.setup_teardown);
@@ -197,13 +225,14 @@ async fn main() {
     );
     println!("{:>8}  {:>10} {:>18} {:>16}", "services", "one gate", "separate gates", "services-stable");
     let figures = futures_join(window).await;
-    for (n, f) in SIZES.iter().zip(figures) {
+    for (n, f) in sizes().iter().zip(figures) {
         println!("{n:>8}  {:>10.2} {:>18.2} {:>16.2}", f[0], f[1], f[2]);
     }
 }
 
 /// The cost runs of every size at once: the same window for all.
 async fn futures_join(window: Duration) -> Vec<[f64; 3]> {
-    let (a, b, c) = tokio::join!(cost(SIZES[0], window), cost(SIZES[1], window), cost(SIZES[2], window));
+    let [s0, s1, s2] = sizes();
+    let (a, b, c) = tokio::join!(cost(s0, window), cost(s1, window), cost(s2, window));
     vec![a, b, c]
 }

@@ -12,12 +12,10 @@ use serde_json::json;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
+/// The emulator for one test (its own access key); fails the test when the emulator is missing.
 macro_rules! emu {
     ($name:expr) => {
-        match emulator($name).await {
-            Some(e) => e,
-            None => return,
-        }
+        emulator($name).await.expect("the emulator")
     };
 }
 
@@ -202,14 +200,14 @@ async fn timeout_exits_3_with_the_last_known_state() {
 async fn unknown_service_or_cluster_exits_2_with_one_line() {
     let emu = emu!("e2e_unknown");
     let svc = emu.service("e2e-unknown").await;
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+    let mut cmd = common::command();
     cmd.args(["wait", "--cluster", "e2e-unknown", "--service", "nope"]);
     emu.env(&mut cmd);
     let out = cmd.output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("error: service nope not found in cluster e2e-unknown"), "{err}");
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+    let mut cmd = common::command();
     cmd.args(["wait", "--cluster", "no-such-cluster", "--service", "api"]);
     emu.env(&mut cmd);
     let out = cmd.output().unwrap();
@@ -305,7 +303,7 @@ async fn access_denied_on_an_ecs_read_exits_5_naming_the_permission() {
 #[tokio::test]
 async fn no_credentials_exits_5() {
     let emu = emu!("e2e_nocreds");
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+    let mut cmd = common::command();
     cmd.args(["wait", "--service", "api"]);
     emu.env(&mut cmd);
     cmd.env_remove("AWS_ACCESS_KEY_ID").env_remove("AWS_SECRET_ACCESS_KEY");
@@ -402,14 +400,14 @@ async fn gc_keeps_what_it_cannot_date_and_deletes_what_a_killed_ecsgate_left() {
     signal(&child, "KILL");
     let _ = finish(child, LIMIT).await;
     assert_eq!(emu.rules_for(&svc).await.len(), 1, "SIGKILL cannot clean up: that is what gc is for");
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+    let mut cmd = common::command();
     cmd.args(["gc", "--older-than", "0s", "--dry-run"]);
     emu.env(&mut cmd);
     let out = cmd.output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("would delete rule ecsgate-"));
     assert_eq!(emu.rules_for(&svc).await.len(), 1, "dry run deletes nothing");
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+    let mut cmd = common::command();
     cmd.args(["gc", "--older-than", "0s"]);
     emu.env(&mut cmd);
     let out = cmd.output().unwrap();
@@ -495,7 +493,7 @@ async fn several_services_across_clusters_in_json_and_github_outputs() {
     let dir = std::env::temp_dir().join(format!("ecsgate-multigh-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (summary, output) = (dir.join("summary.md"), dir.join("output"));
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+    let mut cmd = common::command();
     cmd.args(["wait", "--reconcile-interval", "1s", "--wait-seconds", "2", "--output", "json", "--github"]);
     cmd.args(["--cluster", "e2e-multijson-a", "--service", "api", "--service", &worker.service_arn]);
     emu.env(&mut cmd);
@@ -706,7 +704,7 @@ async fn an_explicit_profile_beats_keys_in_the_environment_and_an_unknown_one_is
     std::fs::write(&creds, format!("[gate]\naws_access_key_id = {profile_key}\naws_secret_access_key = secret\n"))
         .unwrap();
     let run = |profile: &str| {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+        let mut cmd = common::command();
         cmd.args(["wait", "--cluster", "e2e-profile", "--service", "api", "--profile", profile]);
         emu.env(&mut cmd);
         cmd.env("AWS_ACCESS_KEY_ID", &env_key)
@@ -735,7 +733,7 @@ async fn gc_keeps_what_it_cannot_date_unless_forced(emu: &Emu) {
     let tag = Tag::builder().key("creator").value("ecsgate").build().unwrap();
     ev.put_rule().name(&name).event_pattern(r#"{"source":["aws.ecs"]}"#).tags(tag).send().await.unwrap();
     let gc = |extra: &[&str]| {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+        let mut cmd = common::command();
         cmd.args(["gc", "--older-than", "1h"]).args(extra);
         emu.env(&mut cmd);
         cmd.output().unwrap()
@@ -767,7 +765,7 @@ async fn ci_logs_get_a_heartbeat_while_nothing_happens() {
 async fn a_panic_inside_the_wait_still_tears_down() {
     let emu = emu!("e2e_panic");
     let svc = emu.service("e2e-panic").await;
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+    let mut cmd = common::command();
     cmd.args(["wait", "--cluster", "e2e-panic", "--service", "api", "--wait-seconds", "2", "--timeout", "40s"]);
     emu.env(&mut cmd);
     cmd.env("ECSGATE_TEST_PANIC_ON_MESSAGE", "1")
@@ -1500,7 +1498,7 @@ async fn ecsgate_continue_rolls_a_paused_deployment_back_and_the_gate_fails_nami
     let continue_ = |extra: &[&str]| {
         let mut args = vec!["continue", "--cluster", svc.cluster.as_str(), "--service", "api"];
         args.extend_from_slice(extra);
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+        let mut cmd = common::command();
         cmd.args(&args);
         emu.env(&mut cmd);
         let out = cmd.output().unwrap();

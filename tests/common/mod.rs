@@ -22,6 +22,17 @@ impl Run {
     }
 }
 
+/// The ecsgate binary, isolated from AWS and the developer's setup ([`isolate`]) with no GitHub or colour
+/// detection. Every test spawns ecsgate through this, so a test that forgets to point it somewhere can
+/// only fail, never reach a real account; a test that needs an endpoint or keys sets its own after
+/// this (later `env` calls win).
+pub fn command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+    cmd.env_remove("GITHUB_ACTIONS").env("NO_COLOR", "1");
+    isolate(&mut cmd);
+    cmd
+}
+
 pub fn ecsgate(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsgate"));
     cmd.args(args).stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
