@@ -38,6 +38,10 @@ pub enum Command {
     /// Delete leftover ecsgate EventBridge rules and SQS queues (found by tag and name prefix).
     #[command(after_help = exit::GC_TABLE)]
     Gc(GcArgs),
+    /// DORA's figures over recordings (`wait --record`): deployments, change failure rate, time to
+    /// restore (a failed deployment → the next success of the same service), as Markdown or JSON.
+    #[command(after_help = exit::REPORT_TABLE)]
+    Report(ReportArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to standard output.
     Completions {
         #[arg(value_enum)]
@@ -214,6 +218,24 @@ pub struct DeployArgs {
     pub service: String,
     #[command(flatten)]
     pub gate: GateArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// Recordings to count (`ecsgate wait --record` files; plain event files work too).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+    /// Output format.
+    #[arg(long, env = "ECSGATE_REPORT_OUTPUT", value_enum, default_value_t = ReportFormat::Markdown)]
+    pub output: ReportFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Tables for a job summary or a wiki page.
+    Markdown,
+    /// One JSON object (`type: dora`).
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -115,6 +115,11 @@ pub const REPLAY_TABLE: &str = "Exit codes:
   4    superseded by another deployment
 Several services: the most severe code wins, in the order 1, 2, 3, 4, 0.";
 
+/// `ecsgate report`'s exit codes.
+pub const REPORT_TABLE: &str = "Exit codes:
+  0    the figures were printed
+  2    usage error, or a file that cannot be replayed";
+
 /// `ecsgate continue`'s exit codes.
 pub const CONTINUE_TABLE: &str = "Exit codes:
   0    the hook was answered (continue, or --rollback)

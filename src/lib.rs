@@ -5,6 +5,7 @@
 pub mod app;
 pub mod aws;
 pub mod cli;
+pub mod dora;
 pub mod engine;
 pub mod error;
 pub mod exit;
@@ -78,6 +79,7 @@ pub fn run() -> ExitCode {
         cli::Command::Deploy(args) => app::deploy::run(args),
         cli::Command::Gc(args) => app::gc::run(args),
         cli::Command::Continue(args) => app::hook::run(args),
+        cli::Command::Report(args) => app::report::run(args),
         cli::Command::Completions { shell } => report::completions(shell),
         cli::Command::Man => report::man_page(),
     };

@@ -218,3 +218,30 @@ fn a_timeout_below_a_second_is_reported_as_given() {
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(!r.stdout.contains("after 0s") && !r.stderr.contains("after 0s"), "{}{}", r.stdout, r.stderr);
 }
+
+#[test]
+fn report_counts_deployments_failures_and_restores_over_recordings() {
+    let r = ecsgate(
+        &[
+            "report",
+            "examples/breaker-rollback.jsonl",
+            "examples/success.jsonl",
+            "examples/three-services.jsonl",
+            "--output",
+            "json",
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(v["type"], "dora");
+    // api: breaker (failed), success, three-services' api (succeeded); worker failed; cron succeeded.
+    assert_eq!((v["deployments"].as_i64(), v["failed"].as_i64()), (Some(5), Some(2)));
+    assert_eq!(v["change_failure_rate"].as_f64(), Some(0.4));
+    let md = ecsgate(&["report", "examples/breaker-rollback.jsonl"], None, &[]);
+    assert!(md.stdout.contains("| 1 | 1 | 100.0 % |"), "{}", md.stdout);
+    let bad = ecsgate(&["report", "/nonexistent.jsonl"], None, &[]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.starts_with("error: cannot count /nonexistent.jsonl: cannot read"), "{}", bad.stderr);
+}

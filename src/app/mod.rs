@@ -23,6 +23,7 @@ pub mod hook;
 pub mod notify;
 pub mod plan;
 pub mod race;
+pub mod report;
 pub mod rollback;
 pub mod settings;
 pub mod source;

@@ -162,6 +162,13 @@ impl Reporter {
         self.sinks.iter_mut().for_each(|s| s.progress(who, p));
     }
 
+    /// A document on stdout (`ecsgate report`): the command's product, guarded like every line.
+    pub fn print(&mut self, text: &str) {
+        for line in text.lines() {
+            println!("{}", text::guard_line(line));
+        }
+    }
+
     pub fn info(&mut self, msg: &str) {
         self.sinks.iter_mut().for_each(|s| s.info(msg));
     }
