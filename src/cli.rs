@@ -141,8 +141,10 @@ pub struct GateArgs {
     #[arg(long, env = "ECSGATE_MAX_TASK_FAILURES", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub max_task_failures: u32,
     /// Give up after this long (e.g. 30m, 1h, 90s; at most 365 days) and exit 3 with the last known state.
-    #[arg(long, env = "ECSGATE_TIMEOUT", default_value = "30m", value_parser = parse_duration)]
-    pub timeout: Duration,
+    /// `auto` (the default): from the services' configuration — bake time, linear steps or the canary's
+    /// bake, plus 15m for task starts, health checks and hooks — and 30m for rolling deployments.
+    #[arg(long, env = "ECSGATE_TIMEOUT", default_value = "auto", value_parser = parse_timeout)]
+    pub timeout: TimeoutArg,
     /// Write every received event and API snapshot as JSON Lines (replayable with `ecsgate replay`).
     /// An existing file (or a symlink) is refused unless --force.
     #[arg(long, env = "ECSGATE_RECORD")]
@@ -315,6 +317,17 @@ fn parse_deployment_id(s: &str) -> Result<String, String> {
         return Err("must not be empty (expected ecs-svc/<digits>)".into());
     }
     Ok(s.trim().to_string())
+}
+
+/// `--timeout`: a duration, or `auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutArg {
+    Auto,
+    Fixed(Duration),
+}
+
+fn parse_timeout(s: &str) -> Result<TimeoutArg, String> {
+    if s.trim().eq_ignore_ascii_case("auto") { Ok(TimeoutArg::Auto) } else { parse_duration(s).map(TimeoutArg::Fixed) }
 }
 
 /// `90`, `90s`, `15m`, `1h`, `1h30m`, `500ms`.

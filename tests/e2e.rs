@@ -1240,7 +1240,26 @@ async fn a_blue_green_deployment_succeeds_through_its_stages_without_deployment_
     ] {
         assert!(d.stdout.contains(want), "missing {want:?}\n{}", d.stdout);
     }
-    // A 60-minute bake cannot finish within the default 30m: said before the wait begins.
+    // The default --timeout auto covers the 60-minute bake (+ 15m margin), said before the wait begins.
+    assert!(
+        d.stderr.contains("ecsgate: --timeout auto: 75m00s (e2e-bluegreen: BLUE_GREEN bake 60m + 15m margin)")
+            || d.stderr.contains("ecsgate: --timeout auto: 75m00s (api: BLUE_GREEN bake 60m + 15m margin)"),
+        "{}",
+        d.stderr
+    );
+    assert!(!d.stderr.contains("waits at least"), "{}", d.stderr);
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn a_fixed_timeout_shorter_than_the_configured_bake_is_warned_of() {
+    let emu = emu!("e2e_shorttimeout");
+    let svc = emu.service("e2e-shorttimeout").await;
+    emu.service_config(&svc, json!({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 60}));
+    let child = emu.start_wait(&svc, &["--timeout", "30m"]).await;
+    emu.deployment_event(&svc, "SERVICE_DEPLOYMENT_COMPLETED", &svc.deployment, "ECS deployment completed.").await;
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
     assert!(
         d.stderr.contains("BLUE_GREEN waits at least 60m by its configuration") && d.stderr.contains("--timeout 30m"),
         "{}",

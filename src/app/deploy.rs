@@ -50,7 +50,7 @@ async fn deploy(d: &DeploySettings, reporter: &mut Reporter) -> Result<u8, AppEr
     let mut g = Gate::open(s).await?;
     let clients = g.clients.clone();
     let (mut svcs, snaps) = g.before_setup("describing the service", resolve(&clients, s, reporter)).await?;
-    super::wait::warn_short_timeout(s, &snaps, reporter);
+    g.settle_timeout(&snaps, reporter);
     let svc = svcs[0].clone();
     let plan = g.before_setup("checking the task definition", prepare(&clients, d, &svc.deployment_id, &svc)).await?;
 
@@ -63,7 +63,7 @@ async fn deploy(d: &DeploySettings, reporter: &mut Reporter) -> Result<u8, AppEr
     }
     if let Some(ev) = first {
         // Interrupted (or out of time) before the service was touched: tear down, change nothing.
-        let mut driver = start_driver(s, &svcs, &[], reporter)?;
+        let mut driver = start_driver(s, g.timeout, &svcs, &[], reporter)?;
         driver.finish(
             0,
             match ev {
@@ -98,7 +98,7 @@ async fn deploy(d: &DeploySettings, reporter: &mut Reporter) -> Result<u8, AppEr
     svcs[0].deployment_id = primary.id.clone();
     let id = primary.id.clone();
     let snaps = vec![updated.snapshot];
-    let driver = start_driver(s, &svcs, &snaps, reporter)?;
+    let driver = start_driver(s, g.timeout, &svcs, &snaps, reporter)?;
     let resume = resume_command(&g, &svc, Some(&id));
     let code = run_gate(g, svcs, snaps, driver, source, None, setup_started.elapsed(), reporter).await?;
     if code == exit::SIGINT || code == exit::SIGTERM {

@@ -206,8 +206,8 @@ async fn watch_rollback(
     driver.feed(Input::Service(snap.clone()), reporter);
     let svcs = [rb];
     let clients = g.clients.clone();
-    let mut handler = Handler::new(g.s.timing, g.s.timeout, false, !source.is_queue(), 1, Instant::now());
-    let deadline = tokio::time::Instant::now() + g.s.timeout;
+    let mut handler = Handler::new(g.s.timing, g.timeout, false, !source.is_queue(), 1, Instant::now());
+    let deadline = tokio::time::Instant::now() + g.timeout;
     let mut io = Io { clients: &clients, svcs: &svcs, sigs: &mut g.sigs, deadline };
     let res = run_loop(&mut io, &mut driver, &mut handler, source, reporter, &[snap], None).await;
     match (res, driver.engine(0).verdict()) {

@@ -27,7 +27,10 @@ pub struct WaitSettings {
     pub services: Vec<ServiceRef>,
     pub deployment_id: Option<String>,
     pub max_task_failures: u32,
+    /// `--timeout` (30m until `auto` is settled from the services' configuration).
     pub timeout: Duration,
+    /// `--timeout auto`: settled once the services are described (`Gate::settle_timeout`).
+    pub timeout_auto: bool,
     pub record: Option<PathBuf>,
     /// `--force`: an existing `--record` file is replaced (a symlink is removed, never written through).
     pub force: bool,
@@ -223,14 +226,19 @@ impl WaitSettings {
             ))
             .with_hint("drop --deployment-id to judge each service's PRIMARY deployment, or give one --service"));
         }
-        if a.timeout.is_zero() {
+        let (timeout, timeout_auto) = match a.timeout {
+            crate::cli::TimeoutArg::Auto => (ROLLING_TIMEOUT, true),
+            crate::cli::TimeoutArg::Fixed(d) => (d, false),
+        };
+        if timeout.is_zero() {
             return Err(AppError::usage("--timeout must be longer than 0s").with_hint("for example --timeout 30m"));
         }
         Ok(WaitSettings {
             services,
             deployment_id,
             max_task_failures: a.max_task_failures,
-            timeout: a.timeout,
+            timeout,
+            timeout_auto,
             record: a.record,
             force: a.force,
             junit: a.junit,
@@ -382,9 +390,78 @@ pub fn timeout_warning(
     ))
 }
 
+/// `--timeout auto` for a rolling deployment (and the timeout before `auto` is settled): the old default.
+pub const ROLLING_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// What `--timeout auto` adds to the configured bake and steps: task starts, health checks, hooks.
+pub const AUTO_MARGIN_MINUTES: i64 = 15;
+
+/// `--timeout auto`: the longest of the services' configured waits (bake time, each linear step's bake,
+/// the canary's bake; the final bake left out with `--until traffic-shifted`) plus
+/// [`AUTO_MARGIN_MINUTES`]; a rolling service (no bake or steps) gets [`ROLLING_TIMEOUT`]. Returns the
+/// deadline and how it was reached, for the line printed before waiting.
+pub fn auto_timeout(
+    services: &[(&str, Option<&crate::engine::snapshot::DeploymentConfigInfo>)],
+    until: crate::engine::Until,
+) -> (Duration, String) {
+    let mut best = (ROLLING_TIMEOUT, "rolling: 30m".to_string());
+    for (name, cfg) in services {
+        let Some(cfg) = cfg else { continue };
+        let mut minutes = cfg.configured_wait_minutes();
+        let mut parts = Vec::new();
+        if let Some(b) = cfg.bake_time_minutes.filter(|b| *b > 0) {
+            if until == crate::engine::Until::TrafficShifted {
+                minutes -= i64::from(b);
+            } else {
+                parts.push(format!("bake {b}m"));
+            }
+        }
+        if let Some((pct, bake)) = cfg.linear.filter(|(p, b)| *p > 0.0 && *b > 0) {
+            let steps = ((100.0 / pct).ceil() as i64 - 1).max(0);
+            parts.push(format!("{steps} linear steps × {bake}m"));
+        }
+        if let Some((_, bake)) = cfg.canary.filter(|(_, b)| *b > 0) {
+            parts.push(format!("canary bake {bake}m"));
+        }
+        if minutes <= 0 {
+            continue;
+        }
+        let total = minutes + AUTO_MARGIN_MINUTES;
+        let d = Duration::from_secs(total as u64 * 60);
+        if d > best.0 {
+            let strategy = cfg.strategy.as_deref().unwrap_or("configured");
+            best = (d, format!("{name}: {strategy} {} + {AUTO_MARGIN_MINUTES}m margin", parts.join(" + ")));
+        }
+    }
+    best
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auto_timeout_adds_the_margin_to_the_longest_configured_wait() {
+        use crate::engine::Until;
+        use crate::engine::snapshot::DeploymentConfigInfo as C;
+        let linear = C {
+            strategy: Some("LINEAR".into()),
+            linear: Some((25.0, 10)),
+            bake_time_minutes: Some(20),
+            ..C::default()
+        };
+        let canary =
+            C { strategy: Some("CANARY".into()), canary: Some((10.0, 5)), bake_time_minutes: Some(10), ..C::default() };
+        let (d, why) =
+            auto_timeout(&[("api", Some(&linear)), ("web", Some(&canary)), ("cron", None)], Until::Completed);
+        // LINEAR: 20 bake + 3 steps × 10 = 50, + 15.
+        assert_eq!(d, Duration::from_secs(65 * 60));
+        assert_eq!(why, "api: LINEAR bake 20m + 3 linear steps × 10m + 15m margin");
+        // Traffic shifted: the final bake is not waited for.
+        assert_eq!(auto_timeout(&[("api", Some(&linear))], Until::TrafficShifted).0, Duration::from_secs(45 * 60));
+        // Rolling only: the old default.
+        assert_eq!(auto_timeout(&[("cron", None)], Until::Completed), (ROLLING_TIMEOUT, "rolling: 30m".into()));
+    }
 
     #[test]
     fn a_timeout_shorter_than_the_configured_bake_and_steps_is_warned_of() {

@@ -112,6 +112,8 @@ pub(crate) struct Gate<'s> {
     pub sigs: mpsc::UnboundedReceiver<Signal>,
     pub deadline: tokio::time::Instant,
     pub started: Instant,
+    /// `--timeout`, or what `--timeout auto` settled on once the services were described.
+    pub timeout: Duration,
 }
 
 impl<'s> Gate<'s> {
@@ -121,7 +123,25 @@ impl<'s> Gate<'s> {
         let sigs = signals();
         let deadline = tokio::time::Instant::now() + s.timeout;
         let clients = aws::load(s.region.clone(), s.profile.clone()).await?;
-        Ok(Gate { s, clients, sigs, deadline, started })
+        Ok(Gate { s, clients, sigs, deadline, started, timeout: s.timeout })
+    }
+
+    /// Once the services are described: `--timeout auto` becomes a deadline from their configuration
+    /// (said before waiting); a fixed `--timeout` too short for a configured bake is warned of.
+    pub fn settle_timeout(&mut self, snaps: &[ServiceSnapshot], reporter: &mut Reporter) {
+        if !self.s.timeout_auto {
+            warn_short_timeout(self.s, snaps, reporter);
+            return;
+        }
+        let cfgs: Vec<(&str, Option<&crate::engine::snapshot::DeploymentConfigInfo>)> =
+            snaps.iter().map(|x| (arn_name(&x.service_arn), x.deployment_configuration.as_ref())).collect();
+        let (d, why) = super::settings::auto_timeout(&cfgs, self.s.until);
+        self.timeout = d;
+        self.deadline = tokio::time::Instant::now() + d;
+        // Said when the configuration set it; a rolling deployment keeps the 30m it always had.
+        if d != super::settings::ROLLING_TIMEOUT {
+            reporter.info(&format!("ecsgate: --timeout auto: {} ({why})", format_elapsed(d)));
+        }
     }
 
     /// Runs `call` unless a signal or the deadline comes first (then: the error for that). For the
@@ -140,7 +160,7 @@ impl<'s> Gate<'s> {
             }),
             Raced::OutOfTime => Err(AppError {
                 kind: ErrorKind::TimedOut,
-                message: format!("timed out after {} while {what} (the AWS API did not answer)", format_elapsed(self.s.timeout)),
+                message: format!("timed out after {} while {what} (the AWS API did not answer)", format_elapsed(self.timeout)),
                 hint: Some("the ECS API did not answer in time; check the network path to it (proxy, VPC endpoint, AWS_ENDPOINT_URL)".into()),
             }),
         }
@@ -162,8 +182,8 @@ async fn wait(s: &WaitSettings, reporter: &mut Reporter) -> Result<u8, AppError>
     let mut g = Gate::open(s).await?;
     let clients = g.clients.clone();
     let (svcs, snaps) = g.before_setup("describing the services", resolve(&clients, s, reporter)).await?;
-    warn_short_timeout(s, &snaps, reporter);
-    let mut driver = start_driver(s, &svcs, &snaps, reporter)?;
+    g.settle_timeout(&snaps, reporter);
+    let mut driver = start_driver(s, g.timeout, &svcs, &snaps, reporter)?;
     // A service deployment ECS already ended (rolled back, stopped, successful) decides at once.
     let found = g
         .before_setup("describing the service deployments", async {
@@ -189,6 +209,7 @@ async fn wait(s: &WaitSettings, reporter: &mut Reporter) -> Result<u8, AppError>
 /// The drive for these services, recording if asked, with the starting snapshots fed.
 pub(crate) fn start_driver(
     s: &WaitSettings,
+    timeout: Duration,
     svcs: &[Svc],
     snaps: &[ServiceSnapshot],
     reporter: &mut Reporter,
@@ -203,7 +224,7 @@ pub(crate) fn start_driver(
         })?;
         driver.record_to(rec, reporter);
     }
-    let timeout = format_elapsed(s.timeout);
+    let timeout = format_elapsed(timeout);
     match svcs {
         [v] => reporter.info(&format!(
             "ecsgate: waiting for deployment {} of service {} (cluster {}), timeout {timeout}",
@@ -284,7 +305,7 @@ pub(crate) async fn run_gate(
 ) -> Result<u8, AppError> {
     let s = g.s;
     let clients = g.clients.clone();
-    let mut handler = Handler::new(s.timing, s.timeout, s.fail_fast, !source.is_queue(), svcs.len(), Instant::now());
+    let mut handler = Handler::new(s.timing, g.timeout, s.fail_fast, !source.is_queue(), svcs.len(), Instant::now());
     let mut io = Io { clients: &clients, svcs: &svcs, sigs: &mut g.sigs, deadline: g.deadline };
     // A bug in the loop must not leave the queue and rule behind: the panic is caught, reported, and
     // teardown runs as on any other path.
