@@ -11,6 +11,9 @@ use common::emulator::*;
 use serde_json::json;
 
 const LIMIT: Duration = Duration::from_secs(60);
+/// How long a test waits for something the gate should say or do within a second or two: generous, so a
+/// loaded machine only makes the suite slower, never red. Reaching it is a failure, not a timing.
+const WITHIN: Duration = Duration::from_secs(20);
 
 /// The emulator for one test (its own access key); fails the test when the emulator is missing.
 macro_rules! emu {
@@ -202,13 +205,14 @@ async fn unknown_service_or_cluster_exits_2_with_one_line() {
 async fn queue_deleted_mid_wait_falls_back_to_polling() {
     let emu = emu!("e2e_queuegone");
     let svc = emu.service("e2e-queuegone").await;
-    let child = emu.start_wait(&svc, &[]).await;
+    let gate = watch(emu.start_wait(&svc, &[]).await);
     for url in emu.queues_for(&svc).await {
         emu.sqs().delete_queue().queue_url(url).send().await.unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // Completed only once the gate said it polls: the verdict must come from polling, not the queue.
+    gate.until("the event queue is gone", WITHIN).await;
     emu.ctl("/_ecsgate/deployment", json!({"cluster": svc.cluster, "service": "api", "deployment_id": svc.deployment, "rollout_state": "COMPLETED", "reason": "completed"}));
-    let d = finish(child, LIMIT).await;
+    let d = gate.finish(LIMIT).await;
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
     assert!(d.stderr.contains("the event queue is gone"), "{}", d.stderr);
     emu.assert_nothing_left(&svc).await;
@@ -254,15 +258,15 @@ async fn access_denied_on_setup_falls_back_to_polling() {
     emu.fault(
         json!({"service": "sqs", "action": "CreateQueue", "code": "AccessDenied", "status": 400, "seconds": 120}),
     );
-    let child = emu.spawn_wait(&svc, &[]);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let gate = watch(emu.spawn_wait(&svc, &[]));
+    gate.until("falling back to polling", WITHIN).await;
     let reason = format!("ECS deployment circuit breaker: rolling back to deploymentId {}.", svc.old_deployment);
     emu.ctl(
         "/_ecsgate/deployment",
         json!({"cluster": svc.cluster, "service": "api", "deployment_id": svc.deployment, "rollout_state": "FAILED",
                "reason": "ECS deployment circuit breaker: tasks failed to start.", "new_primary": {"reason": reason}}),
     );
-    let d = finish(child, LIMIT).await;
+    let d = gate.finish(LIMIT).await;
     assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
     assert!(d.stderr.contains("not authorized to call sqs:CreateQueue"), "{}", d.stderr);
     assert!(d.stderr.contains("falling back to polling"));
@@ -553,13 +557,14 @@ async fn sigterm_with_several_services_cleans_up_and_exits_143() {
     let emu = emu!("e2e_multiterm");
     let api = emu.service_named("e2e-multiterm", "api").await;
     let worker = emu.service_named("e2e-multiterm", "worker").await;
-    let child =
-        emu.spawn_gate(&["--cluster", "e2e-multiterm", "--service", "api", "--service", "e2e-multiterm/worker"]);
+    let gate =
+        watch(emu.spawn_gate(&["--cluster", "e2e-multiterm", "--service", "api", "--service", "e2e-multiterm/worker"]));
     emu.wait_for_rule(&api).await;
     emu.deployment_event(&api, "SERVICE_DEPLOYMENT_COMPLETED", &api.deployment, "ECS deployment completed.").await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    signal(&child, "TERM");
-    let d = finish(child, LIMIT).await;
+    // TERM once the gate has judged api, so the summary must keep api's verdict beside worker's interruption.
+    gate.until(&format!("[api] deployment {} (ours) COMPLETED", api.deployment), WITHIN).await;
+    signal(gate.child(), "TERM");
+    let d = gate.finish(LIMIT).await;
     assert_eq!(d.code, 143, "{}\n{}", d.stdout, d.stderr);
     assert!(d.stdout.contains("gate: INTERRUPTED  2 services · exit code 143"), "{}", d.stdout);
     assert!(
@@ -593,9 +598,10 @@ async fn signal_while_hung(name: &str, sig: &str, code: i32) {
     let emu = emu!(name);
     let svc = emu.service(&name.replace('_', "-")).await;
     let child = emu.start_wait(&svc, &[]).await;
+    let before = emu.log(&emu.key).iter().filter(|c| *c == "ecs.DescribeServices").count();
     emu.fault(json!({"service": "ecs", "hang": 30, "seconds": 60}));
-    // The 1 s reconcile is now stuck in DescribeServices.
-    tokio::time::sleep(Duration::from_millis(1800)).await;
+    // Signal only once the next reconcile is stuck in DescribeServices (the emulator saw the call).
+    until_call(&emu, &emu.key, "ecs.DescribeServices", before, WITHIN).await;
     let sent = std::time::Instant::now();
     signal(&child, sig);
     let d = finish(child, LIMIT).await;
@@ -1091,12 +1097,12 @@ async fn a_pause_hook_awaiting_action_is_announced_with_the_commands_then_the_de
     let svc = emu.service("e2e-hookpause").await;
     let sd = "arn:aws:ecs:us-east-1:123456789012:service-deployment/e2e-hookpause/api/0EYSiB0qap8xf0N76FsbE";
     emu.ctl("/_ecsgate/deployment", json!({"cluster": svc.cluster, "service": "api", "deployment_id": svc.deployment, "service_deployment_arn": sd}));
-    let child = emu.start_wait(&svc, &[]).await;
+    let gate = watch(emu.start_wait(&svc, &[]).await);
     hook_event(&emu, &svc, sd, "HOOK_AWAITING_ACTION", "POST_TEST_TRAFFIC_SHIFT").await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    gate.until("ACTION NEEDED", WITHIN).await;
     hook_event(&emu, &svc, sd, "HOOK_SUCCEEDED", "POST_TEST_TRAFFIC_SHIFT").await;
     emu.deployment_event(&svc, "SERVICE_DEPLOYMENT_COMPLETED", &svc.deployment, "ECS deployment completed.").await;
-    let d = finish(child, LIMIT).await;
+    let d = gate.finish(LIMIT).await;
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
     assert!(
         d.stdout.contains("AWAITING_ACTION at POST_TEST_TRAFFIC_SHIFT — ACTION NEEDED before 2026-03-05T16:04:41Z"),
@@ -1160,11 +1166,11 @@ async fn until_drained_waits_for_the_old_tasks_after_completion() {
     let svc = emu.service("e2e-drained").await;
     let old = |running: i64| json!({"cluster": svc.cluster, "service": "api", "deployment_id": svc.old_deployment, "running": running, "pending": 0});
     emu.ctl("/_ecsgate/deployment", old(2));
-    let child = emu.start_wait(&svc, &["--until", "drained"]).await;
+    let gate = watch(emu.start_wait(&svc, &["--until", "drained"]).await);
     emu.deployment_event(&svc, "SERVICE_DEPLOYMENT_COMPLETED", &svc.deployment, "ECS deployment completed.").await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    gate.until("waiting for the old tasks to stop (--until drained)", WITHIN).await;
     emu.ctl("/_ecsgate/deployment", old(0));
-    let d = finish(child, LIMIT).await;
+    let d = gate.finish(LIMIT).await;
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
     assert!(d.stdout.contains("waiting for the old tasks to stop (--until drained)"), "{}", d.stdout);
     assert!(d.stdout.contains("every task of the older deployments has stopped"), "{}", d.stdout);
@@ -1197,11 +1203,12 @@ async fn a_blue_green_deployment_succeeds_through_its_stages_without_deployment_
                "deploymentConfiguration": {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 60}})
     };
     emu.service_deployment(&svc, &sd, stage("SCALE_UP", 0.0), None);
-    let child = emu.start_wait(&svc, &[]).await;
-    // ECS documents no deployment event for these strategies: only the API tells the stages.
+    let gate = watch(emu.start_wait(&svc, &[]).await);
+    // ECS documents no deployment event for these strategies: only the API tells the stages. Each stage
+    // is set once the gate has told the one before (a reconcile read it).
     for (s, w) in [("TEST_TRAFFIC_SHIFT", 0.0), ("PRODUCTION_TRAFFIC_SHIFT", 100.0), ("BAKE_TIME", 100.0)] {
         emu.service_deployment(&svc, &sd, stage(s, w), None);
-        tokio::time::sleep(Duration::from_millis(1600)).await;
+        gate.until(&format!("service deployment IN_PROGRESS BLUE_GREEN {s}"), WITHIN).await;
     }
     emu.service_deployment(
         &svc,
@@ -1209,7 +1216,7 @@ async fn a_blue_green_deployment_succeeds_through_its_stages_without_deployment_
         json!({"status": "SUCCESSFUL", "lifecycleStage": "CLEAN_UP", "finishedAt": 1.7e9}),
         None,
     );
-    let d = finish(child, LIMIT).await;
+    let d = gate.finish(LIMIT).await;
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
     for want in [
         "service deployment IN_PROGRESS BLUE_GREEN TEST_TRAFFIC_SHIFT",
@@ -1288,7 +1295,7 @@ async fn a_pause_hook_continued_through_the_api_lets_the_gate_succeed() {
     emu.service_deployment(&svc, &sd, json!({"status": "IN_PROGRESS", "lifecycleStage": "TEST_TRAFFIC_SHIFT"}), None);
     let file = std::env::temp_dir().join(format!("ecsgate-continue-{}.jsonl", std::process::id()));
     let record = file.to_str().unwrap();
-    let child = emu.start_wait(&svc, &["--record", record]).await;
+    let gate = watch(emu.start_wait(&svc, &["--record", record]).await);
     emu.service_deployment(
         &svc,
         &sd,
@@ -1298,15 +1305,15 @@ async fn a_pause_hook_continued_through_the_api_lets_the_gate_succeed() {
         Some(json!({"eventName": "HOOK_AWAITING_ACTION", "hookId": hook_id, "hookType": "PAUSE",
                     "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT", "expiresAt": "2026-12-03T18:00:00Z"})),
     );
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    gate.until("ACTION NEEDED", WITHIN).await;
     // Someone answers the notice: the command it printed, here through the SDK.
     let ecs = emu.ecs();
     let wrong = ecs.continue_service_deployment().service_deployment_arn(&sd).hook_id("ecs-pause-nope").send().await;
     assert!(wrong.is_err(), "only a hook awaiting action can be continued");
     ecs.continue_service_deployment().service_deployment_arn(&sd).hook_id(hook_id).send().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    gate.until(&format!("hook PAUSE {hook_id} (ours) SUCCEEDED"), WITHIN).await;
     emu.service_deployment(&svc, &sd, json!({"status": "SUCCESSFUL", "lifecycleStage": "CLEAN_UP"}), None);
-    let d = finish(child, LIMIT).await;
+    let d = gate.finish(LIMIT).await;
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
     let notice = format!(
         "hook PAUSE {hook_id} (ours) AWAITING_ACTION at POST_TEST_TRAFFIC_SHIFT — ACTION NEEDED before 2026-12-03T18:00:00Z: continue with `aws ecs continue-service-deployment --service-deployment-arn {sd} --hook-id {hook_id}`"
@@ -1387,11 +1394,11 @@ async fn a_linear_deployment_with_until_traffic_shifted_succeeds_when_the_bake_b
     emu.service_deployment(&svc, &sd, stage("PRODUCTION_TRAFFIC_SHIFT", 50.0), None);
     let file = std::env::temp_dir().join(format!("ecsgate-linear-{}.jsonl", std::process::id()));
     let record = file.to_str().unwrap();
-    let child = emu.start_wait(&svc, &["--until", "traffic-shifted", "--record", record]).await;
+    let gate = watch(emu.start_wait(&svc, &["--until", "traffic-shifted", "--record", record]).await);
     emu.service_deployment(&svc, &sd, stage("PRODUCTION_TRAFFIC_SHIFT", 100.0), None);
-    tokio::time::sleep(Duration::from_millis(1600)).await;
+    gate.until("service deployment IN_PROGRESS LINEAR PRODUCTION_TRAFFIC_SHIFT 100%", WITHIN).await;
     emu.service_deployment(&svc, &sd, stage("BAKE_TIME", 100.0), None);
-    let d = finish(child, LIMIT).await;
+    let d = gate.finish(LIMIT).await;
     assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
     assert!(d.stdout.contains("service deployment IN_PROGRESS LINEAR PRODUCTION_TRAFFIC_SHIFT 100%"), "{}", d.stdout);
     assert!(d.stdout.contains("--until traffic-shifted does not wait for the bake"), "{}", d.stdout);
@@ -1493,7 +1500,7 @@ async fn ecsgate_continue_rolls_a_paused_deployment_back_and_the_gate_fails_nami
         ),
         "{err}"
     );
-    let child = emu.start_wait(&svc, &[]).await;
+    let gate = watch(emu.start_wait(&svc, &[]).await);
     emu.service_deployment(
         &svc,
         &sd,
@@ -1502,11 +1509,11 @@ async fn ecsgate_continue_rolls_a_paused_deployment_back_and_the_gate_fails_nami
         Some(json!({"eventName": "HOOK_AWAITING_ACTION", "hookId": hook_id, "hookType": "PAUSE",
                     "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT", "expiresAt": "2026-12-03T18:00:00Z"})),
     );
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    gate.until("ACTION NEEDED", WITHIN).await;
     let (code, err) = continue_(&["--rollback"]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains(&format!("rolled back at hook {hook_id} at POST_TEST_TRAFFIC_SHIFT")), "{err}");
-    let d = finish(child, LIMIT).await;
+    let d = gate.finish(LIMIT).await;
     assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
     assert!(
         d.stdout.contains(&format!(

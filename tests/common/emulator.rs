@@ -561,3 +561,100 @@ pub fn http_sink(hang: bool) -> (String, std::sync::Arc<std::sync::Mutex<Vec<Str
     });
     (url, bodies)
 }
+
+/// A running ecsgate whose output the test reads as it comes, so it can wait for what the gate *said*
+/// (a line, a state) instead of sleeping and hoping the gate got there.
+pub struct Watch {
+    child: Child,
+    out: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    err: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// Starts reading `child`'s piped stdout and stderr.
+pub fn watch(mut child: Child) -> Watch {
+    use std::sync::{Arc, Mutex};
+    fn pump(mut from: impl Read + Send + 'static, into: Arc<Mutex<Vec<u8>>>) -> std::thread::JoinHandle<()> {
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = from.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                into.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    }
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let err = Arc::new(Mutex::new(Vec::new()));
+    let readers = vec![
+        pump(child.stdout.take().expect("stdout piped"), out.clone()),
+        pump(child.stderr.take().expect("stderr piped"), err.clone()),
+    ];
+    Watch { child, out, err, readers }
+}
+
+impl Watch {
+    pub fn child(&self) -> &Child {
+        &self.child
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.lock().unwrap()).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.err.lock().unwrap()).into_owned()
+    }
+
+    /// Waits until stdout or stderr holds `needle`; fails the test (with what was printed) after `bound`.
+    /// The bound is generous: it only turns a hang into a failure, it is not what the test measures.
+    pub async fn until(&self, needle: &str, bound: Duration) {
+        let start = Instant::now();
+        while !(self.stdout().contains(needle) || self.stderr().contains(needle)) {
+            assert!(
+                start.elapsed() < bound,
+                "ecsgate did not print {needle:?} within {bound:?}\nstdout:\n{}\nstderr:\n{}",
+                self.stdout(),
+                self.stderr()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits for the exit (at most `limit`), like [`finish`].
+    pub async fn finish(mut self, limit: Duration) -> Done {
+        let start = Instant::now();
+        let pid = self.child.id();
+        let h = tokio::task::spawn_blocking(move || {
+            let status = self.child.wait();
+            for r in self.readers.drain(..) {
+                let _ = r.join();
+            }
+            (status, self.out, self.err)
+        });
+        let Ok(joined) = tokio::time::timeout(limit, h).await else {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            panic!("ecsgate did not exit within {limit:?}");
+        };
+        let (status, out, err) = joined.unwrap();
+        Done {
+            code: status.unwrap().code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.lock().unwrap()).into_owned(),
+            stderr: String::from_utf8_lossy(&err.lock().unwrap()).into_owned(),
+            elapsed: start.elapsed(),
+        }
+    }
+}
+
+/// Waits until the emulator has seen `action` (e.g. "ecs.DescribeServices") signed with `key` more than
+/// `after` times; fails the test after `bound`.
+pub async fn until_call(emu: &Emu, key: &str, action: &str, after: usize, bound: Duration) {
+    let start = Instant::now();
+    loop {
+        let n = emu.log(key).iter().filter(|c| c.as_str() == action).count();
+        if n > after {
+            return;
+        }
+        assert!(start.elapsed() < bound, "no {action} by {key} within {bound:?} (seen {n}, waited for > {after})");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
