@@ -376,27 +376,52 @@ async fn recording_replays_to_the_same_verdict() {
     emu.assert_nothing_left(&svc).await;
 }
 
+/// gc works on a whole account and region: this test has a region of its own (eu-west-3), so nothing it
+/// deletes can be another test's, and nothing another test creates can change what it sees.
 #[tokio::test]
-async fn gc_keeps_what_it_cannot_date_and_deletes_what_a_killed_ecsgate_left() {
-    let emu = emu!("e2e_gc");
-    gc_keeps_what_it_cannot_date_unless_forced(&emu).await;
+async fn gc_keeps_young_and_undatable_leftovers_and_deletes_what_a_killed_ecsgate_left() {
+    use aws_sdk_eventbridge::types::Tag;
+    let emu = emu!("e2e_gc").in_region("eu-west-3");
+    let gc = |args: &[&str]| {
+        let mut cmd = common::command();
+        cmd.arg("gc").args(args);
+        emu.env(&mut cmd);
+        let out = cmd.output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    // An undatable rule (tagged by ecsgate, no date in its name or tags) is kept unless --force.
+    let undated = format!("ecsgate-undated{}", std::process::id());
+    let ev = emu.events();
+    let tag = Tag::builder().key("creator").value("ecsgate").build().unwrap();
+    ev.put_rule().name(&undated).event_pattern(r#"{"source":["aws.ecs"]}"#).tags(tag).send().await.unwrap();
+    let (code, err) = gc(&["--older-than", "1h"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains(&format!("kept rule {undated}: its age is unknown")), "{err}");
+    assert!(ev.describe_rule().name(&undated).send().await.is_ok(), "an undatable rule is kept");
+    let (code, err) = gc(&["--older-than", "1h", "--force"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains(&format!("deleted rule {undated} (unknown age)")), "{err}");
+    assert!(ev.describe_rule().name(&undated).send().await.is_err(), "--force deletes it");
+
+    // What a killed ecsgate left: a dated rule and queue, seconds old.
     let svc = emu.service("e2e-gc").await;
     let child = emu.start_wait(&svc, &[]).await;
     signal(&child, "KILL");
     let _ = finish(child, LIMIT).await;
     assert_eq!(emu.rules_for(&svc).await.len(), 1, "SIGKILL cannot clean up: that is what gc is for");
-    let mut cmd = common::command();
-    cmd.args(["gc", "--older-than", "0s", "--dry-run"]);
-    emu.env(&mut cmd);
-    let out = cmd.output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("would delete rule ecsgate-"));
+    assert_eq!(emu.queues_for(&svc).await.len(), 1);
+    // gc's main promise: a young one may be a gate still running elsewhere, so it survives --older-than 1h.
+    let (code, err) = gc(&["--older-than", "1h"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(emu.rules_for(&svc).await.len(), 1, "a young dated rule survives: {err}");
+    assert_eq!(emu.queues_for(&svc).await.len(), 1, "a young dated queue survives: {err}");
+    let (code, err) = gc(&["--older-than", "0s", "--dry-run"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("would delete rule ecsgate-"), "{err}");
     assert_eq!(emu.rules_for(&svc).await.len(), 1, "dry run deletes nothing");
-    let mut cmd = common::command();
-    cmd.args(["gc", "--older-than", "0s"]);
-    emu.env(&mut cmd);
-    let out = cmd.output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    // Safe here only: this region is this test's alone.
+    let (code, err) = gc(&["--older-than", "0s"]);
+    assert_eq!(code, Some(0), "{err}");
     emu.assert_nothing_left(&svc).await;
 }
 
@@ -707,31 +732,6 @@ async fn an_explicit_profile_beats_keys_in_the_environment_and_an_unknown_one_is
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("error: AWS profile nope not found in "), "{err}");
     std::fs::remove_dir_all(&dir).ok();
-}
-
-/// Part of the gc test below: gc runs over the whole account, so its scenarios run one after the other
-/// (a concurrent `gc --older-than 0s` would delete this test's undatable rule first).
-async fn gc_keeps_what_it_cannot_date_unless_forced(emu: &Emu) {
-    use aws_sdk_eventbridge::types::Tag;
-    let name = format!("ecsgate-undated{}", std::process::id());
-    let ev = emu.events();
-    let tag = Tag::builder().key("creator").value("ecsgate").build().unwrap();
-    ev.put_rule().name(&name).event_pattern(r#"{"source":["aws.ecs"]}"#).tags(tag).send().await.unwrap();
-    let gc = |extra: &[&str]| {
-        let mut cmd = common::command();
-        cmd.args(["gc", "--older-than", "1h"]).args(extra);
-        emu.env(&mut cmd);
-        cmd.output().unwrap()
-    };
-    let out = gc(&[]);
-    assert_eq!(out.status.code(), Some(0));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&format!("kept rule {name}: its age is unknown")), "{err}");
-    assert!(ev.describe_rule().name(&name).send().await.is_ok(), "an undatable rule is kept");
-    let out = gc(&["--force"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("deleted rule {name} (unknown age)")));
-    assert!(ev.describe_rule().name(&name).send().await.is_err(), "--force deletes it");
 }
 
 #[tokio::test]

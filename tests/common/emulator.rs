@@ -10,10 +10,14 @@ use aws_config::BehaviorVersion;
 use aws_sdk_ecs::config::Credentials;
 use serde_json::{Value, json};
 
+#[derive(Clone)]
 pub struct Emu {
     pub endpoint: String,
     pub key: String,
     pub cfg: aws_config::SdkConfig,
+    /// The region every client and every spawned ecsgate uses: us-east-1, shared by the tests, unless a
+    /// test takes its own with [`Emu::in_region`].
+    pub region: String,
 }
 
 /// The emulator that scripts/test.sh (or scripts/bench.sh) started, found through ECSGATE_EMULATOR.
@@ -34,7 +38,7 @@ pub async fn emulator(test: &str) -> Option<Emu> {
         .credentials_provider(Credentials::new(&key, "secret", None, None, "test"))
         .load()
         .await;
-    Some(Emu { endpoint, key, cfg })
+    Some(Emu { endpoint, key, cfg, region: "us-east-1".into() })
 }
 
 #[derive(Clone)]
@@ -49,6 +53,13 @@ pub struct Svc {
 }
 
 impl Emu {
+    /// The same emulator in a region of this test's own (moto keeps each region apart), for what must not
+    /// touch what the other tests create in the shared one, such as `gc`.
+    pub fn in_region(&self, region: &str) -> Emu {
+        let cfg = self.cfg.to_builder().region(aws_config::Region::new(region.to_string())).build();
+        Emu { cfg, region: region.into(), ..self.clone() }
+    }
+
     pub fn ecs(&self) -> aws_sdk_ecs::Client {
         aws_sdk_ecs::Client::new(&self.cfg)
     }
@@ -369,7 +380,7 @@ impl Emu {
 
     pub fn env(&self, cmd: &mut Command) {
         cmd.env("AWS_ENDPOINT_URL", &self.endpoint)
-            .env("AWS_REGION", "us-east-1")
+            .env("AWS_REGION", &self.region)
             .env("AWS_ACCESS_KEY_ID", &self.key)
             .env("AWS_SECRET_ACCESS_KEY", "secret")
             .env("AWS_EC2_METADATA_DISABLED", "true")
