@@ -46,28 +46,49 @@ async fn success_when_our_deployment_completes() {
 }
 
 #[tokio::test]
-async fn circuit_breaker_failure_then_rollback_exits_1() {
+async fn circuit_breaker_rollback_exits_1_naming_ecs_rollback_to_the_previous_deployment() {
     let emu = emu!("e2e_breaker");
     let svc = emu.service("e2e-breaker").await;
     let child = emu.start_wait(&svc, &[]).await;
-    emu.deployment_event(
-        &svc,
-        "SERVICE_DEPLOYMENT_FAILED",
-        &svc.deployment,
-        "ECS deployment circuit breaker: tasks failed to start.",
-    )
-    .await;
-    emu.deployment_event(
-        &svc,
-        "SERVICE_DEPLOYMENT_IN_PROGRESS",
-        "ecs-svc/9999999999999999999",
-        &format!("ECS deployment circuit breaker: rolling back to deploymentId {}.", svc.old_deployment),
-    )
-    .await;
+    breaker_rolls_back(&emu, &svc).await;
     let d = finish(child, LIMIT).await;
     assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
     assert!(d.stdout.contains("verdict: FAILED"));
-    assert!(d.stdout.contains("reason:   ECS deployment circuit breaker: tasks failed to start."));
+    assert!(d.stdout.contains("reason:   rolled back: ECS deployment circuit breaker"), "{}", d.stdout);
+    // The rollback is ECS's, to the deployment that ran before ours (not to the rollback's own id).
+    let rollback = d.stdout.lines().find(|l| l.trim_start().starts_with("rollback:")).unwrap_or_else(|| {
+        panic!("the verdict names the rollback:\n{}", d.stdout);
+    });
+    assert!(rollback.contains("rollback: ECS") && rollback.contains(&svc.old_deployment), "{rollback}");
+    emu.assert_nothing_left(&svc).await;
+}
+
+/// What ECS says on the bus when the circuit breaker trips: a deployment rolling back to the previous
+/// one, which decides by itself (ECS's FAILED of ours comes at the same moment, in no set order, and may
+/// find the gate's queue already gone, so it is not sent).
+async fn breaker_rolls_back(emu: &Emu, svc: &Svc) {
+    let reason = format!("ECS deployment circuit breaker: rolling back to deploymentId {}.", svc.old_deployment);
+    emu.deployment_event(svc, "SERVICE_DEPLOYMENT_IN_PROGRESS", "ecs-svc/9999999999999999999", &reason).await;
+}
+
+/// `--rollback-on-failure` stays out when ECS decided the failure and rolls back itself: a second
+/// rollback on top of ECS's would race it (issue 20: double rollback).
+#[tokio::test]
+async fn rollback_on_failure_stays_out_when_the_circuit_breaker_already_rolls_back() {
+    let emu = emu!("e2e_nodouble");
+    let svc = emu.service("e2e-nodouble").await;
+    let key = format!("{}GATE", emu.key);
+    let child = emu.spawn_gate_as(&key, &["--cluster", &svc.cluster, "--service", "api", "--rollback-on-failure"]);
+    emu.wait_for_rule(&svc).await;
+    breaker_rolls_back(&emu, &svc).await;
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
+    let calls = emu.log(&key);
+    assert!(calls.iter().any(|c| c == "ecs.DescribeServices"), "the gate's calls are counted: {calls:?}");
+    for write in ["ecs.UpdateService", "ecs.StopServiceDeployment", "ecs.CreateService"] {
+        assert!(!calls.iter().any(|c| c == write), "ecsgate called {write} on top of ECS's rollback: {calls:?}");
+    }
+    assert!(d.stdout.contains("rollback: ECS"), "{}", d.stdout);
     emu.assert_nothing_left(&svc).await;
 }
 
