@@ -244,10 +244,16 @@ async fn api_errors_for_a_while_still_reach_the_right_verdict() {
     let emu = emu!("e2e_flaky");
     let svc = emu.service("e2e-flaky").await;
     let child = emu.start_wait(&svc, &[]).await;
+    let seen = |action: &str| emu.log(&emu.key).iter().filter(|c| c.as_str() == action).count();
+    let (receives, describes) = (seen("sqs.ReceiveMessage"), seen("ecs.DescribeServices"));
     emu.fault(
         json!({"service": "sqs", "action": "ReceiveMessage", "code": "InternalError", "status": 500, "seconds": 3}),
     );
     emu.fault(json!({"service": "ecs", "action": "DescribeServices", "code": "ThrottlingException", "status": 400, "count": 6}));
+    // The verdict must come after the faults were hit: every one of the 6 throttled DescribeServices and
+    // at least one failed ReceiveMessage, or this would test nothing but a quiet API.
+    until_call(&emu, &emu.key, "ecs.DescribeServices", describes + 6, LIMIT).await;
+    until_call(&emu, &emu.key, "sqs.ReceiveMessage", receives, WITHIN).await;
     emu.deployment_event(
         &svc,
         "SERVICE_DEPLOYMENT_FAILED",
@@ -360,7 +366,7 @@ async fn recording_replays_to_the_same_verdict() {
     let emu = emu!("e2e_record");
     let svc = emu.service("e2e-record").await;
     let file = std::env::temp_dir().join(format!("ecsgate-record-{}.jsonl", std::process::id()));
-    let child = emu.start_wait(&svc, &["--record", file.to_str().unwrap()]).await;
+    let child = emu.start_wait(&svc, &["--record", file.to_str().unwrap(), "--output", "json"]).await;
     for _ in 0..3 {
         let arn = emu.stopped_task(
             &svc,
@@ -391,6 +397,15 @@ async fn recording_replays_to_the_same_verdict() {
     std::fs::remove_file(&file).ok();
     assert_eq!(r.code, 1, "{}", r.stderr);
     let v = r.last_json();
+    // The same verdict as the live gate gave, field by field (what the user and a pipeline act on).
+    let live_v: serde_json::Value = serde_json::from_str(
+        live.stdout.lines().rev().find(|l| !l.trim().is_empty()).expect("the live gate's JSON verdict"),
+    )
+    .unwrap();
+    for field in ["outcome", "exit_code", "service", "cluster", "deployment_id", "reason", "culprit", "hint"] {
+        assert_eq!(v[field], live_v[field], "{field}: replay {} vs live {}", v[field], live_v[field]);
+    }
+    assert_eq!(v["failed_tasks"].as_array().map(Vec::len), live_v["failed_tasks"].as_array().map(Vec::len));
     assert_eq!(v["deployment_id"], svc.deployment.as_str());
     assert_eq!(v["culprit"]["reason"], "OutOfMemoryError: Container killed due to memory usage");
     assert_eq!(v["failed_tasks"][0]["containers"][0]["essential"], true, "the task definition was recorded too");
