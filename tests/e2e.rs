@@ -975,6 +975,71 @@ async fn a_timed_out_wait_with_rollback_rolls_back() {
     emu.assert_nothing_left(&svc).await;
 }
 
+/// `--notify-on failure` (the default) posts nothing when the deployment succeeds; `--notify-on always`
+/// posts the success too.
+#[tokio::test]
+async fn notify_on_failure_stays_silent_on_success_and_always_posts_it() {
+    let emu = emu!("e2e_notifyon");
+    for (mode, posts) in [(None, 0), (Some("failure"), 0), (Some("always"), 1)] {
+        let svc = emu.service(&format!("e2e-notifyon-{}", mode.unwrap_or("default"))).await;
+        let (url, bodies) = common::emulator::http_sink(false);
+        let hook = format!("{url}/hook");
+        let mut args = vec!["--notify", hook.as_str()];
+        if let Some(m) = mode {
+            args.extend(["--notify-on", m]);
+        }
+        let child = emu.start_wait(&svc, &args).await;
+        emu.deployment_event(&svc, "SERVICE_DEPLOYMENT_COMPLETED", &svc.deployment, "ECS deployment completed.").await;
+        let d = finish(child, LIMIT).await;
+        assert_eq!(d.code, 0, "{mode:?}: {}\n{}", d.stdout, d.stderr);
+        // The gate posts before it exits: what the sink holds now is all it will get.
+        let got = bodies.lock().unwrap().clone();
+        assert_eq!(got.len(), posts, "--notify-on {mode:?} on success: {got:?}\n{}", d.stderr);
+        if posts == 1 {
+            let v: serde_json::Value = serde_json::from_str(&got[0]).unwrap();
+            assert_eq!(v["outcome"], "succeeded", "{v}");
+        }
+        emu.assert_nothing_left(&svc).await;
+    }
+}
+
+/// The queue admits messages from our rule only: its policy allows sqs:SendMessage to EventBridge on
+/// condition that aws:SourceArn is the rule ecsgate created (README "Permissions"), nothing wider.
+#[tokio::test]
+async fn the_queue_policy_admits_only_our_rule() {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let emu = emu!("e2e_policy");
+    let svc = emu.service("e2e-policy").await;
+    let child = emu.start_wait(&svc, &[]).await;
+    let rule = emu.wait_for_rule(&svc).await;
+    let rule_arn = emu.events().describe_rule().name(&rule).send().await.unwrap().arn().unwrap().to_string();
+    let queues = emu.queues_for(&svc).await;
+    assert_eq!(queues.len(), 1, "{queues:?}");
+    let attrs = emu
+        .sqs()
+        .get_queue_attributes()
+        .queue_url(&queues[0])
+        .attribute_names(QueueAttributeName::Policy)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap();
+    let attrs = attrs.attributes().unwrap();
+    let policy: serde_json::Value = serde_json::from_str(&attrs[&QueueAttributeName::Policy]).unwrap();
+    let statements = policy["Statement"].as_array().expect("statements");
+    assert_eq!(statements.len(), 1, "{policy}");
+    let st = &statements[0];
+    assert_eq!(st["Effect"], "Allow", "{policy}");
+    assert_eq!(st["Principal"], json!({"Service": "events.amazonaws.com"}), "{policy}");
+    assert_eq!(st["Action"], "sqs:SendMessage", "{policy}");
+    assert_eq!(st["Resource"], attrs[&QueueAttributeName::QueueArn].as_str(), "{policy}");
+    assert_eq!(st["Condition"], json!({"ArnEquals": {"aws:SourceArn": rule_arn}}), "{policy}");
+    signal(&child, "INT");
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 130, "{}", d.stderr);
+    emu.assert_nothing_left(&svc).await;
+}
+
 #[tokio::test]
 async fn notify_posts_slack_and_json_and_a_hanging_hook_is_only_a_warning() {
     let emu = emu!("e2e_notify");
