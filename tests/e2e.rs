@@ -1003,6 +1003,23 @@ async fn notify_on_failure_stays_silent_on_success_and_always_posts_it() {
     }
 }
 
+/// `--poll` creates nothing (no queue, rule or target: the minimal policy's promise) and still reaches
+/// the verdict from the API alone.
+#[tokio::test]
+async fn poll_creates_no_subscription_and_judges_from_the_api() {
+    let emu = emu!("e2e_poll");
+    let svc = emu.service("e2e-poll").await;
+    let key = format!("{}GATE", emu.key);
+    let gate = watch(emu.spawn_gate_as(&key, &["--cluster", &svc.cluster, "--service", "api", "--poll"]));
+    until_call(&emu, &key, "ecs.DescribeServices", 0, WITHIN).await;
+    emu.ctl("/_ecsgate/deployment", json!({"cluster": svc.cluster, "service": "api", "deployment_id": svc.deployment, "rollout_state": "COMPLETED", "reason": "completed"}));
+    let d = gate.finish(LIMIT).await;
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    let calls = emu.log(&key);
+    assert!(!calls.iter().any(|c| c.starts_with("sqs.") || c.starts_with("events.")), "{calls:?}");
+    assert!(calls.iter().filter(|c| *c == "ecs.DescribeServices").count() >= 2, "polled: {calls:?}");
+}
+
 /// The queue admits messages from our rule only: its policy allows sqs:SendMessage to EventBridge on
 /// condition that aws:SourceArn is the rule ecsgate created (README "Permissions"), nothing wider.
 #[tokio::test]
