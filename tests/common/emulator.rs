@@ -10,10 +10,14 @@ use aws_config::BehaviorVersion;
 use aws_sdk_ecs::config::Credentials;
 use serde_json::{Value, json};
 
+#[derive(Clone)]
 pub struct Emu {
     pub endpoint: String,
     pub key: String,
     pub cfg: aws_config::SdkConfig,
+    /// The region every client and every spawned ecsgate uses: us-east-1, shared by the tests, unless a
+    /// test takes its own with [`Emu::in_region`].
+    pub region: String,
 }
 
 /// The emulator that scripts/test.sh (or scripts/bench.sh) started, found through ECSGATE_EMULATOR.
@@ -34,7 +38,7 @@ pub async fn emulator(test: &str) -> Option<Emu> {
         .credentials_provider(Credentials::new(&key, "secret", None, None, "test"))
         .load()
         .await;
-    Some(Emu { endpoint, key, cfg })
+    Some(Emu { endpoint, key, cfg, region: "us-east-1".into() })
 }
 
 #[derive(Clone)]
@@ -49,6 +53,13 @@ pub struct Svc {
 }
 
 impl Emu {
+    /// The same emulator in a region of this test's own (moto keeps each region apart), for what must not
+    /// touch what the other tests create in the shared one, such as `gc`.
+    pub fn in_region(&self, region: &str) -> Emu {
+        let cfg = self.cfg.to_builder().region(aws_config::Region::new(region.to_string())).build();
+        Emu { cfg, region: region.into(), ..self.clone() }
+    }
+
     pub fn ecs(&self) -> aws_sdk_ecs::Client {
         aws_sdk_ecs::Client::new(&self.cfg)
     }
@@ -369,7 +380,7 @@ impl Emu {
 
     pub fn env(&self, cmd: &mut Command) {
         cmd.env("AWS_ENDPOINT_URL", &self.endpoint)
-            .env("AWS_REGION", "us-east-1")
+            .env("AWS_REGION", &self.region)
             .env("AWS_ACCESS_KEY_ID", &self.key)
             .env("AWS_SECRET_ACCESS_KEY", "secret")
             .env("AWS_EC2_METADATA_DISABLED", "true")
@@ -560,4 +571,101 @@ pub fn http_sink(hang: bool) -> (String, std::sync::Arc<std::sync::Mutex<Vec<Str
         }
     });
     (url, bodies)
+}
+
+/// A running ecsgate whose output the test reads as it comes, so it can wait for what the gate *said*
+/// (a line, a state) instead of sleeping and hoping the gate got there.
+pub struct Watch {
+    child: Child,
+    out: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    err: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// Starts reading `child`'s piped stdout and stderr.
+pub fn watch(mut child: Child) -> Watch {
+    use std::sync::{Arc, Mutex};
+    fn pump(mut from: impl Read + Send + 'static, into: Arc<Mutex<Vec<u8>>>) -> std::thread::JoinHandle<()> {
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = from.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                into.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    }
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let err = Arc::new(Mutex::new(Vec::new()));
+    let readers = vec![
+        pump(child.stdout.take().expect("stdout piped"), out.clone()),
+        pump(child.stderr.take().expect("stderr piped"), err.clone()),
+    ];
+    Watch { child, out, err, readers }
+}
+
+impl Watch {
+    pub fn child(&self) -> &Child {
+        &self.child
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.lock().unwrap()).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.err.lock().unwrap()).into_owned()
+    }
+
+    /// Waits until stdout or stderr holds `needle`; fails the test (with what was printed) after `bound`.
+    /// The bound is generous: it only turns a hang into a failure, it is not what the test measures.
+    pub async fn until(&self, needle: &str, bound: Duration) {
+        let start = Instant::now();
+        while !(self.stdout().contains(needle) || self.stderr().contains(needle)) {
+            assert!(
+                start.elapsed() < bound,
+                "ecsgate did not print {needle:?} within {bound:?}\nstdout:\n{}\nstderr:\n{}",
+                self.stdout(),
+                self.stderr()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits for the exit (at most `limit`), like [`finish`].
+    pub async fn finish(mut self, limit: Duration) -> Done {
+        let start = Instant::now();
+        let pid = self.child.id();
+        let h = tokio::task::spawn_blocking(move || {
+            let status = self.child.wait();
+            for r in self.readers.drain(..) {
+                let _ = r.join();
+            }
+            (status, self.out, self.err)
+        });
+        let Ok(joined) = tokio::time::timeout(limit, h).await else {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            panic!("ecsgate did not exit within {limit:?}");
+        };
+        let (status, out, err) = joined.unwrap();
+        Done {
+            code: status.unwrap().code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.lock().unwrap()).into_owned(),
+            stderr: String::from_utf8_lossy(&err.lock().unwrap()).into_owned(),
+            elapsed: start.elapsed(),
+        }
+    }
+}
+
+/// Waits until the emulator has seen `action` (e.g. "ecs.DescribeServices") signed with `key` more than
+/// `after` times; fails the test after `bound`.
+pub async fn until_call(emu: &Emu, key: &str, action: &str, after: usize, bound: Duration) {
+    let start = Instant::now();
+    loop {
+        let n = emu.log(key).iter().filter(|c| c.as_str() == action).count();
+        if n > after {
+            return;
+        }
+        assert!(start.elapsed() < bound, "no {action} by {key} within {bound:?} (seen {n}, waited for > {after})");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
