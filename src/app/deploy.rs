@@ -74,18 +74,12 @@ async fn deploy(d: &DeploySettings, reporter: &mut Reporter) -> Result<u8, AppEr
 
     let updated = match start_deployment(&mut g, d, &plan, &svc, reporter).await {
         Ok(u) => u,
-        Err(e) => {
-            source.stop_receiving();
-            let left = super::wait::bounded_teardown(&source, &mut g.sigs).await.0;
-            for l in &left.0 {
-                reporter.warn(&format!("left behind: {l}"));
-            }
-            return Err(e);
-        }
+        Err(e) => return Err(abandon(&mut g, &mut source, e, reporter).await),
     };
     let Some(primary) = updated.snapshot.deployments.iter().find(|x| x.status == "PRIMARY") else {
-        return Err(AppError::aws("UpdateService answered without a PRIMARY deployment")
-            .with_hint("services with the CODE_DEPLOY or EXTERNAL controller are not deployed this way"));
+        let e = AppError::aws("UpdateService answered without a PRIMARY deployment")
+            .with_hint("services with the CODE_DEPLOY or EXTERNAL controller are not deployed this way");
+        return Err(abandon(&mut g, &mut source, e, reporter).await);
     };
     if primary.id == svc.deployment_id {
         reporter.info("ecsgate: UpdateService started no new deployment (nothing changed); judging the current one");
@@ -105,6 +99,16 @@ async fn deploy(d: &DeploySettings, reporter: &mut Reporter) -> Result<u8, AppEr
         ));
     }
     Ok(code)
+}
+
+/// The gate ends with `e` before its loop: what was created is deleted first (bounded).
+async fn abandon(g: &mut Gate<'_>, source: &mut Source, e: AppError, reporter: &mut Reporter) -> AppError {
+    source.stop_receiving();
+    let left = super::wait::bounded_teardown(source, &mut g.sigs).await.0;
+    for l in &left.0 {
+        reporter.warn(&format!("left behind: {l}"));
+    }
+    e
 }
 
 /// How long a call already sent may still answer after a signal or the deadline, so that ecsgate can
