@@ -280,12 +280,22 @@ fn unanswered_registration(plan: &Plan, region: &str) -> String {
 
 /// The command that picks the gate up again: the deployment goes on in ECS whatever ecsgate does.
 fn resume_command(g: &Gate<'_>, svc: &Svc, deployment_id: Option<&str>) -> String {
-    let mut cmd = format!("ecsgate wait --cluster {} --service {}", svc.cluster, svc.name);
+    resume_line(&svc.cluster, &svc.name, deployment_id, &g.clients.region, g.s.profile.as_deref())
+}
+
+fn resume_line(
+    cluster: &str,
+    service: &str,
+    deployment_id: Option<&str>,
+    region: &str,
+    profile: Option<&str>,
+) -> String {
+    let mut cmd = format!("ecsgate wait --cluster {cluster} --service {service}");
     if let Some(id) = deployment_id {
         cmd.push_str(&format!(" --deployment-id {id}"));
     }
-    cmd.push_str(&format!(" --region {}", g.clients.region));
-    if let Some(p) = &g.s.profile {
+    cmd.push_str(&format!(" --region {region}"));
+    if let Some(p) = profile {
         cmd.push_str(&format!(" --profile {p}"));
     }
     cmd
@@ -361,4 +371,36 @@ fn register_error(e: aws::ErrInfo) -> AppError {
 
 fn update_error(e: aws::ErrInfo) -> AppError {
     change_error("UpdateService", e, "nothing was deployed; check the task definition and the service's settings")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_resume_command_names_the_service_the_deployment_and_where_to_find_them() {
+        assert_eq!(
+            resume_line("shop", "api", Some("ecs-svc/123"), "eu-west-1", Some("ci")),
+            "ecsgate wait --cluster shop --service api --deployment-id ecs-svc/123 --region eu-west-1 --profile ci"
+        );
+        assert_eq!(
+            resume_line("shop", "api", None, "us-east-1", None),
+            "ecsgate wait --cluster shop --service api --region us-east-1"
+        );
+    }
+
+    #[test]
+    fn an_unanswered_registration_names_the_family_and_the_revision_it_must_be_newer_than() {
+        let hint =
+            unanswered_registration(&Plan::RegisterJson { family: "shop".into(), body: "{}".into() }, "us-east-1");
+        assert!(hint.contains("a revision of shop may have been registered"), "{hint}");
+        assert!(
+            hint.contains("aws ecs list-task-definitions --region us-east-1 --family-prefix shop --sort DESC"),
+            "{hint}"
+        );
+        assert!(
+            hint.contains("aws ecs deregister-task-definition --region us-east-1 --task-definition shop:REVISION"),
+            "{hint}"
+        );
+    }
 }
