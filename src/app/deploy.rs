@@ -77,18 +77,12 @@ async fn deploy(d: &DeploySettings, reporter: &mut Reporter) -> Result<u8, AppEr
 
     let updated = match start_deployment(&mut g, d, &plan, &svc, reporter).await {
         Ok(u) => u,
-        Err(e) => {
-            source.stop_receiving();
-            let left = super::wait::bounded_teardown(&source, &mut g.sigs).await.0;
-            for l in &left.0 {
-                reporter.warn(&format!("left behind: {l}"));
-            }
-            return Err(e);
-        }
+        Err(e) => return Err(abandon(&mut g, &mut source, e, reporter).await),
     };
     let Some(primary) = updated.snapshot.deployments.iter().find(|x| x.status == "PRIMARY") else {
-        return Err(AppError::aws("UpdateService answered without a PRIMARY deployment")
-            .with_hint("services with the CODE_DEPLOY or EXTERNAL controller are not deployed this way"));
+        let e = AppError::aws("UpdateService answered without a PRIMARY deployment")
+            .with_hint("services with the CODE_DEPLOY or EXTERNAL controller are not deployed this way");
+        return Err(abandon(&mut g, &mut source, e, reporter).await);
     };
     if primary.id == svc.deployment_id {
         reporter.info("ecsgate: UpdateService started no new deployment (nothing changed); judging the current one");
@@ -108,6 +102,16 @@ async fn deploy(d: &DeploySettings, reporter: &mut Reporter) -> Result<u8, AppEr
         ));
     }
     Ok(code)
+}
+
+/// The gate ends with `e` before its loop: what was created is deleted first (bounded).
+async fn abandon(g: &mut Gate<'_>, source: &mut Source, e: AppError, reporter: &mut Reporter) -> AppError {
+    source.stop_receiving();
+    let left = super::wait::bounded_teardown(source, &mut g.sigs).await.0;
+    for l in &left.0 {
+        reporter.warn(&format!("left behind: {l}"));
+    }
+    e
 }
 
 /// How long a call already sent may still answer after a signal or the deadline, so that ecsgate can
@@ -279,12 +283,22 @@ fn unanswered_registration(plan: &Plan, region: &str) -> String {
 
 /// The command that picks the gate up again: the deployment goes on in ECS whatever ecsgate does.
 fn resume_command(g: &Gate<'_>, svc: &Svc, deployment_id: Option<&str>) -> String {
-    let mut cmd = format!("ecsgate wait --cluster {} --service {}", svc.cluster, svc.name);
+    resume_line(&svc.cluster, &svc.name, deployment_id, &g.clients.region, g.s.profile.as_deref())
+}
+
+fn resume_line(
+    cluster: &str,
+    service: &str,
+    deployment_id: Option<&str>,
+    region: &str,
+    profile: Option<&str>,
+) -> String {
+    let mut cmd = format!("ecsgate wait --cluster {cluster} --service {service}");
     if let Some(id) = deployment_id {
         cmd.push_str(&format!(" --deployment-id {id}"));
     }
-    cmd.push_str(&format!(" --region {}", g.clients.region));
-    if let Some(p) = &g.s.profile {
+    cmd.push_str(&format!(" --region {region}"));
+    if let Some(p) = profile {
         cmd.push_str(&format!(" --profile {p}"));
     }
     cmd
@@ -360,4 +374,36 @@ fn register_error(e: aws::ErrInfo) -> AppError {
 
 fn update_error(e: aws::ErrInfo) -> AppError {
     change_error("UpdateService", e, "nothing was deployed; check the task definition and the service's settings")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_resume_command_names_the_service_the_deployment_and_where_to_find_them() {
+        assert_eq!(
+            resume_line("shop", "api", Some("ecs-svc/123"), "eu-west-1", Some("ci")),
+            "ecsgate wait --cluster shop --service api --deployment-id ecs-svc/123 --region eu-west-1 --profile ci"
+        );
+        assert_eq!(
+            resume_line("shop", "api", None, "us-east-1", None),
+            "ecsgate wait --cluster shop --service api --region us-east-1"
+        );
+    }
+
+    #[test]
+    fn an_unanswered_registration_names_the_family_and_the_revision_it_must_be_newer_than() {
+        let hint =
+            unanswered_registration(&Plan::RegisterJson { family: "shop".into(), body: "{}".into() }, "us-east-1");
+        assert!(hint.contains("a revision of shop may have been registered"), "{hint}");
+        assert!(
+            hint.contains("aws ecs list-task-definitions --region us-east-1 --family-prefix shop --sort DESC"),
+            "{hint}"
+        );
+        assert!(
+            hint.contains("aws ecs deregister-task-definition --region us-east-1 --task-definition shop:REVISION"),
+            "{hint}"
+        );
+    }
 }

@@ -11,7 +11,7 @@
 //!   back, what to read for a diagnosis), unit-tested; `wait` executes their plans.
 //! - [`race`]: the one race of an awaited call against signals and a deadline or budget.
 //! - [`rollback`]: `--rollback-on-failure` — which services, how (pure planners), and the rollback's wait.
-//! - [`wait`]: the live gate — resolve, subscribe, the `select!` loop, teardown, diagnosis.
+//! - [`wait`]: the live gate — executes the plans, runs the loop, reports beside the teardown.
 //! - [`gc`]: deleting leftovers.
 //! - [`hook`]: `ecsgate continue`, answering a lifecycle hook that paused a deployment.
 

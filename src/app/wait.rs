@@ -1,10 +1,12 @@
-//! `ecsgate wait`: the live gate over one or several services. Wiring only — resolve the deployments,
-//! subscribe, run the loop, tear down, fetch the diagnosis, report. Decisions are the engine's (what
-//! happened to a deployment) and the handler's (what to do next).
+//! `ecsgate wait`: the live gate over one or several services. Wiring only — it executes the plans of
+//! [`super::plan`] (which deployment, which service deployments, subscribe or fall back, what to read
+//! for a diagnosis), runs the loop, and ends with the report beside the teardown. Decisions are the
+//! engine's (what happened to a deployment), the handler's (what to do next in the loop) and the
+//! planners'; every await that may stall goes through [`super::race::race`].
 //!
-//! The loop (nextest's dispatcher shape): `select!` turns a signal, the deadline, queue messages or a
-//! due reconcile into one [`LoopEvent`]; API calls the handler asks for run under the same `select!`, so
-//! a signal or the deadline is served while they are in flight.
+//! The loop (nextest's dispatcher shape): a race turns a signal, the deadline, queue messages or a due
+//! reconcile into one [`LoopEvent`]; API calls the handler asks for run under the same race, so a
+//! signal or the deadline is served while they are in flight.
 
 use std::time::{Duration, Instant};
 
