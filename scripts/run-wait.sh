@@ -31,6 +31,7 @@ if [ -n "${INPUT_NOTIFY_ON:-}" ]; then args+=(--notify-on "$INPUT_NOTIFY_ON"); f
 if [ -z "${INPUT_NOTIFY:-}" ] && [ -n "${INPUT_NOTIFY_VAR:-}" ]; then INPUT_NOTIFY="${!INPUT_NOTIFY_VAR:-}"; fi
 if [ -n "${INPUT_NOTIFY:-}" ]; then ECSGATE_NOTIFY=$(list "$INPUT_NOTIFY"); export ECSGATE_NOTIFY; fi
 if [ -n "${INPUT_JUNIT_FILE:-}" ]; then args+=(--junit "$INPUT_JUNIT_FILE"); fi
+if [ -n "${INPUT_GITHUB_DEPLOYMENT:-}" ]; then args+=(--github-deployment "$INPUT_GITHUB_DEPLOYMENT"); fi
 record="${INPUT_RECORD_FILE:-${RUNNER_TEMP:-/tmp}/ecsgate-record.jsonl}"
 mkdir -p "$(dirname "$record")"
 # The wrapper owns this file (a re-run of the step in the same job finds the last one): replace it.

@@ -169,6 +169,11 @@ pub struct GateArgs {
     /// When to notify.
     #[arg(long, env = "ECSGATE_NOTIFY_ON", value_enum, default_value_t = NotifyOn::Failure)]
     pub notify_on: NotifyOn,
+    /// Record the gate as a GitHub Deployment of the commit to this environment: in_progress, then
+    /// success, failure or error with the verdict's reason and the run's link (needs GITHUB_TOKEN,
+    /// GITHUB_REPOSITORY, GITHUB_SHA; ECSGATE_GITHUB_DEPLOYMENT_ID updates one a previous step created).
+    #[arg(long, env = "ECSGATE_GITHUB_DEPLOYMENT", value_name = "ENVIRONMENT", value_parser = non_empty)]
+    pub github_deployment: Option<String>,
     /// Also write the verdict as a JUnit XML report (one test case per service) to this file.
     #[arg(long, env = "ECSGATE_JUNIT", value_name = "FILE")]
     pub junit: Option<std::path::PathBuf>,

@@ -243,3 +243,106 @@ async fn hostile_alarm_and_rollback_reasons_through_the_live_gate_never_forge_a_
     std::fs::remove_dir_all(&dir).ok();
     emu.assert_nothing_left(&svc).await;
 }
+
+/// A stand-in for the GitHub API: records each request (request line, authorization, body) and answers
+/// a deployment's creation with id 42, a status with 201.
+fn github_api() -> (String, Arc<Mutex<Vec<(String, String, String)>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let keep = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let keep = keep.clone();
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                loop {
+                    let n = s.read(&mut chunk).unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).to_string();
+                    let Some((head, body)) = text.split_once("\r\n\r\n") else { continue };
+                    let header = |name: &str| {
+                        head.lines()
+                            .find_map(|l| {
+                                l.split_once(':')
+                                    .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+                                    .map(|(_, v)| v.trim().to_string())
+                            })
+                            .unwrap_or_default()
+                    };
+                    let len: usize = header("content-length").parse().unwrap_or(0);
+                    if body.len() < len {
+                        continue;
+                    }
+                    let line = head.lines().next().unwrap_or_default().to_string();
+                    keep.lock().unwrap().push((line.clone(), header("authorization"), body[..len].to_string()));
+                    let answer = if line.contains("/statuses") { r#"{"id":7}"# } else { r#"{"id":42}"# };
+                    let _ = s.write_all(
+                        format!("HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}", answer.len())
+                            .as_bytes(),
+                    );
+                    return;
+                }
+            });
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn the_gate_is_recorded_as_a_github_deployment_of_the_commit() {
+    let Some(emu) = emulator("e2e_ghdeploy").await else { return };
+    let svc = emu.service("e2e-ghdeploy").await;
+    let (api, seen) = github_api();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+    cmd.args(["wait", "--cluster", &svc.cluster, "--service", &svc.name, "--reconcile-interval", "1s"]);
+    cmd.args(["--poll-interval", "500ms", "--wait-seconds", "2", "--github-deployment", "production"]);
+    emu.env(&mut cmd);
+    cmd.env("GITHUB_API_URL", &api)
+        .env("GITHUB_REPOSITORY", "acme/shop")
+        .env("GITHUB_SHA", "0123abcd")
+        .env("GITHUB_TOKEN", "ghs_secrettoken")
+        .env("GITHUB_SERVER_URL", "https://github.example")
+        .env("GITHUB_RUN_ID", "99")
+        .env_remove("ECSGATE_GITHUB_DEPLOYMENT_ID");
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+    let child = cmd.spawn().unwrap();
+    emu.wait_for_rule(&svc).await;
+    emu.deployment_event(
+        &svc,
+        "SERVICE_DEPLOYMENT_FAILED",
+        &svc.deployment,
+        "ECS deployment circuit breaker: tasks failed to start.",
+    )
+    .await;
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
+    let seen = seen.lock().unwrap().clone();
+    let lines: Vec<&str> = seen.iter().map(|(l, _, _)| l.as_str()).collect();
+    assert_eq!(
+        lines,
+        [
+            "POST /repos/acme/shop/deployments HTTP/1.1",
+            "POST /repos/acme/shop/deployments/42/statuses HTTP/1.1",
+            "POST /repos/acme/shop/deployments/42/statuses HTTP/1.1"
+        ],
+        "{}",
+        d.stderr
+    );
+    assert!(seen.iter().all(|(_, auth, _)| auth == "Bearer ghs_secrettoken"));
+    let create: serde_json::Value = serde_json::from_str(&seen[0].2).unwrap();
+    assert_eq!((create["ref"].as_str(), create["environment"].as_str()), (Some("0123abcd"), Some("production")));
+    let first: serde_json::Value = serde_json::from_str(&seen[1].2).unwrap();
+    assert_eq!(first["state"], "in_progress");
+    let last: serde_json::Value = serde_json::from_str(&seen[2].2).unwrap();
+    assert_eq!(last["state"], "failure");
+    assert_eq!(last["description"], "ECS deployment circuit breaker: tasks failed to start.");
+    assert_eq!(last["log_url"], "https://github.example/acme/shop/actions/runs/99");
+    assert!(!d.stdout.contains("ghs_secrettoken") && !d.stderr.contains("ghs_secrettoken"));
+    emu.assert_nothing_left(&svc).await;
+}

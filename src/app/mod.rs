@@ -18,6 +18,7 @@
 pub mod deploy;
 pub mod drive;
 pub mod gc;
+pub mod github_deploy;
 pub mod handler;
 pub mod hook;
 pub mod notify;

@@ -81,7 +81,17 @@ fn percent_decode(s: &str) -> Vec<u8> {
     out
 }
 
-async fn post(url: &str, body: String) -> Result<(), String> {
+/// An answer to [`post_json`]: the status, up to 64 KiB of the body, and a redirect's target (redacted).
+pub(crate) struct Answer {
+    pub status: u16,
+    pub body: String,
+    pub location: Option<String>,
+}
+
+/// One JSON POST with a timeout of [`ATTEMPT_TIMEOUT`]: the shared HTTP client of `--notify` and
+/// `--github-deployment`. `auth` is an `Authorization` header; userinfo in `url` becomes Basic auth.
+/// Errors are short and redacted: hyper's text can quote the URL.
+pub(crate) async fn post_json(url: &str, auth: Option<String>, body: String) -> Result<Answer, String> {
     let provider = rustls::crypto::aws_lc_rs::default_provider();
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_provider_and_native_roots(provider)
@@ -91,39 +101,45 @@ async fn post(url: &str, body: String) -> Result<(), String> {
         .build();
     let client: hyper_util::client::legacy::Client<_, Full<Bytes>> =
         hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(https);
-    let (bare, auth) = split_credentials(url);
+    let (bare, userinfo) = split_credentials(url);
     let mut req = hyper::Request::post(bare.as_str())
         .header("content-type", "application/json")
+        .header("accept", "application/json")
         .header("user-agent", concat!("ecsgate/", env!("CARGO_PKG_VERSION")));
-    if let Some(a) = auth {
+    if let Some(a) = auth.or(userinfo) {
         req = req.header("authorization", a);
     }
-    // hyper's error text can quote the URL: never print it.
     let req = req.body(Full::new(Bytes::from(body))).map_err(|_| "not a valid request URL".to_string())?;
     let res = tokio::time::timeout(ATTEMPT_TIMEOUT, async {
         let resp = client.request(req).await.map_err(|e| redact_snippet(&crate::aws::error_chain(&e), url))?;
-        let status = resp.status();
+        let status = resp.status().as_u16();
         let location = resp.headers().get("location").and_then(|l| l.to_str().ok()).map(redact_url);
-        // Read the (small) answer so the connection is done with; a short snippet explains a refusal.
-        let text = resp.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-        if status.is_success() {
-            Ok(())
-        } else if status.is_redirection() {
-            Err(format!(
-                "redirect (HTTP {}) to {} not followed: give the final URL",
-                status.as_u16(),
-                location.unwrap_or_else(|| "an unnamed location".into())
-            ))
-        } else {
-            let snippet = redact_snippet(&String::from_utf8_lossy(&text[..text.len().min(4096)]), url);
-            let snippet = if snippet.is_empty() { String::new() } else { format!(": {snippet}") };
-            Err(format!("HTTP {}{snippet}", status.as_u16()))
-        }
+        let bytes = resp.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let body = String::from_utf8_lossy(&bytes[..bytes.len().min(64 * 1024)]).into_owned();
+        Ok(Answer { status, body, location })
     })
     .await;
     match res {
         Ok(r) => r,
         Err(_) => Err(format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs())),
+    }
+}
+
+async fn post(url: &str, body: String) -> Result<(), String> {
+    let a = post_json(url, None, body).await?;
+    if (200..300).contains(&a.status) {
+        Ok(())
+    } else if (300..400).contains(&a.status) {
+        Err(format!(
+            "redirect (HTTP {}) to {} not followed: give the final URL",
+            a.status,
+            a.location.unwrap_or_else(|| "an unnamed location".into())
+        ))
+    } else {
+        // A short snippet explains a refusal.
+        let snippet = redact_snippet(&a.body[..a.body.len().min(4096)], url);
+        let snippet = if snippet.is_empty() { String::new() } else { format!(": {snippet}") };
+        Err(format!("HTTP {}{snippet}", a.status))
     }
 }
 

@@ -36,6 +36,8 @@ pub struct WaitSettings {
     pub force: bool,
     /// `--junit FILE`: the verdict as a JUnit XML report too.
     pub junit: Option<PathBuf>,
+    /// `--github-deployment ENVIRONMENT`, resolved from the environment before anything is created.
+    pub github_deployment: Option<super::github_deploy::GithubDeployment>,
     pub poll: bool,
     pub fail_fast: bool,
     pub timing: Timing,
@@ -242,6 +244,12 @@ impl WaitSettings {
             record: a.record,
             force: a.force,
             junit: a.junit,
+            github_deployment: match &a.github_deployment {
+                Some(env_name) => Some(super::github_deploy::GithubDeployment::from_env(env_name, &|k| {
+                    std::env::var(k).ok().filter(|v| !v.is_empty())
+                })?),
+                None => None,
+            },
             poll: a.poll,
             fail_fast,
             timing: Timing {

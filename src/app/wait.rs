@@ -308,6 +308,11 @@ pub(crate) async fn run_gate(
     let s = g.s;
     let clients = g.clients.clone();
     let mut handler = Handler::new(s.timing, g.timeout, s.fail_fast, !source.is_queue(), svcs.len(), Instant::now());
+    // `--github-deployment`: in_progress before the wait (best effort, bounded by its own timeout).
+    let github = match &s.github_deployment {
+        Some(gd) => super::github_deploy::start(gd, reporter).await.map(|st| (gd, st)),
+        None => None,
+    };
     let mut io = Io { clients: &clients, svcs: &svcs, sigs: &mut g.sigs, deadline: g.deadline };
     // A bug in the loop must not leave the queue and rule behind: the panic is caught, reported, and
     // teardown runs as on any other path.
@@ -331,7 +336,7 @@ pub(crate) async fn run_gate(
     let ended = Instant::now();
     source.stop_receiving();
     let verdict_path = {
-        let (driver, rep, clients, svcs) = (&mut driver, &mut *reporter, &clients, &svcs);
+        let (driver, rep, clients, svcs, github) = (&mut driver, &mut *reporter, &clients, &svcs, &github);
         let ok = result.is_ok();
         async move {
             if !ok {
@@ -342,6 +347,9 @@ pub(crate) async fn run_gate(
             let printed = ended.elapsed();
             // The notification sink queued its payloads with the report: post them beside the teardown.
             super::notify::deliver(rep).await;
+            if let Some((gd, st)) = github {
+                super::github_deploy::finish(gd, st, &report, rep).await;
+            }
             Some((report, printed))
         }
     };
@@ -364,7 +372,17 @@ pub(crate) async fn run_gate(
     match (result, concluded) {
         (Ok(()), Some((report, _))) => Ok(report.exit_code),
         // Reported (and notified, by the reporter's notification sink) as every error is.
-        (Err(e), _) => Err(e),
+        (Err(e), _) => {
+            if let Some((gd, st)) = &github {
+                let r = crate::report::GateReport::new(vec![crate::engine::Verdict::error(
+                    e.kind,
+                    &e.message,
+                    e.hint.as_deref(),
+                )]);
+                super::github_deploy::finish(gd, st, &r, reporter).await;
+            }
+            Err(e)
+        }
         (Ok(()), None) => unreachable!("a gate that ended well is concluded"),
     }
 }
