@@ -244,9 +244,12 @@ async fn hostile_alarm_and_rollback_reasons_through_the_live_gate_never_forge_a_
     emu.assert_nothing_left(&svc).await;
 }
 
-/// A stand-in for the GitHub API: records each request (request line, authorization, body) and answers
-/// a deployment's creation with id 42, a status with 201.
-fn github_api() -> (String, Arc<Mutex<Vec<(String, String, String)>>>) {
+/// What the stand-in GitHub API saw of each request: request line, authorization, body.
+type Requests = Arc<Mutex<Vec<(String, String, String)>>>;
+
+/// A stand-in for the GitHub API: records each request and answers a deployment's creation with id 42,
+/// a status with 201.
+fn github_api() -> (String, Requests) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
