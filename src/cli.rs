@@ -174,6 +174,11 @@ pub struct GateArgs {
     /// GITHUB_REPOSITORY, GITHUB_SHA; ECSGATE_GITHUB_DEPLOYMENT_ID updates one a previous step created).
     #[arg(long, env = "ECSGATE_GITHUB_DEPLOYMENT", value_name = "ENVIRONMENT", value_parser = non_empty)]
     pub github_deployment: Option<String>,
+    /// Export the gate as one OpenTelemetry trace over OTLP/HTTP (JSON) to this collector (e.g.
+    /// http://localhost:4318): a span per service deployment with its tasks and hooks, parented on the
+    /// CI's TRACEPARENT. Default: OTEL_EXPORTER_OTLP_ENDPOINT when set.
+    #[arg(long, env = "ECSGATE_OTLP", value_name = "URL", hide_env_values = true)]
+    pub otlp: Option<String>,
     /// Also write the verdict as a JUnit XML report (one test case per service) to this file.
     #[arg(long, env = "ECSGATE_JUNIT", value_name = "FILE")]
     pub junit: Option<std::path::PathBuf>,

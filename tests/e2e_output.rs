@@ -349,3 +349,39 @@ async fn the_gate_is_recorded_as_a_github_deployment_of_the_commit() {
     assert!(!d.stdout.contains("ghs_secrettoken") && !d.stderr.contains("ghs_secrettoken"));
     emu.assert_nothing_left(&svc).await;
 }
+
+#[tokio::test]
+async fn the_live_gate_exports_one_trace_parented_on_the_ci() {
+    let Some(emu) = emulator("e2e_otlp").await else { return };
+    let svc = emu.service("e2e-otlp").await;
+    // The stand-in records bodies and answers 2xx: a collector as far as ecsgate can tell.
+    let (collector, seen) = github_api();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+    cmd.args(["wait", "--cluster", &svc.cluster, "--service", &svc.name, "--reconcile-interval", "1s"]);
+    cmd.args(["--poll-interval", "500ms", "--wait-seconds", "2"]);
+    emu.env(&mut cmd);
+    cmd.env("OTEL_EXPORTER_OTLP_ENDPOINT", &collector)
+        .env("TRACEPARENT", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+    let child = cmd.spawn().unwrap();
+    emu.wait_for_rule(&svc).await;
+    emu.deployment_event(
+        &svc,
+        "SERVICE_DEPLOYMENT_FAILED",
+        &svc.deployment,
+        "ECS deployment circuit breaker: tasks failed to start.",
+    )
+    .await;
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "{}", d.stderr);
+    assert_eq!(seen[0].0, "POST /v1/traces HTTP/1.1");
+    let doc: serde_json::Value = serde_json::from_str(&seen[0].2).unwrap();
+    let spans = doc["resourceSpans"][0]["scopeSpans"][0]["spans"].as_array().unwrap();
+    assert_eq!(spans[0]["parentSpanId"], "00f067aa0ba902b7");
+    let dep = spans.iter().find(|s| s["name"] == format!("deployment {}", svc.name)).unwrap();
+    assert_eq!(dep["status"]["code"], 2);
+    assert!(d.stderr.contains("ecsgate: exported the trace to http://127.0.0.1:"), "{}", d.stderr);
+    emu.assert_nothing_left(&svc).await;
+}

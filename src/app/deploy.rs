@@ -34,6 +34,7 @@ pub fn run(args: DeployArgs) -> u8 {
     };
     reporter.notify_to(&settings.wait.notify, settings.wait.notify_on);
     reporter.junit_to(settings.wait.junit.as_deref());
+    reporter.otlp_to(settings.wait.otlp.as_deref());
     super::block_on(&mut reporter, async |r| deploy(&settings, r).await)
 }
 

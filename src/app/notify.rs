@@ -26,14 +26,14 @@ pub async fn deliver(reporter: &mut Reporter) {
     let results = futures_util::future::join_all(sends).await;
     // Two URLs on one host would print the same redacted line: number them then.
     let names: Vec<String> = outbox.iter().map(|o| redact_url(&o.url)).collect();
-    for (i, (_, res)) in results.into_iter().enumerate() {
+    for (i, (o, res)) in results.into_iter().enumerate() {
         let mut name = names[i].clone();
         if names.iter().filter(|n| **n == name).count() > 1 {
             name.push_str(&format!(" (--notify #{})", i + 1));
         }
         match res {
-            Ok(()) => reporter.info(&format!("ecsgate: notified {name}")),
-            Err(e) => reporter.warn(&format!("notification to {name} failed: {e} (the verdict stands)")),
+            Ok(()) => reporter.info(&format!("ecsgate: {} {name}", o.label)),
+            Err(e) => reporter.warn(&format!("{} {name} failed: {e} (the verdict stands)", o.what)),
         }
     }
 }

@@ -36,6 +36,8 @@ pub struct WaitSettings {
     pub force: bool,
     /// `--junit FILE`: the verdict as a JUnit XML report too.
     pub junit: Option<PathBuf>,
+    /// `--otlp URL` (or `OTEL_EXPORTER_OTLP_ENDPOINT`): the collector the trace goes to.
+    pub otlp: Option<String>,
     /// `--github-deployment ENVIRONMENT`, resolved from the environment before anything is created.
     pub github_deployment: Option<super::github_deploy::GithubDeployment>,
     pub poll: bool,
@@ -244,6 +246,19 @@ impl WaitSettings {
             record: a.record,
             force: a.force,
             junit: a.junit,
+            otlp: match a
+                .otlp
+                .or_else(|| std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok().filter(|v| !v.trim().is_empty()))
+            {
+                Some(u) => parse_notify(std::slice::from_ref(&u))
+                    .map_err(|e| {
+                        AppError::usage(e.message.replacen("--notify", "--otlp", 1))
+                            .with_hint("give the collector's OTLP/HTTP endpoint, e.g. http://localhost:4318")
+                    })?
+                    .into_iter()
+                    .next(),
+                None => None,
+            },
             github_deployment: match &a.github_deployment {
                 Some(env_name) => Some(super::github_deploy::GithubDeployment::from_env(env_name, &|k| {
                     std::env::var(k).ok().filter(|v| !v.is_empty())

@@ -40,6 +40,7 @@ pub fn run(args: WaitArgs) -> u8 {
     };
     reporter.notify_to(&settings.notify, settings.notify_on);
     reporter.junit_to(settings.junit.as_deref());
+    reporter.otlp_to(settings.otlp.as_deref());
     super::block_on(&mut reporter, async |r| wait(&settings, r).await)
 }
 

@@ -16,6 +16,7 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod notify;
+pub mod otlp;
 pub mod text;
 pub mod view;
 
@@ -135,6 +136,14 @@ impl Reporter {
         if !urls.is_empty() {
             let job = notify::ci_job_link(&|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
             self.sinks.push(Box::new(notify::Notify::new(urls.to_vec(), on, job)));
+        }
+    }
+
+    /// `--otlp URL`: the gate as one OpenTelemetry trace, parented on the CI's `TRACEPARENT`.
+    pub fn otlp_to(&mut self, endpoint: Option<&str>) {
+        if let Some(e) = endpoint {
+            let parent = std::env::var("TRACEPARENT").ok();
+            self.sinks.push(Box::new(otlp::Otlp::new(e, parent.as_deref())));
         }
     }
 

@@ -165,6 +165,10 @@ fn slack_payload(r: &GateReport, job: Option<&str>) -> Value {
 pub struct Outgoing {
     pub url: String,
     pub body: String,
+    /// What posting it does, for the line that says it happened ("notified", "exported the trace to").
+    pub label: &'static str,
+    /// What it is, for the warning when it failed ("notification to", "trace export to").
+    pub what: &'static str,
 }
 
 /// The notification sink: payloads from the report (or the error), queued for `app::notify`.
@@ -187,7 +191,7 @@ impl Notify {
         for url in &self.urls {
             // Guarded like every line ecsgate writes: a relay may log the body where a runner reads it.
             let body = super::text::guard_line(&payload(kind_of(url), r, self.job.as_deref()).to_string()).into_owned();
-            self.outbox.push(Outgoing { url: url.clone(), body });
+            self.outbox.push(Outgoing { url: url.clone(), body, label: "notified", what: "notification to" });
         }
     }
 }
