@@ -6,7 +6,7 @@
 //! What counts: a verdict of `succeeded` is a deployment that went out; `failed` (a rollback, the circuit
 //! breaker, repeated task failures, a failed hook) is a failed change. Timeouts, superseded deployments,
 //! interruptions and errors say nothing about the change itself and are listed, not counted. Lead time
-//! needs a commit time, which recordings do not carry: it is not reported.
+//! (commit → deployed) counts the recordings made with `ECSGATE_COMMIT_TIME` set.
 
 use serde::Serialize;
 
@@ -23,6 +23,8 @@ pub struct Deployment {
     /// When it began and when it was decided (epoch ms), from the recording's own event times.
     pub started_ms: Option<i64>,
     pub decided_ms: Option<i64>,
+    /// When the change was committed, when the recording says (`ECSGATE_COMMIT_TIME`).
+    pub committed_ms: Option<i64>,
 }
 
 /// A failed deployment and the success that restored its service.
@@ -53,6 +55,9 @@ pub struct Figures {
     /// failed / deployments; `None` without deployments.
     pub change_failure_rate: Option<f64>,
     pub mean_time_to_restore_seconds: Option<f64>,
+    /// Commit → successful deployment, over the successes whose recording names a commit time.
+    pub mean_lead_time_seconds: Option<f64>,
+    pub lead_times_counted: usize,
     /// Failed deployments no later success of their service restored (in these recordings).
     pub unrestored: usize,
     /// Timed out, superseded, interrupted or errored: listed, not counted.
@@ -112,6 +117,14 @@ pub fn figures(deployments: &[Deployment]) -> Figures {
         let times: Vec<f64> = restores.iter().filter(|r| r.service == s.service).map(|r| r.seconds).collect();
         s.mean_time_to_restore_seconds = mean(&times);
     }
+    let leads: Vec<f64> = ds
+        .iter()
+        .filter(|d| d.outcome == Outcome::Succeeded)
+        .filter_map(|d| match (d.committed_ms, d.decided_ms) {
+            (Some(c), Some(e)) if e >= c => Some((e - c) as f64 / 1000.0),
+            _ => None,
+        })
+        .collect();
     let counted = ds.iter().filter(|d| counts(d.outcome)).count();
     let failed = ds.iter().filter(|d| d.outcome == Outcome::Failed).count();
     Figures {
@@ -120,6 +133,8 @@ pub fn figures(deployments: &[Deployment]) -> Figures {
         failed,
         change_failure_rate: (counted > 0).then(|| failed as f64 / counted as f64),
         mean_time_to_restore_seconds: mean(&restores.iter().map(|r| r.seconds).collect::<Vec<_>>()),
+        mean_lead_time_seconds: mean(&leads),
+        lead_times_counted: leads.len(),
         unrestored,
         not_counted: ds.len() - counted,
         restores,
@@ -178,7 +193,14 @@ pub fn markdown(f: &Figures) -> String {
             f.not_counted
         ));
     }
-    s.push_str("Lead time is not reported: recordings carry no commit time.\n");
+    match f.mean_lead_time_seconds {
+        Some(l) => s.push_str(&format!(
+            "Mean lead time (commit → deployed): {} over {} deployment(s) whose recording names a commit time.\n",
+            duration(Some(l)),
+            f.lead_times_counted
+        )),
+        None => s.push_str("Lead time: no recording names a commit time (record with ECSGATE_COMMIT_TIME set).\n"),
+    }
     s
 }
 
@@ -195,6 +217,7 @@ mod tests {
             outcome,
             started_ms: Some(decided_min * 60_000 - 5_000),
             decided_ms: Some(decided_min * 60_000),
+            committed_ms: Some(decided_min * 60_000 - 600_000),
         }
     }
 
@@ -218,6 +241,9 @@ mod tests {
         let md = markdown(&f);
         assert!(md.contains("| 4 | 2 | 50.0 % | 30.0 min |"), "{md}");
         assert!(md.contains("1 failed deployment(s) not yet restored"), "{md}");
+        // Two successes, each committed 10 minutes before it was deployed.
+        assert_eq!((f.mean_lead_time_seconds, f.lead_times_counted), (Some(600.0), 2));
+        assert!(md.contains("Mean lead time (commit → deployed): 10.0 min over 2"), "{md}");
     }
 
     #[test]

@@ -115,6 +115,10 @@ pub struct Start {
     pub ecsgate: Option<String>,
     #[serde(default)]
     pub at: Option<String>,
+    /// When the change being deployed was committed (`ECSGATE_COMMIT_TIME`), for `ecsgate report`'s
+    /// lead time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_at: Option<String>,
 }
 
 fn format_1() -> u32 {
@@ -129,6 +133,8 @@ impl Start {
             services: if targets.len() > 1 { targets.to_vec() } else { Vec::new() },
             ecsgate: Some(env!("CARGO_PKG_VERSION").to_string()),
             at: Some(crate::engine::time::format_rfc3339_millis(crate::engine::time::now_millis())),
+            // Checked by the settings before anything is created (`commit_time`).
+            commit_at: std::env::var("ECSGATE_COMMIT_TIME").ok().filter(|v| !v.trim().is_empty()),
         }
     }
 

@@ -245,3 +245,28 @@ fn report_counts_deployments_failures_and_restores_over_recordings() {
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.starts_with("error: cannot count /nonexistent.jsonl: cannot read"), "{}", bad.stderr);
 }
+
+#[test]
+fn report_gives_the_lead_time_of_recordings_that_name_a_commit_time() {
+    // The bundled pause-hook recording (a success), as if recorded with ECSGATE_COMMIT_TIME set.
+    let rec = std::fs::read_to_string("examples/blue-green-pause-hook.jsonl").unwrap();
+    let mut lines: Vec<String> = rec.lines().map(str::to_string).collect();
+    let mut start: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(start["type"], "start");
+    start["commit_at"] = serde_json::json!("2026-12-03T05:06:21Z");
+    lines[0] = start.to_string();
+    let path = std::env::temp_dir().join(format!("ecsgate-cli-lead-{}.jsonl", std::process::id()));
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let r = ecsgate(&["report", path.to_str().unwrap(), "--output", "json"], None, &[]);
+    std::fs::remove_file(&path).ok();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(v["lead_times_counted"], 1);
+    // Committed 05:06:21, decided at 05:16:24 (the recording's SUCCESSFUL snapshot): ~10 minutes.
+    let lead = v["mean_lead_time_seconds"].as_f64().unwrap();
+    assert!((590.0..=620.0).contains(&lead), "{lead}");
+    // A bad ECSGATE_COMMIT_TIME is refused before the gate starts.
+    let bad = ecsgate(&["wait", "--service", "api"], None, &[("ECSGATE_COMMIT_TIME", "yesterday")]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("ECSGATE_COMMIT_TIME"), "{}", bad.stderr);
+}

@@ -51,7 +51,7 @@ async fn deploy(d: &DeploySettings, reporter: &mut Reporter) -> Result<u8, AppEr
     let mut g = Gate::open(s).await?;
     let clients = g.clients.clone();
     let (mut svcs, snaps) = g.before_setup("describing the service", resolve(&clients, s, reporter)).await?;
-    g.settle_timeout(&snaps, reporter);
+    g.settle_timeout(&snaps, reporter).await?;
     let svc = svcs[0].clone();
     let plan = g.before_setup("checking the task definition", prepare(&clients, d, &svc.deployment_id, &svc)).await?;
 

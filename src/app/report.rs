@@ -75,6 +75,17 @@ pub fn run(args: ReportArgs) -> u8 {
     }
 }
 
+/// The commit time a recording's start line names (`ECSGATE_COMMIT_TIME` when it was recorded).
+fn commit_time(file: &str) -> Option<i64> {
+    use std::io::BufRead;
+    let f = std::fs::File::open(file).ok()?;
+    let first = std::io::BufReader::new(f).lines().map_while(Result::ok).find(|l| !l.trim().is_empty())?;
+    let v: serde_json::Value = serde_json::from_str(&first).ok()?;
+    (v["type"] == "start")
+        .then(|| v["commit_at"].as_str().and_then(crate::engine::time::parse_rfc3339_millis))
+        .flatten()
+}
+
 /// Every service's deployment in every recording.
 pub fn collect(files: &[String]) -> Result<Vec<Deployment>, AppError> {
     let mut all = Vec::new();
@@ -86,6 +97,7 @@ pub fn collect(files: &[String]) -> Result<Vec<Deployment>, AppError> {
         let crate::cli::Command::Replay(replay_args) = cli.command else { unreachable!("parsed as replay") };
         let code = crate::replay::run_with(&replay_args, &mut reporter);
         let seen = seen.borrow();
+        let committed_ms = commit_time(file);
         let Some(report) = seen.report.as_ref() else {
             let why = seen.error.clone().unwrap_or_else(|| format!("replay exit code {code}"));
             return Err(AppError::usage(format!("cannot count {file}: {why}"))
@@ -101,6 +113,7 @@ pub fn collect(files: &[String]) -> Result<Vec<Deployment>, AppError> {
                 outcome: v.outcome,
                 started_ms: span.0,
                 decided_ms: span.1.or(seen.last_at.get(i).copied().flatten()),
+                committed_ms,
             });
         }
     }

@@ -223,6 +223,13 @@ impl WaitSettings {
         if let Some(p) = &a.record {
             check_record_path(p, a.force)?;
         }
+        if let Ok(t) = std::env::var("ECSGATE_COMMIT_TIME")
+            && !t.trim().is_empty()
+            && crate::engine::time::parse_rfc3339_millis(t.trim()).is_none()
+        {
+            return Err(AppError::usage(format!("ECSGATE_COMMIT_TIME {t:?} is not an RFC 3339 time"))
+                .with_hint("for example ECSGATE_COMMIT_TIME=$(git show -s --format=%cI HEAD)"));
+        }
         if deployment_id.is_some() && services.len() > 1 {
             return Err(AppError::usage(format!(
                 "--deployment-id names one deployment, but {} services were given",
@@ -419,44 +426,79 @@ pub const ROLLING_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// What `--timeout auto` adds to the configured bake and steps: task starts, health checks, hooks.
 pub const AUTO_MARGIN_MINUTES: i64 = 15;
 
-/// `--timeout auto`: the longest of the services' configured waits (bake time, each linear step's bake,
-/// the canary's bake; the final bake left out with `--until traffic-shifted`) plus
-/// [`AUTO_MARGIN_MINUTES`]; a rolling service (no bake or steps) gets [`ROLLING_TIMEOUT`]. Returns the
-/// deadline and how it was reached, for the line printed before waiting.
-pub fn auto_timeout(
-    services: &[(&str, Option<&crate::engine::snapshot::DeploymentConfigInfo>)],
-    until: crate::engine::Until,
-) -> (Duration, String) {
+/// One service, as `--timeout auto` weighs it.
+pub struct AutoInput<'a> {
+    pub name: &'a str,
+    pub cfg: Option<&'a crate::engine::snapshot::DeploymentConfigInfo>,
+    /// `healthCheckGracePeriodSeconds`.
+    pub grace_seconds: Option<i32>,
+    /// The longest deregistration delay of its target groups.
+    pub deregistration_seconds: Option<i64>,
+}
+
+/// `--timeout auto`: for each service, what its configuration alone lets ECS take — the bake time, each
+/// linear step's bake or the canary's bake, every lifecycle hook's timeout (ECS's default 1440m when
+/// unset; one per stage, the longest of a stage's), the health-check grace period and the target groups'
+/// deregistration delay (the final bake and the drain left out with `--until traffic-shifted`) — plus
+/// [`AUTO_MARGIN_MINUTES`] for task starts and checks; the longest service's, and never less than
+/// [`ROLLING_TIMEOUT`]. Returns the deadline and how it was reached, for the line printed before waiting.
+pub fn auto_timeout(services: &[AutoInput<'_>], until: crate::engine::Until) -> (Duration, String) {
+    let shifted = until == crate::engine::Until::TrafficShifted;
     let mut best = (ROLLING_TIMEOUT, "rolling: 30m".to_string());
-    for (name, cfg) in services {
-        let Some(cfg) = cfg else { continue };
-        let mut minutes = cfg.configured_wait_minutes();
+    for s in services {
+        let mut minutes = 0i64;
         let mut parts = Vec::new();
-        if let Some(b) = cfg.bake_time_minutes.filter(|b| *b > 0) {
-            if until == crate::engine::Until::TrafficShifted {
-                minutes -= i64::from(b);
-            } else {
-                parts.push(format!("bake {b}m"));
+        if let Some(cfg) = s.cfg {
+            let mut wait = cfg.configured_wait_minutes();
+            if let Some(b) = cfg.bake_time_minutes.filter(|b| *b > 0) {
+                if shifted {
+                    wait -= i64::from(b);
+                } else {
+                    parts.push(format!("bake {b}m"));
+                }
+            }
+            if let Some((pct, bake)) = cfg.linear.filter(|(p, b)| *p > 0.0 && *b > 0) {
+                let steps = ((100.0 / pct).ceil() as i64 - 1).max(0);
+                parts.push(format!("{steps} linear steps × {bake}m"));
+            }
+            if let Some((_, bake)) = cfg.canary.filter(|(_, b)| *b > 0) {
+                parts.push(format!("canary bake {bake}m"));
+            }
+            minutes += wait.max(0);
+            // Hooks of one stage run together; stages run one after the other.
+            let mut stages: Vec<(&str, i64)> = Vec::new();
+            for h in &cfg.hooks {
+                let t = i64::from(h.timeout_minutes.unwrap_or(1440).max(0));
+                for st in &h.stages {
+                    match stages.iter_mut().find(|(n, _)| n == st) {
+                        Some((_, m)) => *m = (*m).max(t),
+                        None => stages.push((st.as_str(), t)),
+                    }
+                }
+            }
+            let hooks: i64 = stages.iter().map(|(_, m)| m).sum();
+            if hooks > 0 {
+                minutes += hooks;
+                parts.push(format!("hook timeouts {hooks}m"));
             }
         }
-        if let Some((pct, bake)) = cfg.linear.filter(|(p, b)| *p > 0.0 && *b > 0) {
-            let steps = ((100.0 / pct).ceil() as i64 - 1).max(0);
-            parts.push(format!("{steps} linear steps × {bake}m"));
+        if let Some(g) = s.grace_seconds.filter(|g| *g > 0) {
+            let m = (i64::from(g) + 59) / 60;
+            minutes += m;
+            parts.push(format!("health-check grace {m}m"));
         }
-        if let Some((_, bake)) = cfg.canary.filter(|(_, b)| *b > 0) {
-            parts.push(format!("canary bake {bake}m"));
+        if let Some(d) = s.deregistration_seconds.filter(|d| *d > 0 && !shifted) {
+            let m = (d + 59) / 60;
+            minutes += m;
+            parts.push(format!("deregistration delay {m}m"));
         }
-        if minutes <= 0 {
-            continue;
-        }
-        let total = minutes + AUTO_MARGIN_MINUTES;
-        let d = Duration::from_secs(total as u64 * 60);
+        let d = Duration::from_secs(((minutes + AUTO_MARGIN_MINUTES) as u64) * 60);
         if d > best.0 {
-            let strategy = cfg.strategy.as_deref().unwrap_or("configured");
-            best = (d, format!("{name}: {strategy} {} + {AUTO_MARGIN_MINUTES}m margin", parts.join(" + ")));
+            let strategy = s.cfg.and_then(|c| c.strategy.as_deref()).unwrap_or("ROLLING");
+            best = (d, format!("{}: {strategy} {} + {AUTO_MARGIN_MINUTES}m margin", s.name, parts.join(" + ")));
         }
     }
-    best
+    (best.0.min(crate::cli::MAX_DURATION), best.1)
 }
 
 #[cfg(test)]
@@ -475,15 +517,44 @@ mod tests {
         };
         let canary =
             C { strategy: Some("CANARY".into()), canary: Some((10.0, 5)), bake_time_minutes: Some(10), ..C::default() };
-        let (d, why) =
-            auto_timeout(&[("api", Some(&linear)), ("web", Some(&canary)), ("cron", None)], Until::Completed);
+        let i = |name, cfg, grace, dereg| AutoInput { name, cfg, grace_seconds: grace, deregistration_seconds: dereg };
+        let all =
+            [i("api", Some(&linear), None, None), i("web", Some(&canary), None, None), i("cron", None, None, None)];
+        let (d, why) = auto_timeout(&all, Until::Completed);
         // LINEAR: 20 bake + 3 steps × 10 = 50, + 15.
         assert_eq!(d, Duration::from_secs(65 * 60));
         assert_eq!(why, "api: LINEAR bake 20m + 3 linear steps × 10m + 15m margin");
-        // Traffic shifted: the final bake is not waited for.
-        assert_eq!(auto_timeout(&[("api", Some(&linear))], Until::TrafficShifted).0, Duration::from_secs(45 * 60));
+        // Traffic shifted: the final bake and the drain are not waited for.
+        let shifted = auto_timeout(&[i("api", Some(&linear), None, Some(300))], Until::TrafficShifted);
+        assert_eq!(shifted.0, Duration::from_secs(45 * 60));
+        // Grace period and deregistration delay count: 50 + 2 + 5 + 15.
+        let (d, why) = auto_timeout(&[i("api", Some(&linear), Some(90), Some(300))], Until::Completed);
+        assert_eq!(d, Duration::from_secs(72 * 60));
+        assert!(why.ends_with("health-check grace 2m + deregistration delay 5m + 15m margin"), "{why}");
+        // Hooks: the longest of a stage, stages summed: 30 + 5, + 15.
+        let hook = |stage: &str, t| crate::engine::snapshot::HookConfig {
+            stages: vec![stage.into()],
+            timeout_minutes: Some(t),
+            ..Default::default()
+        };
+        let hooked = C {
+            strategy: Some("BLUE_GREEN".into()),
+            hooks: vec![
+                hook("POST_TEST_TRAFFIC_SHIFT", 30),
+                hook("POST_TEST_TRAFFIC_SHIFT", 10),
+                hook("PRE_SCALE_UP", 5),
+            ],
+            ..C::default()
+        };
+        assert_eq!(
+            auto_timeout(&[i("api", Some(&hooked), None, None)], Until::Completed).0,
+            Duration::from_secs(50 * 60)
+        );
         // Rolling only: the old default.
-        assert_eq!(auto_timeout(&[("cron", None)], Until::Completed), (ROLLING_TIMEOUT, "rolling: 30m".into()));
+        assert_eq!(
+            auto_timeout(&[i("cron", None, None, None)], Until::Completed),
+            (ROLLING_TIMEOUT, "rolling: 30m".into())
+        );
     }
 
     #[test]

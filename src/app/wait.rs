@@ -131,20 +131,45 @@ impl<'s> Gate<'s> {
 
     /// Once the services are described: `--timeout auto` becomes a deadline from their configuration
     /// (said before waiting); a fixed `--timeout` too short for a configured bake is warned of.
-    pub fn settle_timeout(&mut self, snaps: &[ServiceSnapshot], reporter: &mut Reporter) {
+    pub async fn settle_timeout(&mut self, snaps: &[ServiceSnapshot], reporter: &mut Reporter) -> Result<(), AppError> {
         if !self.s.timeout_auto {
             warn_short_timeout(self.s, snaps, reporter);
-            return;
+            return Ok(());
         }
-        let cfgs: Vec<(&str, Option<&crate::engine::snapshot::DeploymentConfigInfo>)> =
-            snaps.iter().map(|x| (arn_name(&x.service_arn), x.deployment_configuration.as_ref())).collect();
-        let (d, why) = super::settings::auto_timeout(&cfgs, self.s.until);
+        // The target groups' deregistration delay (one read each); unreadable = not counted, said.
+        let clients = self.clients.clone();
+        let mut delays = Vec::new();
+        for x in snaps {
+            let read = async { Ok(aws::elb::deregistration_delay(&clients, &x.target_groups).await) };
+            delays.push(match self.before_setup("reading the target groups' deregistration delay", read).await? {
+                Ok(d) => d,
+                Err(e) => {
+                    reporter.info(&format!(
+                        "ecsgate: --timeout auto: deregistration delay of {} not read ({e}); not counted",
+                        arn_name(&x.service_arn)
+                    ));
+                    None
+                }
+            });
+        }
+        let inputs: Vec<super::settings::AutoInput<'_>> = snaps
+            .iter()
+            .zip(&delays)
+            .map(|(x, d)| super::settings::AutoInput {
+                name: arn_name(&x.service_arn),
+                cfg: x.deployment_configuration.as_ref(),
+                grace_seconds: x.health_check_grace_seconds,
+                deregistration_seconds: *d,
+            })
+            .collect();
+        let (d, why) = super::settings::auto_timeout(&inputs, self.s.until);
         self.timeout = d;
         self.deadline = tokio::time::Instant::now() + d;
         // Said when the configuration set it; a rolling deployment keeps the 30m it always had.
         if d != super::settings::ROLLING_TIMEOUT {
             reporter.info(&format!("ecsgate: --timeout auto: {} ({why})", format_elapsed(d)));
         }
+        Ok(())
     }
 
     /// Runs `call` unless a signal or the deadline comes first (then: the error for that). For the
@@ -185,7 +210,7 @@ async fn wait(s: &WaitSettings, reporter: &mut Reporter) -> Result<u8, AppError>
     let mut g = Gate::open(s).await?;
     let clients = g.clients.clone();
     let (svcs, snaps) = g.before_setup("describing the services", resolve(&clients, s, reporter)).await?;
-    g.settle_timeout(&snaps, reporter);
+    g.settle_timeout(&snaps, reporter).await?;
     let mut driver = start_driver(s, g.timeout, &svcs, &snaps, reporter)?;
     // A service deployment ECS already ended (rolled back, stopped, successful) decides at once.
     let found = g

@@ -158,6 +158,8 @@ pub fn service_snapshot(s: &aws_sdk_ecs::types::Service) -> ServiceSnapshot {
             .collect(),
         current_service_deployment: s.current_service_deployment().map(str::to_string),
         deployment_configuration: s.deployment_configuration().and_then(deployment_config),
+        health_check_grace_seconds: s.health_check_grace_period_seconds(),
+        target_groups: s.load_balancers().iter().filter_map(|l| l.target_group_arn().map(str::to_string)).collect(),
         // The newest 20: enough to explain a failure, small enough to record at every reconcile.
         events: s
             .events()
@@ -190,6 +192,7 @@ fn deployment_config(c: &aws_sdk_ecs::types::DeploymentConfiguration) -> Option<
                 target_type: h.target_type().map(|t| t.as_str().to_string()),
                 target_arn: h.hook_target_arn().map(str::to_string),
                 stages: h.lifecycle_stages().iter().map(|s| s.as_str().to_string()).collect(),
+                timeout_minutes: h.timeout_configuration().and_then(|t| t.timeout_in_minutes()),
             })
             .collect(),
         alarms: c.alarms().filter(|a| a.enable()).map(|a| a.alarm_names().to_vec()).unwrap_or_default(),

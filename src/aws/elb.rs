@@ -30,3 +30,22 @@ pub async fn target_health(c: &Clients, target_group_arn: &str) -> Result<Target
             .collect(),
     })
 }
+
+/// The longest deregistration delay (`deregistration_delay.timeout_seconds`, ELB's default 300) of
+/// these target groups: how long old tasks drain after a deployment, for `--timeout auto`.
+pub async fn deregistration_delay(c: &Clients, target_groups: &[String]) -> Result<Option<i64>, ErrInfo> {
+    let mut longest: Option<i64> = None;
+    for tg in target_groups {
+        let out =
+            c.elb.describe_target_group_attributes().target_group_arn(tg).send().await.map_err(|e| err_info(&e))?;
+        let secs = out
+            .attributes()
+            .iter()
+            .find(|a| a.key() == Some("deregistration_delay.timeout_seconds"))
+            .and_then(|a| a.value())
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(300);
+        longest = Some(longest.map_or(secs, |l| l.max(secs)));
+    }
+    Ok(longest)
+}

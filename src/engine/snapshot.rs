@@ -27,6 +27,12 @@ pub struct ServiceSnapshot {
     /// The service's deployment configuration, where it says more than a rolling update's defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_configuration: Option<DeploymentConfigInfo>,
+    /// `healthCheckGracePeriodSeconds`, for `--timeout auto`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check_grace_seconds: Option<i32>,
+    /// The target groups of its load balancers, for `--timeout auto` (their deregistration delay).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub target_groups: Vec<String>,
 }
 
 /// `deploymentConfiguration`, reduced to what the gate shows and what its timeout warning adds up.
@@ -95,6 +101,9 @@ pub struct HookConfig {
     pub target_arn: Option<String>,
     #[serde(default)]
     pub stages: Vec<String>,
+    /// `timeoutConfiguration.timeoutInMinutes` (ECS's default when unset: 1440).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_minutes: Option<i32>,
 }
 
 /// One `events[]` entry: "(service api) (task 1234) failed container health checks.", "(service api)

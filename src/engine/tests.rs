@@ -81,6 +81,8 @@ fn snapshot(deployments: Vec<DeploymentSnapshot>) -> Input {
         current_service_deployment: None,
         deployment_configuration: None,
         events: Vec::new(),
+        health_check_grace_seconds: None,
+        target_groups: Vec::new(),
     })
 }
 

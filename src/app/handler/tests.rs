@@ -51,6 +51,8 @@ fn snapshot(service: &str, rollout: &str, running: i64) -> ServiceSnapshot {
         current_service_deployment: None,
         deployment_configuration: None,
         events: Vec::new(),
+        health_check_grace_seconds: None,
+        target_groups: Vec::new(),
     }
 }
 
