@@ -98,6 +98,9 @@ pub struct ReplayArgs {
     /// Where "deployed" is (default: what the recording's gate used, else completed).
     #[arg(long, env = "ECSGATE_UNTIL", value_enum)]
     pub until: Option<UntilArg>,
+    /// Also write the verdict as a JUnit XML report (one test case per service) to this file.
+    #[arg(long, env = "ECSGATE_JUNIT", value_name = "FILE")]
+    pub junit: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub target: TargetArgs,
     #[command(flatten)]

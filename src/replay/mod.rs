@@ -24,6 +24,7 @@ use read::{Parsed, is_line_mode, parse_text};
 
 pub fn run(args: ReplayArgs) -> u8 {
     let mut reporter = Reporter::new(args.output.output, args.output.quiet, false, args.output.github);
+    reporter.junit_to(args.junit.as_deref());
     run_with(&args, &mut reporter)
 }
 

@@ -27,5 +27,27 @@ open("target/gitlab-job.yml", "w").write(text)
 PY
 "$venv/bin/check-jsonschema" --builtin-schema vendor.gitlab-ci target/gitlab-job.yml
 "$venv/bin/check-jsonschema" --builtin-schema vendor.buildkite integrations/buildkite/example-pipeline.yml
+# The JUnit report as GitLab, CircleCI, Buildkite and Jenkins read it (the Jenkins/Ant JUnit schema's
+# required structure): well-formed; testsuites > testsuite > testcase with name, classname and a numeric
+# time; a failure with message and type; counts that match.
+cargo run -q --locked -- replay examples/three-services.jsonl -q --junit target/junit.xml > /dev/null || true
+"$venv/bin/python" - <<'PY'
+import xml.etree.ElementTree as ET
+root = ET.parse("target/junit.xml").getroot()
+assert root.tag == "testsuites", root.tag
+suites = root.findall("testsuite")
+assert len(suites) == 1
+s = suites[0]
+cases = s.findall("testcase")
+assert int(s.get("tests")) == len(cases) == 3, s.attrib
+fails = [c for c in cases if c.find("failure") is not None]
+assert int(s.get("failures")) == len(fails) == 1
+for c in cases:
+    assert c.get("name") and c.get("classname"), c.attrib
+    float(c.get("time"))
+f = fails[0].find("failure")
+assert f.get("message") and f.get("type") == "failed" and "hint:" in (f.text or ""), f.attrib
+print("ok: JUnit report")
+PY
 echo "ok: schemas"
 bash tests/integrations/install_test.sh
