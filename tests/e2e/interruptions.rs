@@ -100,14 +100,13 @@ async fn a_panic_inside_the_wait_still_tears_down() {
     cmd.env("ECSGATE_TEST_PANIC_ON_MESSAGE", "1")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
+    let gate = watch(cmd.spawn().unwrap());
+    // wait_for_rule returns once the rule has its target: the one event is delivered, and it panics.
+    // (Sending more would race the teardown: PutEvents fails once the queue is gone.)
     emu.wait_for_rule(&svc).await;
-    // The rule exists; its target may be a moment behind: say it a few times (the first one delivered panics).
-    for _ in 0..5 {
-        emu.deployment_event(&svc, "SERVICE_DEPLOYMENT_IN_PROGRESS", &svc.deployment, "in progress").await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-    let d = finish(child, LIMIT).await;
+    emu.deployment_event(&svc, "SERVICE_DEPLOYMENT_IN_PROGRESS", &svc.deployment, "in progress").await;
+    gate.until("ecsgate panicked", WITHIN).await;
+    let d = gate.finish(LIMIT).await;
     assert_eq!(d.code, 5, "{}", d.stderr);
     assert!(d.stderr.contains("error: ecsgate panicked while waiting"), "{}", d.stderr);
     emu.assert_nothing_left(&svc).await;
