@@ -4,9 +4,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::emulator::*;
@@ -16,57 +13,6 @@ const LIMIT: Duration = Duration::from_secs(60);
 /// Each would be a GitHub runner command (`::…` at the start of a trimmed line, `##[` anywhere) or a
 /// terminal escape if printed as received.
 const HOSTILE: &str = "::error file=a,line=1::forged ##[stop-commands]forged \x1b[31mred\n::warning::forged again";
-
-/// A local webhook that answers every POST with `status` (and `extra` headers) and a body echoing the
-/// request line, as a misconfigured relay does; it records each request's head.
-fn webhook(status: &'static str, extra: &'static str) -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let heads = Arc::new(Mutex::new(Vec::new()));
-    let keep = heads.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            let keep = keep.clone();
-            std::thread::spawn(move || {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 8192];
-                loop {
-                    let n = s.read(&mut chunk).unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    let text = String::from_utf8_lossy(&buf).to_string();
-                    let Some((head, body)) = text.split_once("\r\n\r\n") else { continue };
-                    let len: usize = head
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse().unwrap_or(0))
-                        })
-                        .unwrap_or(0);
-                    if body.len() < len {
-                        continue;
-                    }
-                    keep.lock().unwrap().push(head.to_string());
-                    let request_line = head.lines().next().unwrap_or_default();
-                    let answer = format!("no route for {request_line}");
-                    let _ = s.write_all(
-                        format!(
-                            "HTTP/1.1 {status}\r\n{extra}content-length: {}\r\nconnection: close\r\n\r\n{answer}",
-                            answer.len()
-                        )
-                        .as_bytes(),
-                    );
-                    return;
-                }
-            });
-        }
-    });
-    (url, heads)
-}
 
 /// Every line a runner would read: nothing from foreign text may be a command.
 fn assert_no_forged_command(label: &str, text: &str) {
@@ -87,12 +33,8 @@ async fn hostile_ecs_and_log_text_through_the_live_gate_never_forges_a_command()
     std::fs::create_dir_all(&dir).unwrap();
     let (summary, output) = (dir.join("summary.md"), dir.join("output"));
     let group = "/ecs/e2e-hostile";
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsgate"));
-    cmd.args(["wait", "--cluster", &svc.cluster, "--service", &svc.name, "--reconcile-interval", "1s"]);
-    cmd.args(["--poll-interval", "500ms", "--wait-seconds", "2"]);
-    emu.env(&mut cmd);
+    let mut cmd = emu.wait_command(&svc, &[]);
     cmd.env("GITHUB_ACTIONS", "true").env("GITHUB_STEP_SUMMARY", &summary).env("GITHUB_OUTPUT", &output);
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
     let child = cmd.spawn().unwrap();
     emu.wait_for_rule(&svc).await;
     for _ in 0..3 {
@@ -130,8 +72,12 @@ async fn a_webhook_secret_is_never_printed_and_userinfo_is_sent_as_basic_auth() 
     let Some(emu) = emulator("e2e_secrets").await else { return };
     let svc = emu.service("e2e-secrets").await;
     // A relay that refuses with an answer echoing the secret path, and one that redirects.
-    let (refusing, refusing_heads) = webhook("500 Internal Server Error", "");
-    let (redirecting, _) = webhook("302 Found", "location: https://elsewhere.example/services/T0/B0/movedsecret\r\n");
+    // The refusal echoes the request line, as a misconfigured relay does.
+    let (refusing, refusing_heads) =
+        http_server(|r| Some(("500 Internal Server Error", String::new(), format!("no route for {}", r.line))));
+    let (redirecting, _) = http_server(|_| {
+        Some(("302 Found", "location: https://elsewhere.example/services/T0/B0/movedsecret\r\n".into(), String::new()))
+    });
     let host = refusing.trim_start_matches("http://");
     let with_userinfo =
         format!("http://hookuser:hookPASSWORD@{host}/services/T0AAA/B0BBB/pathsecret?token=querysecret");
@@ -152,16 +98,12 @@ async fn a_webhook_secret_is_never_printed_and_userinfo_is_sent_as_basic_auth() 
     assert!(d.stderr.contains(&format!("notification to http://{host}/… failed: HTTP 500")), "{}", d.stderr);
     assert!(d.stderr.contains("redirect (HTTP 302) to https://elsewhere.example/… not followed"), "{}", d.stderr);
     // Sent as Basic auth (twice: the refused attempt is retried once), never in the request line.
-    let heads = refusing_heads.lock().unwrap().clone();
+    let heads: Vec<Request> = refusing_heads.lock().unwrap().clone();
     assert!(!heads.is_empty());
     for h in &heads {
         // base64("hookuser:hookPASSWORD")
-        assert!(
-            h.lines().any(|l| l.to_ascii_lowercase().starts_with("authorization:")
-                && l.ends_with(" Basic aG9va3VzZXI6aG9va1BBU1NXT1JE")),
-            "{h}"
-        );
-        assert!(!h.lines().next().unwrap().contains("hookPASSWORD"), "{h}");
+        assert_eq!(h.header("authorization"), Some("Basic aG9va3VzZXI6aG9va1BBU1NXT1JE"), "{h:?}");
+        assert!(!h.line.contains("hookPASSWORD"), "{h:?}");
     }
     emu.assert_nothing_left(&svc).await;
 }
@@ -177,13 +119,7 @@ fn help_and_completions_never_show_a_webhook_url_from_the_environment() {
         vec!["completions", "zsh"],
         vec!["man"],
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_ecsgate"))
-            .args(&args)
-            .env("ECSGATE_NOTIFY", secret)
-            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .output()
-            .unwrap();
+        let out = common::command().args(&args).env("ECSGATE_NOTIFY", secret).output().unwrap();
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert!(!text.is_empty(), "{args:?} printed nothing");
         outputs.push((args, text));
@@ -216,12 +152,8 @@ async fn hostile_alarm_and_rollback_reasons_through_the_live_gate_never_forge_a_
     let dir = std::env::temp_dir().join(format!("ecsgate-e2e-hostile-alarm-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let summary = dir.join("summary.md");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsgate"));
-    cmd.args(["wait", "--cluster", &svc.cluster, "--service", &svc.name, "--reconcile-interval", "1s"]);
-    cmd.args(["--poll-interval", "500ms", "--wait-seconds", "2", "--timeout", "2h"]);
-    emu.env(&mut cmd);
+    let mut cmd = emu.wait_command(&svc, &["--timeout", "2h"]);
     cmd.env("GITHUB_ACTIONS", "true").env("GITHUB_STEP_SUMMARY", &summary).env_remove("GITHUB_OUTPUT");
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
     let child = cmd.spawn().unwrap();
     emu.wait_for_rule(&svc).await;
     emu.service_deployment(
@@ -244,57 +176,13 @@ async fn hostile_alarm_and_rollback_reasons_through_the_live_gate_never_forge_a_
     emu.assert_nothing_left(&svc).await;
 }
 
-/// What the stand-in GitHub API saw of each request: request line, authorization, body.
-type Requests = Arc<Mutex<Vec<(String, String, String)>>>;
-
-/// A stand-in for the GitHub API: records each request and answers a deployment's creation with id 42,
-/// a status with 201.
-fn github_api() -> (String, Requests) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let keep = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            let keep = keep.clone();
-            std::thread::spawn(move || {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 8192];
-                loop {
-                    let n = s.read(&mut chunk).unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    let text = String::from_utf8_lossy(&buf).to_string();
-                    let Some((head, body)) = text.split_once("\r\n\r\n") else { continue };
-                    let header = |name: &str| {
-                        head.lines()
-                            .find_map(|l| {
-                                l.split_once(':')
-                                    .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-                                    .map(|(_, v)| v.trim().to_string())
-                            })
-                            .unwrap_or_default()
-                    };
-                    let len: usize = header("content-length").parse().unwrap_or(0);
-                    if body.len() < len {
-                        continue;
-                    }
-                    let line = head.lines().next().unwrap_or_default().to_string();
-                    keep.lock().unwrap().push((line.clone(), header("authorization"), body[..len].to_string()));
-                    let answer = if line.contains("/statuses") { r#"{"id":7}"# } else { r#"{"id":42}"# };
-                    let _ = s.write_all(
-                        format!("HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}", answer.len())
-                            .as_bytes(),
-                    );
-                    return;
-                }
-            });
-        }
-    });
-    (url, seen)
+/// A stand-in for the GitHub API (and an OTLP collector: it answers 2xx): a deployment's creation
+/// gets id 42, a status 201.
+fn github_api() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Request>>>) {
+    http_server(|r| {
+        let body = if r.line.contains("/statuses") { r#"{"id":7}"# } else { r#"{"id":42}"# };
+        Some(("201 Created", "content-type: application/json\r\n".into(), body.into()))
+    })
 }
 
 #[tokio::test]
@@ -302,10 +190,7 @@ async fn the_gate_is_recorded_as_a_github_deployment_of_the_commit() {
     let Some(emu) = emulator("e2e_ghdeploy").await else { return };
     let svc = emu.service("e2e-ghdeploy").await;
     let (api, seen) = github_api();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsgate"));
-    cmd.args(["wait", "--cluster", &svc.cluster, "--service", &svc.name, "--reconcile-interval", "1s"]);
-    cmd.args(["--poll-interval", "500ms", "--wait-seconds", "2", "--github-deployment", "production"]);
-    emu.env(&mut cmd);
+    let mut cmd = emu.wait_command(&svc, &["--github-deployment", "production"]);
     cmd.env("GITHUB_API_URL", &api)
         .env("GITHUB_REPOSITORY", "acme/shop")
         .env("GITHUB_SHA", "0123abcd")
@@ -313,7 +198,6 @@ async fn the_gate_is_recorded_as_a_github_deployment_of_the_commit() {
         .env("GITHUB_SERVER_URL", "https://github.example")
         .env("GITHUB_RUN_ID", "99")
         .env_remove("ECSGATE_GITHUB_DEPLOYMENT_ID");
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
     let child = cmd.spawn().unwrap();
     emu.wait_for_rule(&svc).await;
     emu.deployment_event(
@@ -326,7 +210,7 @@ async fn the_gate_is_recorded_as_a_github_deployment_of_the_commit() {
     let d = finish(child, LIMIT).await;
     assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
     let seen = seen.lock().unwrap().clone();
-    let lines: Vec<&str> = seen.iter().map(|(l, _, _)| l.as_str()).collect();
+    let lines: Vec<&str> = seen.iter().map(|r| r.line.as_str()).collect();
     assert_eq!(
         lines,
         [
@@ -337,12 +221,12 @@ async fn the_gate_is_recorded_as_a_github_deployment_of_the_commit() {
         "{}",
         d.stderr
     );
-    assert!(seen.iter().all(|(_, auth, _)| auth == "Bearer ghs_secrettoken"));
-    let create: serde_json::Value = serde_json::from_str(&seen[0].2).unwrap();
+    assert!(seen.iter().all(|r| r.header("authorization") == Some("Bearer ghs_secrettoken")));
+    let create: serde_json::Value = serde_json::from_str(&seen[0].body).unwrap();
     assert_eq!((create["ref"].as_str(), create["environment"].as_str()), (Some("0123abcd"), Some("production")));
-    let first: serde_json::Value = serde_json::from_str(&seen[1].2).unwrap();
+    let first: serde_json::Value = serde_json::from_str(&seen[1].body).unwrap();
     assert_eq!(first["state"], "in_progress");
-    let last: serde_json::Value = serde_json::from_str(&seen[2].2).unwrap();
+    let last: serde_json::Value = serde_json::from_str(&seen[2].body).unwrap();
     assert_eq!(last["state"], "failure");
     assert_eq!(last["description"], "ECS deployment circuit breaker: tasks failed to start.");
     assert_eq!(last["log_url"], "https://github.example/acme/shop/actions/runs/99");
@@ -356,13 +240,9 @@ async fn the_live_gate_exports_one_trace_parented_on_the_ci() {
     let svc = emu.service("e2e-otlp").await;
     // The stand-in records bodies and answers 2xx: a collector as far as ecsgate can tell.
     let (collector, seen) = github_api();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsgate"));
-    cmd.args(["wait", "--cluster", &svc.cluster, "--service", &svc.name, "--reconcile-interval", "1s"]);
-    cmd.args(["--poll-interval", "500ms", "--wait-seconds", "2"]);
-    emu.env(&mut cmd);
+    let mut cmd = emu.wait_command(&svc, &[]);
     cmd.env("OTEL_EXPORTER_OTLP_ENDPOINT", &collector)
         .env("TRACEPARENT", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
     let child = cmd.spawn().unwrap();
     emu.wait_for_rule(&svc).await;
     emu.deployment_event(
@@ -376,8 +256,8 @@ async fn the_live_gate_exports_one_trace_parented_on_the_ci() {
     assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 1, "{}", d.stderr);
-    assert_eq!(seen[0].0, "POST /v1/traces HTTP/1.1");
-    let doc: serde_json::Value = serde_json::from_str(&seen[0].2).unwrap();
+    assert_eq!(seen[0].line, "POST /v1/traces HTTP/1.1");
+    let doc: serde_json::Value = serde_json::from_str(&seen[0].body).unwrap();
     let spans = doc["resourceSpans"][0]["scopeSpans"][0]["spans"].as_array().unwrap();
     assert_eq!(spans[0]["parentSpanId"], "00f067aa0ba902b7");
     let dep = spans.iter().find(|s| s["name"] == format!("deployment {}", svc.name)).unwrap();

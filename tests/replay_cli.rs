@@ -607,9 +607,8 @@ fn a_fifo_is_read_once_in_one_pass() {
 /// run is seen, spooling, pre-scan and replay included.
 fn replay_peak(input: &[u8], args: &[&str]) -> (i32, String, u64) {
     use std::io::Write;
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ecsgate"));
+    let mut cmd = common::command();
     cmd.args(["replay", "-"]).args(args);
-    common::isolate(&mut cmd);
     let mut child = cmd
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())

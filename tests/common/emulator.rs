@@ -298,6 +298,11 @@ impl Emu {
 
     /// `ecsgate wait` as a child process against the emulator.
     pub fn spawn_wait(&self, svc: &Svc, extra: &[&str]) -> Child {
+        self.wait_command(svc, extra).spawn().unwrap()
+    }
+
+    /// `ecsgate wait` for `svc` at test speed, not yet spawned: a test adds its environment first.
+    pub fn wait_command(&self, svc: &Svc, extra: &[&str]) -> Command {
         let mut cmd = super::command();
         cmd.args([
             "wait",
@@ -315,7 +320,7 @@ impl Emu {
         cmd.args(extra);
         self.env(&mut cmd);
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
-        cmd.spawn().unwrap()
+        cmd
     }
 
     /// `ecsgate wait` over several services, as given (names, `cluster/name` or ARNs), with the
@@ -526,51 +531,88 @@ impl Emu {
     }
 }
 
-/// A one-shot HTTP server on 127.0.0.1 that records the bodies POSTed to it and answers 200 — or never
-/// answers (`hang`). Returns its base URL and the bodies received.
-pub fn http_sink(hang: bool) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+/// One request an [`http_server`] received.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// `POST /path HTTP/1.1`.
+    pub line: String,
+    /// Lower-cased names, values as sent.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// What an [`http_server`] answers a request: the status line's tail (`200 OK`), extra header lines
+/// (each ending in CRLF) and the body — or `None` to never answer.
+pub type Respond = fn(&Request) -> Option<(&'static str, String, String)>;
+
+/// A local HTTP server on 127.0.0.1 (a webhook, a relay, the GitHub API, an OTLP collector): it records
+/// each request and answers as `respond` says. Returns its base URL and the requests received.
+pub fn http_server(respond: Respond) -> (String, std::sync::Arc<std::sync::Mutex<Vec<Request>>>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let keep = bodies.clone();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = seen.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut s) = stream else { continue };
             let keep = keep.clone();
             std::thread::spawn(move || {
-                if hang {
-                    std::thread::sleep(Duration::from_secs(60));
-                    return;
-                }
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 8192];
                 loop {
                     let n = s.read(&mut chunk).unwrap_or(0);
                     if n == 0 {
-                        break;
+                        return;
                     }
                     buf.extend_from_slice(&chunk[..n]);
                     let text = String::from_utf8_lossy(&buf).to_string();
-                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                        let len: usize = head
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-length:")
-                                    .map(|v| v.trim().parse().unwrap_or(0))
-                            })
-                            .unwrap_or(0);
-                        if body.len() >= len {
-                            keep.lock().unwrap().push(body[..len].to_string());
-                            let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
-                            break;
-                        }
+                    let Some((head, body)) = text.split_once("\r\n\r\n") else { continue };
+                    let mut lines = head.lines();
+                    let line = lines.next().unwrap_or_default().to_string();
+                    let headers: Vec<(String, String)> = lines
+                        .filter_map(|l| l.split_once(':'))
+                        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+                        .collect();
+                    let len: usize = headers
+                        .iter()
+                        .find(|(k, _)| k == "content-length")
+                        .and_then(|(_, v)| v.parse().ok())
+                        .unwrap_or(0);
+                    if body.len() < len {
+                        continue;
                     }
+                    let req = Request { line, headers, body: body[..len].to_string() };
+                    let answer = respond(&req);
+                    keep.lock().unwrap().push(req);
+                    match answer {
+                        Some((status, extra, body)) => {
+                            let _ = s.write_all(
+                                format!(
+                                    "HTTP/1.1 {status}\r\n{extra}content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                                    body.len()
+                                )
+                                .as_bytes(),
+                            );
+                        }
+                        None => std::thread::sleep(Duration::from_secs(60)),
+                    }
+                    return;
                 }
             });
         }
     });
-    (url, bodies)
+    (url, seen)
+}
+
+/// A webhook that answers 200 — or never answers (`hang`); the requests it received.
+pub fn http_sink(hang: bool) -> (String, std::sync::Arc<std::sync::Mutex<Vec<Request>>>) {
+    if hang { http_server(|_| None) } else { http_server(|_| Some(("200 OK", String::new(), "ok".into()))) }
 }
 
 /// A running ecsgate whose output the test reads as it comes, so it can wait for what the gate *said*

@@ -119,7 +119,7 @@ async fn notify_on_failure_stays_silent_on_success_and_always_posts_it() {
         let d = finish(child, LIMIT).await;
         assert_eq!(d.code, 0, "{mode:?}: {}\n{}", d.stdout, d.stderr);
         // The gate posts before it exits: what the sink holds now is all it will get.
-        let got = bodies.lock().unwrap().clone();
+        let got: Vec<String> = bodies.lock().unwrap().iter().map(|r| r.body.clone()).collect();
         assert_eq!(got.len(), posts, "--notify-on {mode:?} on success: {got:?}\n{}", d.stderr);
         if posts == 1 {
             let v: serde_json::Value = serde_json::from_str(&got[0]).unwrap();
@@ -155,12 +155,12 @@ async fn notify_posts_slack_and_json_and_a_hanging_hook_is_only_a_warning() {
     assert!(started.elapsed() < Duration::from_secs(20), "bounded: {:?}", started.elapsed());
     assert!(d.stderr.contains("warning: notification to http://127.0.0.1"), "{}", d.stderr);
     assert!(!d.stderr.contains("secret"), "the webhook URL is a secret: {}", d.stderr);
-    let slack: serde_json::Value = serde_json::from_str(&slack_bodies.lock().unwrap()[0]).unwrap();
+    let slack: serde_json::Value = serde_json::from_str(&slack_bodies.lock().unwrap()[0].body).unwrap();
     assert_eq!(slack["blocks"][0]["type"], "header");
     assert!(slack["text"].as_str().unwrap().contains("ecsgate: api failed"), "{slack}");
     let text = slack.to_string();
     assert!(text.contains("ECS deployment circuit breaker: tasks failed to start."), "{text}");
-    let plain: serde_json::Value = serde_json::from_str(&plain_bodies.lock().unwrap()[0]).unwrap();
+    let plain: serde_json::Value = serde_json::from_str(&plain_bodies.lock().unwrap()[0].body).unwrap();
     assert_eq!((plain["type"].as_str(), plain["outcome"].as_str()), (Some("verdict"), Some("failed")));
     emu.assert_nothing_left(&svc).await;
 }
