@@ -3,7 +3,7 @@
 # `aws ecs wait services-stable` in the same run. Prints figures; passes or fails nothing.
 # `scripts/bench.sh --smoke` (CI, from .ci/run): every bench at small sizes, built with the dev profile,
 # to prove each still runs and prints its figures (ECSGATE_BENCH_SMOKE=1); a bench that cannot run fails.
-# benches/latency.rs has no smoke mode yet, so the smoke run leaves it out.
+# The latency bench's smoke run does one run per scenario and leaves out the `aws ecs wait` baseline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile=()
@@ -19,9 +19,7 @@ ensure_venv
 cargo bench --locked "${profile[@]}" --bench replay
 start_emulator
 export ECSGATE_AWS_CLI="$ECSGATE_VENV/bin/aws"
-if [ -z "$smoke" ]; then
-  cargo bench --locked --bench latency
-fi
+cargo bench --locked "${profile[@]}" --bench latency
 cargo bench --locked "${profile[@]}" --bench scale
 if [ -n "$smoke" ]; then
   # The release-binary replay figures' script, on the dev binary at smoke sizes.
