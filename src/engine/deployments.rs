@@ -89,6 +89,7 @@ impl Engine {
             reason: e.reason.clone(),
             role: self.role_of(&id),
             source: Source::Event,
+            stage: None,
         });
         let Some(ours) = ours else { return };
         match (state.as_str(), is_ours) {

@@ -139,6 +139,9 @@ pub enum Note {
         reason: Option<String>,
         role: Role,
         source: Source,
+        /// The lifecycle stage of a service deployment (the ServiceDeployment API), when the note is one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        stage: Option<String>,
     },
     Task {
         #[serde(serialize_with = "ser_ts")]

@@ -88,6 +88,7 @@ impl Engine {
                 reason: sd.status_reason.clone(),
                 role: self.our_role(),
                 source: Source::Api,
+                stage: sd.lifecycle_stage.clone(),
             });
         }
         // The hooks of the current stage: the API's account, for when their events are late, lost, or

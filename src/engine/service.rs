@@ -44,6 +44,7 @@ impl Engine {
                     reason: d.rollout_state_reason.clone(),
                     role: self.role_of(&d.id),
                     source: Source::Api,
+                    stage: None,
                 });
             }
         }

@@ -1,7 +1,7 @@
 //! `--otlp URL` (or `OTEL_EXPORTER_OTLP_ENDPOINT`): one trace per gate, exported over OTLP/HTTP with the
 //! JSON encoding (`POST {URL}/v1/traces`) — a root span for the gate (parented on the CI's `TRACEPARENT`
-//! when it has one), a span per service deployment with child spans for its tasks and lifecycle hooks,
-//! an event per task stop, and status ERROR on a deployment that did not succeed.
+//! when it has one), a span per service deployment with child spans for its lifecycle stages, tasks and
+//! lifecycle hooks, an event per task stop, and status ERROR on a deployment that did not succeed.
 //!
 //! Written by hand over serde_json rather than with the `opentelemetry` crates: one POST of one document
 //! needs none of their SDK (batching, exporters, gRPC), and the crates would add about 60 crates to a
@@ -90,6 +90,8 @@ struct Unit {
     task_order: Vec<String>,
     hooks: HashMap<String, Span>,
     hook_order: Vec<String>,
+    /// The lifecycle stages our service deployment went through, in order (the last one still open).
+    stages: Vec<Span>,
     stops: Vec<Event>,
 }
 
@@ -156,6 +158,14 @@ impl Otlp {
                     .then(|| v.reason.clone().unwrap_or_else(|| v.outcome.as_str().into())),
             };
             spans.push(dep.to_json(&self.trace));
+            for st in &u.stages {
+                let mut c = st.clone();
+                c.parent = id.clone();
+                if c.end < c.start {
+                    c.end = end;
+                }
+                spans.push(c.to_json(&self.trace));
+            }
             for key in u.task_order.iter().chain(&u.hook_order) {
                 let Some(child) = u.tasks.get(key).or_else(|| u.hooks.get(key)) else { continue };
                 let mut c = child.clone();
@@ -198,6 +208,24 @@ impl Sink for Otlp {
         u.first = Some(u.first.map_or(at, |f| f.min(at)));
         u.last = Some(u.last.map_or(at, |l| l.max(at)));
         match n {
+            // A new lifecycle stage of ours ends the one before it.
+            Note::Deployment { stage: Some(stage), role: crate::engine::Role::Ours, .. }
+                if u.stages.last().is_none_or(|s| s.name != format!("stage {stage}")) =>
+            {
+                if let Some(prev) = u.stages.last_mut() {
+                    prev.end = at;
+                }
+                u.stages.push(Span {
+                    id: random_hex(8),
+                    parent: String::new(),
+                    name: format!("stage {stage}"),
+                    start: at,
+                    end: i64::MIN,
+                    attributes: vec![("ecs.lifecycle_stage".into(), stage.clone())],
+                    events: Vec::new(),
+                    error: None,
+                });
+            }
             Note::Task { task_id, status, stop, role, .. } if *role == crate::engine::Role::Ours => {
                 if !u.tasks.contains_key(task_id) {
                     u.task_order.push(task_id.clone());
@@ -332,6 +360,13 @@ mod tests {
         let events: Vec<&str> =
             hook["events"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
         assert_eq!(events, ["HOOK_AWAITING_ACTION", "HOOK_SUCCEEDED"]);
+        // The service deployment's lifecycle stages, one child span each, in order.
+        let stages: Vec<&str> = spans
+            .iter()
+            .filter(|s| s["parentSpanId"] == dep["spanId"])
+            .filter_map(|s| s["name"].as_str().and_then(|n| n.strip_prefix("stage ")))
+            .collect();
+        assert_eq!(stages, ["TEST_TRAFFIC_SHIFT", "CLEAN_UP"], "{spans:?}");
     }
 
     #[test]
