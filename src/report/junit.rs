@@ -17,8 +17,10 @@ use crate::error::AppError;
 
 pub struct Junit {
     path: std::path::PathBuf,
-    /// Per service (by position): the first and the last time the timeline named, epoch ms.
+    /// Per service (by position): the first time the timeline named, and the last one before its
+    /// decision (what came after — ECS's rollback finishing — is not the deployment's duration).
     spans: Vec<(Option<i64>, Option<i64>)>,
+    decided: Vec<bool>,
     started_ms: i64,
 }
 
@@ -43,7 +45,7 @@ pub fn xml_escape(s: &str) -> String {
 
 impl Junit {
     pub fn new(path: std::path::PathBuf) -> Self {
-        Junit { path, spans: Vec::new(), started_ms: crate::engine::time::now_millis() }
+        Junit { path, spans: Vec::new(), decided: Vec::new(), started_ms: crate::engine::time::now_millis() }
     }
 
     fn write(&self, xml: &str) {
@@ -133,12 +135,20 @@ pub fn document(r: &GateReport, times: &[f64], timestamp: &str) -> String {
 impl Sink for Junit {
     fn begin(&mut self, units: &[Who]) {
         self.spans = vec![(None, None); units.len().max(1)];
+        self.decided = vec![false; units.len().max(1)];
     }
 
     fn note(&mut self, who: &Who, n: &Note) {
-        let Some(at) = note_time(n) else { return };
         if self.spans.len() <= who.index {
             self.spans.resize(who.index + 1, (None, None));
+            self.decided.resize(who.index + 1, false);
+        }
+        if matches!(n, Note::Decision { .. }) {
+            self.decided[who.index] = true;
+        }
+        let Some(at) = note_time(n) else { return };
+        if self.decided[who.index] {
+            return;
         }
         let span = &mut self.spans[who.index];
         span.0 = Some(span.0.map_or(at, |a| a.min(at)));

@@ -51,7 +51,7 @@ struct Printed {
     outputs: String,
     slack: Value,
     webhook: Value,
-    /// The JUnit report (not snapshotted: it carries the wall-clock time of the run).
+    /// The JUnit report (its `timestamp`, the wall-clock time of the run, is scrubbed in snapshots).
     junit: String,
 }
 
@@ -156,7 +156,7 @@ fn check(name: &str) {
     insta::assert_snapshot!(
         name,
         format!(
-            "exit {}\n--- human (stdout) ---\n{}\n--- human (stderr) ---\n{}\n--- json ---\n{}\n--- github annotations ---\n{}\n--- github outputs ---\n{}\n--- github summary ---\n{}\n--- slack ---\n{}\n--- webhook ---\n{}\n",
+            "exit {}\n--- human (stdout) ---\n{}\n--- human (stderr) ---\n{}\n--- json ---\n{}\n--- github annotations ---\n{}\n--- github outputs ---\n{}\n--- github summary ---\n{}\n--- slack ---\n{}\n--- webhook ---\n{}\n--- junit ---\n{}\n",
             p.exit,
             p.human,
             p.human_err,
@@ -165,9 +165,21 @@ fn check(name: &str) {
             p.outputs,
             p.summary,
             pretty(&p.slack),
-            pretty(&p.webhook)
+            pretty(&p.webhook),
+            scrub_timestamp(&p.junit)
         )
     );
+}
+
+/// The JUnit report's `timestamp` attribute is when the run happened: the rest is the golden part.
+fn scrub_timestamp(xml: &str) -> String {
+    match xml.find(" timestamp=\"") {
+        Some(i) => {
+            let end = xml[i + 12..].find('"').map(|j| i + 12 + j + 1).unwrap_or(xml.len());
+            format!("{} timestamp=\"[run time]\"{}", &xml[..i], &xml[end..])
+        }
+        None => xml.to_string(),
+    }
 }
 
 #[test]

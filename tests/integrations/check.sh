@@ -27,13 +27,18 @@ open("target/gitlab-job.yml", "w").write(text)
 PY
 "$venv/bin/check-jsonschema" --builtin-schema vendor.gitlab-ci target/gitlab-job.yml
 "$venv/bin/check-jsonschema" --builtin-schema vendor.buildkite integrations/buildkite/example-pipeline.yml
-# The JUnit report as GitLab, CircleCI, Buildkite and Jenkins read it (the Jenkins/Ant JUnit schema's
-# required structure): well-formed; testsuites > testsuite > testcase with name, classname and a numeric
-# time; a failure with message and type; counts that match.
-cargo run -q --locked -- replay examples/three-services.jsonl -q --junit target/junit.xml > /dev/null || true
+# The JUnit report as GitLab, CircleCI, Buildkite and Jenkins read it: valid against the JUnit schema
+# they share (tests/fixtures/junit/junit.xsd), for a failure, a success and a timeout; counts that match.
+for rec in three-services breaker-rollback success; do
+  cargo run -q --locked -- replay "examples/$rec.jsonl" -q --junit "target/junit-$rec.xml" > /dev/null || true
+  "$venv/bin/python" -c "import sys, xmlschema; xmlschema.XMLSchema('tests/fixtures/junit/junit.xsd').validate(sys.argv[1])" "target/junit-$rec.xml"
+done
+head -n 4 examples/success.jsonl > target/unfinished.jsonl
+cargo run -q --locked -- replay target/unfinished.jsonl -q --junit target/junit-timeout.xml > /dev/null || true
+"$venv/bin/python" -c "import sys, xmlschema; xmlschema.XMLSchema('tests/fixtures/junit/junit.xsd').validate(sys.argv[1])" target/junit-timeout.xml
 "$venv/bin/python" - <<'PY'
 import xml.etree.ElementTree as ET
-root = ET.parse("target/junit.xml").getroot()
+root = ET.parse("target/junit-three-services.xml").getroot()
 assert root.tag == "testsuites", root.tag
 suites = root.findall("testsuite")
 assert len(suites) == 1

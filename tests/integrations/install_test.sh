@@ -120,5 +120,43 @@ got=$(cd "$work/r" && env -u GITHUB_OUTPUT ECSGATE_BIN="$work/fake-ecsgate" BUIL
 want="wait --service api,worker --cluster shop --timeout 20m --until drained --junit ecsgate-junit.xml --record $work/r/rec.jsonl --force"
 if [ "$got" = "$want" ]; then ok "the Buildkite plugin maps its configuration to ecsgate wait (JUnit report included)"; else bad "buildkite: got '$got'"; fi
 
+# The GitLab component's script, run as a runner runs it (its variables with their defaults), against a
+# fake release whose binary prints the command line it was given.
+gl_rel="$work/release-gitlab/v9.9.9"
+mkdir -p "$gl_rel" "$work/glpkg" "$work/gl"
+printf '#!/bin/sh\necho "$@"\n' > "$work/glpkg/ecsgate"
+chmod +x "$work/glpkg/ecsgate"
+tar -czf "$gl_rel/ecsgate-v9.9.9-$target.tar.gz" -C "$work/glpkg" ecsgate
+(cd "$gl_rel" && sha256sum "ecsgate-v9.9.9-$target.tar.gz" > "ecsgate-v9.9.9-$target.tar.gz.sha256")
+"${ECSGATE_VENV:-.venv}/bin/python" - "$work/gitlab.sh" <<'PY'
+import sys, yaml
+spec, job = list(yaml.safe_load_all(open("integrations/gitlab/templates/ecsgate.yml")))
+inputs = spec["spec"]["inputs"]
+values = {k: str((v or {}).get("default", "")).lower() if isinstance((v or {}).get("default"), bool) else str((v or {}).get("default", "")) for k, v in inputs.items()}
+values["service"] = "api,worker"
+values["version"] = "v9.9.9"
+(name, body), = job.items()
+def fill(x):
+    for k, v in values.items():
+        x = x.replace(f"$[[ inputs.{k} ]]", v)
+    return x
+lines = ["set -euo pipefail"]
+for k, v in body["variables"].items():
+    lines.append(f"export {k}={fill(str(v))!r}")
+lines += [fill(l) for l in body["script"]]
+open(sys.argv[1], "w").write("\n".join(lines) + "\n")
+PY
+got=$(cd "$work/gl" && env -u GITHUB_OUTPUT ECSGATE_SCRIPTS_URL="file://$root/scripts" ECSGATE_BASE_URL="file://$work/release-gitlab" \
+  ECSGATE_INSTALL_DIR="$work/gl/bin" HOME="$work/gl" bash "$work/gitlab.sh" 2> "$work/gl/err" | tail -n 1)
+want="wait --service api,worker --cluster default --timeout auto --until completed --junit ecsgate-junit.xml --record ecsgate-record.jsonl --force"
+if [ "$got" = "$want" ]; then ok "the GitLab component installs from a release and runs the wrapper"; else bad "gitlab: got '$got'"; cat "$work/gl/err"; fi
+
+# The Buildkite plugin, installing from the same fake release (no ECSGATE_BIN given).
+got=$(cd "$work/gl" && env -u GITHUB_OUTPUT -u ECSGATE_BIN ECSGATE_BASE_URL="file://$work/release-gitlab" ECSGATE_INSTALL_DIR="$work/gl/bkbin" \
+  HOME="$work/gl" BUILDKITE_PLUGIN_ECSGATE_VERSION=v9.9.9 BUILDKITE_PLUGIN_ECSGATE_SERVICE=api \
+  bash "$root/integrations/buildkite/hooks/command" 2> "$work/gl/bkerr" | tail -n 1)
+want="wait --service api --junit ecsgate-junit.xml --record ecsgate-record.jsonl --force"
+if [ "$got" = "$want" ]; then ok "the Buildkite plugin installs from a release and runs the wrapper"; else bad "buildkite install: got '$got'"; cat "$work/gl/bkerr"; fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
