@@ -635,6 +635,12 @@ fn replay_peak(input: &[u8], args: &[&str]) -> (i32, String, u64) {
     for chunk in input.chunks(1 << 20) {
         stdin.write_all(chunk).unwrap();
     }
+    // The process is alive while its input is open: hold it until the watcher has read it at least
+    // once, so a run too quick to catch still has a figure (the baseline's).
+    let t0 = std::time::Instant::now();
+    while peak.load(std::sync::atomic::Ordering::Relaxed) == 0 && t0.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
     drop(stdin);
     // The watcher reads the zombie's status before it is reaped: the peak of the whole run.
     while !std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|s| s.contains("State:\tZ")) {
