@@ -223,15 +223,21 @@ pub struct Services {
     given: Target,
     wanted: Vec<String>,
     per: Vec<(String, Inference)>,
+    /// Services a deployment event or a snapshot named (not only their tasks).
+    named: Vec<String>,
 }
 
 impl Services {
     pub fn new(given: Target, wanted: Vec<String>) -> Self {
-        Services { given, wanted, per: Vec::new() }
+        Services { given, wanted, per: Vec::new(), named: Vec::new() }
     }
 
     pub fn see(&mut self, x: &Input) {
         let Some(svc) = service_of_input(x) else { return };
+        let names = matches!(x, Input::Event(EcsEvent::Deployment(_)) | Input::Service(_));
+        if names && !self.named.iter().any(|n| n == svc) {
+            self.named.push(svc.to_string());
+        }
         if !self.wanted.is_empty() && !self.wanted.iter().any(|w| w == svc) {
             // Still remembered by name, so an unknown --service can list what the input holds.
             if !self.per.iter().any(|(s, _)| s == svc) {
@@ -259,7 +265,9 @@ impl Services {
 
     /// Every service judged has a deployment without looking at task events.
     pub fn decided_without_tasks(&self) -> bool {
-        self.judged().next().is_some() && self.judged().all(|(_, i)| i.decided_without_tasks())
+        let judged = self.judged().filter(|(s, _)| !self.wanted.is_empty() || self.named.contains(s));
+        let mut judged = judged.peekable();
+        judged.peek().is_some() && judged.all(|(_, i)| i.decided_without_tasks())
     }
 
     /// Every service the input named, in order of appearance.
@@ -272,11 +280,81 @@ impl Services {
         self.wanted.iter().filter(|w| !self.per.iter().any(|(s, _)| s == *w)).cloned().collect()
     }
 
-    /// A target per service judged (in the order of `wanted`, else of appearance).
+    /// A target per service judged (in the order of `wanted`, else of appearance). Unasked, a service
+    /// seen only through its tasks is judged only when no deployment event or snapshot names any
+    /// service: a cluster-wide export's steady services must not become timed-out verdicts.
     pub fn finish(&self) -> Vec<Target> {
         if self.wanted.is_empty() {
-            return self.per.iter().map(|(_, i)| i.finish()).collect();
+            let any_named = !self.named.is_empty();
+            return self
+                .per
+                .iter()
+                .filter(|(s, _)| !any_named || self.named.contains(s))
+                .map(|(_, i)| i.finish())
+                .collect();
         }
         self.wanted.iter().filter_map(|w| self.per.iter().find(|(s, _)| s == w)).map(|(_, i)| i.finish()).collect()
+    }
+}
+
+#[cfg(test)]
+mod services_tests {
+    use super::*;
+    use crate::engine::event::parse_envelope;
+    use serde_json::{Value, json};
+
+    fn event(v: Value) -> Input {
+        Input::Event(parse_envelope(&v).unwrap())
+    }
+
+    fn fixture(name: &str) -> Value {
+        let p = format!("{}/tests/fixtures/events/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    }
+
+    fn deployment(service: &str, id: &str) -> Input {
+        let mut v = fixture("deployment__in-progress-docs.json");
+        v["resources"] = json!([format!("arn:aws:ecs:us-east-1:111122223333:service/default/{service}")]);
+        v["detail"]["deploymentId"] = json!(id);
+        event(v)
+    }
+
+    fn task(service: &str, started_by: &str) -> Input {
+        let mut v = fixture("task__running-fargate-docs.json");
+        v["detail"]["group"] = json!(format!("service:{service}"));
+        v["detail"]["startedBy"] = json!(started_by);
+        event(v)
+    }
+
+    #[test]
+    fn each_service_is_inferred_on_its_own_and_task_only_services_wait_to_be_asked_for() {
+        let mut s = Services::new(Target::default(), Vec::new());
+        for x in [
+            deployment("api", "ecs-svc/1"),
+            task("api", "ecs-svc/1"),
+            deployment("worker", "ecs-svc/2"),
+            task("steady", "ecs-svc/9"),
+        ] {
+            s.see(&x);
+        }
+        let got: Vec<(Option<String>, Option<String>)> =
+            s.finish().into_iter().map(|t| (t.service, t.deployment_id)).collect();
+        assert_eq!(
+            got,
+            [(Some("api".into()), Some("ecs-svc/1".into())), (Some("worker".into()), Some("ecs-svc/2".into()))],
+            "steady, seen only through its tasks, is not judged unasked"
+        );
+        // Asked for, it is.
+        let mut s = Services::new(Target::default(), vec!["steady".into()]);
+        for x in [deployment("api", "ecs-svc/1"), task("steady", "ecs-svc/9")] {
+            s.see(&x);
+        }
+        assert_eq!(s.finish()[0].deployment_id.as_deref(), Some("ecs-svc/9"));
+        // With no deployment event at all, the tasks settle each service.
+        let mut s = Services::new(Target::default(), Vec::new());
+        for x in [task("a", "ecs-svc/1"), task("b", "ecs-svc/2")] {
+            s.see(&x);
+        }
+        assert_eq!(s.finish().len(), 2);
     }
 }

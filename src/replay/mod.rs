@@ -87,6 +87,8 @@ pub enum ReadError {
         missing: Vec<String>,
         present: Vec<String>,
     },
+    /// Input read once, with no deployment named, larger than [`SPOOL_CAP`].
+    TooLargeToSpool,
 }
 
 /// The longest line — or single JSON document — replay reads; a longer line is skipped and counted.
@@ -218,31 +220,38 @@ pub fn replay_input_from(
     Ok(out)
 }
 
-/// Standard input or a pipe, copied to a temporary file (deleted when dropped) so it can be read twice
-/// without holding it in memory.
+/// Standard input or a pipe, copied to a temporary file so it can be read twice without holding it in
+/// memory. The file is private (0600) and unlinked as soon as it is created: nothing is left in the
+/// temporary directory, however ecsgate ends; the passes read clones of the one open file.
 struct Spool {
-    path: std::path::PathBuf,
+    file: std::fs::File,
 }
 
+/// The most a spool takes: input read once that is larger, with no deployment named, is refused (a
+/// stream that never ends must not fill the disk).
+pub const SPOOL_CAP: u64 = 1 << 30;
+
 impl Spool {
-    fn new(mut r: impl Read) -> std::io::Result<Spool> {
+    fn new(r: impl Read) -> Result<Spool, ReadError> {
+        use std::os::unix::fs::OpenOptionsExt;
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let path = std::env::temp_dir().join(format!("ecsgate-replay-{}-{n}.jsonl", std::process::id()));
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
-        let spool = Spool { path };
-        std::io::copy(&mut r, &mut f)?;
-        Ok(spool)
+        let mut file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).mode(0o600).open(&path)?;
+        std::fs::remove_file(&path)?;
+        let copied = std::io::copy(&mut r.take(SPOOL_CAP + 1), &mut file)?;
+        if copied > SPOOL_CAP {
+            return Err(ReadError::TooLargeToSpool);
+        }
+        Ok(Spool { file })
     }
 
     fn open(&self) -> std::io::Result<Box<dyn BufRead + 'static>> {
-        Ok(Box::new(std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(&self.path)?)))
-    }
-}
-
-impl Drop for Spool {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        use std::io::Seek;
+        // Clones share the offset: the passes run one after the other, each from the start.
+        let mut f = self.file.try_clone()?;
+        f.seek(std::io::SeekFrom::Start(0))?;
+        Ok(Box::new(std::io::BufReader::with_capacity(256 * 1024, f)))
     }
 }
 
@@ -600,6 +609,11 @@ fn replay(args: &ReplayArgs, reporter: &mut Reporter) -> Result<u8, AppError> {
             AppError::usage(format!("{name} is one JSON document larger than {} MiB", LINE_CAP / (1024 * 1024)))
                 .with_hint("convert it to JSON Lines, for example jq -c '.[]' FILE > events.jsonl")
         }
+        ReadError::TooLargeToSpool => AppError::usage(format!(
+            "{name} is larger than {} GiB and names no deployment, so it cannot be read twice to infer one",
+            SPOOL_CAP >> 30
+        ))
+        .with_hint("pass --deployment-id (and --service): then it is streamed, whatever its size"),
         ReadError::UnknownService { missing, present } => AppError::usage(format!(
             "{name} holds no service {} (it holds: {})",
             missing.join(", "),
