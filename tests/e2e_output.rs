@@ -82,13 +82,7 @@ async fn a_webhook_secret_is_never_printed_and_userinfo_is_sent_as_basic_auth() 
     let with_userinfo =
         format!("http://hookuser:hookPASSWORD@{host}/services/T0AAA/B0BBB/pathsecret?token=querysecret");
     let child = emu.start_wait(&svc, &["--notify", &with_userinfo, "--notify", &format!("{redirecting}/hook")]).await;
-    emu.deployment_event(
-        &svc,
-        "SERVICE_DEPLOYMENT_FAILED",
-        &svc.deployment,
-        "ECS deployment circuit breaker: tasks failed to start.",
-    )
-    .await;
+    emu.breaker_failed(&svc).await;
     let d = finish(child, LIMIT).await;
     assert_eq!(d.code, 1, "a notification never changes the exit code: {}", d.stderr);
     let all = format!("{}\n{}", d.stdout, d.stderr);
@@ -200,13 +194,7 @@ async fn the_gate_is_recorded_as_a_github_deployment_of_the_commit() {
         .env_remove("ECSGATE_GITHUB_DEPLOYMENT_ID");
     let child = cmd.spawn().unwrap();
     emu.wait_for_rule(&svc).await;
-    emu.deployment_event(
-        &svc,
-        "SERVICE_DEPLOYMENT_FAILED",
-        &svc.deployment,
-        "ECS deployment circuit breaker: tasks failed to start.",
-    )
-    .await;
+    emu.breaker_failed(&svc).await;
     let d = finish(child, LIMIT).await;
     assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
     let seen = seen.lock().unwrap().clone();
@@ -245,13 +233,7 @@ async fn the_live_gate_exports_one_trace_parented_on_the_ci() {
         .env("TRACEPARENT", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
     let child = cmd.spawn().unwrap();
     emu.wait_for_rule(&svc).await;
-    emu.deployment_event(
-        &svc,
-        "SERVICE_DEPLOYMENT_FAILED",
-        &svc.deployment,
-        "ECS deployment circuit breaker: tasks failed to start.",
-    )
-    .await;
+    emu.breaker_failed(&svc).await;
     let d = finish(child, LIMIT).await;
     assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
     let seen = seen.lock().unwrap().clone();

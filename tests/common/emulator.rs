@@ -248,6 +248,12 @@ impl Emu {
             .unwrap();
     }
 
+    /// ECS's FAILED of our deployment when its circuit breaker trips.
+    pub async fn breaker_failed(&self, svc: &Svc) {
+        let reason = "ECS deployment circuit breaker: tasks failed to start.";
+        self.deployment_event(svc, "SERVICE_DEPLOYMENT_FAILED", &svc.deployment, reason).await;
+    }
+
     pub async fn deployment_event(&self, svc: &Svc, name: &str, id: &str, reason: &str) {
         let detail = json!({"eventType": if name.ends_with("FAILED") {"ERROR"} else {"INFO"}, "eventName": name, "deploymentId": id,
             "updatedAt": now_rfc3339(), "reason": reason, "clusterArn": svc.cluster_arn});

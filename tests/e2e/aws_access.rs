@@ -32,13 +32,7 @@ async fn api_errors_for_a_while_still_reach_the_right_verdict() {
     // at least one failed ReceiveMessage, or this would test nothing but a quiet API.
     until_call(&emu, &emu.key, "ecs.DescribeServices", describes + 6, LIMIT).await;
     until_call(&emu, &emu.key, "sqs.ReceiveMessage", receives, WITHIN).await;
-    emu.deployment_event(
-        &svc,
-        "SERVICE_DEPLOYMENT_FAILED",
-        &svc.deployment,
-        "ECS deployment circuit breaker: tasks failed to start.",
-    )
-    .await;
+    emu.breaker_failed(&svc).await;
     let d = finish(child, LIMIT).await;
     assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
     emu.assert_nothing_left(&svc).await;

@@ -142,13 +142,7 @@ async fn notify_posts_slack_and_json_and_a_hanging_hook_is_only_a_warning() {
             &["--notify", &slack_url, "--notify", &format!("{plain}/hook"), "--notify", &format!("{hang}/hook")],
         )
         .await;
-    emu.deployment_event(
-        &svc,
-        "SERVICE_DEPLOYMENT_FAILED",
-        &svc.deployment,
-        "ECS deployment circuit breaker: tasks failed to start.",
-    )
-    .await;
+    emu.breaker_failed(&svc).await;
     let started = std::time::Instant::now();
     let d = finish(child, LIMIT).await;
     assert_eq!(d.code, 1, "a notification never changes the exit code: {}", d.stderr);
