@@ -96,6 +96,9 @@ fn a_region_conflict_is_named() {
     let arn = "arn:aws:ecs:eu-west-1:123456789012:service/shop/api";
     let r = usage(&["wait", "--service", arn, "--region", "us-east-1"], &[]);
     assert!(r.stderr.contains("us-east-1") && r.stderr.contains("eu-west-1"), "{}", r.stderr);
+    // An ARN of another region mixed with names, which go to AWS_REGION's (us-east-1 in these tests).
+    let r = usage(&["wait", "--service", arn, "--service", "cron"], &[]);
+    assert!(r.stderr.contains("eu-west-1") && r.stderr.contains("us-east-1 (AWS_REGION)"), "{}", r.stderr);
     let other = "arn:aws:ecs:us-west-2:123456789012:service/shop/worker";
     let r = usage(&["wait", "--service", arn, "--service", other], &[]);
     assert!(r.stderr.contains("eu-west-1") && r.stderr.contains("us-west-2"), "{}", r.stderr);

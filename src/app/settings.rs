@@ -220,6 +220,21 @@ impl WaitSettings {
             return Err(AppError::usage(format!("--region {flag} contradicts the service ARN's region {arn}"))
                 .with_hint("a gate watches one region: drop --region, or give the services of that region"));
         }
+        // Names are looked up in the region the environment names; an ARN of another region among them
+        // would send them to the wrong one ("cluster not found"): say so instead.
+        if a.aws.region.is_none()
+            && let Some(arn) = arn_region.as_deref()
+            && services.iter().any(|r| !r.service.starts_with("arn:"))
+            && let Some(env) = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+                .iter()
+                .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+            && env.trim() != arn
+        {
+            return Err(AppError::usage(format!(
+                "a service ARN names region {arn} while the services given by name are in {env} (AWS_REGION)"
+            ))
+            .with_hint("a gate watches one region: give every service of that region as an ARN, or pass --region"));
+        }
         if let Some(p) = &a.record {
             check_record_path(p, a.force)?;
         }
