@@ -14,6 +14,11 @@ pub(super) struct TaskState {
     pub(super) seq: u64,
 }
 
+/// How many tasks the engine holds before it forgets those of other deployments: memory stays bounded
+/// on endless input (a cluster-wide stream, a replay of months), whatever the events are; our
+/// deployment's tasks, which the verdict needs, are always kept.
+pub(super) const OTHER_TASKS_CAP: usize = 20_000;
+
 #[derive(Default)]
 pub(super) struct Tasks {
     /// Boxed: a hash table's bucket array grows in powers of two, and with ~400-byte states inline a
@@ -32,6 +37,24 @@ pub(super) struct Tasks {
 }
 
 impl Engine {
+    /// Drops the tasks of other deployments — stopped ones first, then the oldest — down to half the
+    /// cap. A later duplicate of a forgotten task's event shows again in the timeline; no verdict
+    /// depends on them.
+    fn forget_other_tasks(&mut self) {
+        let ours = self.ours().map(str::to_string);
+        let keep = |t: &TaskState| ours.is_some() && t.record.started_by == ours;
+        self.tasks.by_arn.retain(|_, t| keep(t) || t.rank < 8);
+        if self.tasks.by_arn.len() > OTHER_TASKS_CAP / 2 {
+            let mut others: Vec<(u64, String)> =
+                self.tasks.by_arn.iter().filter(|(_, t)| !keep(t)).map(|(a, t)| (t.seq, a.clone())).collect();
+            others.sort();
+            let excess = self.tasks.by_arn.len().saturating_sub(OTHER_TASKS_CAP / 2);
+            for (_, arn) in others.into_iter().take(excess) {
+                self.tasks.by_arn.remove(&arn);
+            }
+        }
+    }
+
     pub(super) fn on_task(&mut self, t: TaskRecord, out: &mut Vec<Note>) {
         // As for deployment events: a task of our deployment names our service when nothing else did.
         if self.target.service.is_none()
@@ -137,6 +160,9 @@ impl Engine {
             Some(s) => **s = state,
             None => {
                 self.tasks.by_arn.insert(state.record.task_arn.clone(), Box::new(state));
+                if self.tasks.by_arn.len() > OTHER_TASKS_CAP {
+                    self.forget_other_tasks();
+                }
             }
         }
         let n = self.tasks.failed.len() as u32;

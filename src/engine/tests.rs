@@ -488,6 +488,31 @@ fn benign_stops_are_reported_not_counted() {
 }
 
 #[test]
+fn tasks_of_other_deployments_are_forgotten_past_the_cap_and_ours_are_kept() {
+    let mut e = engine();
+    let mut out = Vec::new();
+    // Ours: one failed task before the flood, which the verdict must still name afterwards.
+    e.apply(event(&task("task__stopped-essential-exit1-defra.json", "ours-1", OURS, 6)), &mut out);
+    let template = task("task__running-fargate-docs.json", "x", OLD, 2);
+    for i in 0..(tasks::OTHER_TASKS_CAP + 5_000) {
+        let mut v = template.clone();
+        v["detail"]["taskArn"] = json!(format!("arn:aws:ecs:us-west-2:111122223333:task/default/old-{i}"));
+        e.apply(event(&v), &mut out);
+        out.clear();
+    }
+    assert!(e.tasks.by_arn.len() <= tasks::OTHER_TASKS_CAP, "held {} tasks", e.tasks.by_arn.len());
+    assert!(e.tasks.by_arn.contains_key("arn:aws:ecs:us-west-2:111122223333:task/default/ours-1"));
+    // The newest others are the ones kept.
+    let newest = format!("arn:aws:ecs:us-west-2:111122223333:task/default/old-{}", tasks::OTHER_TASKS_CAP + 4_999);
+    assert!(e.tasks.by_arn.contains_key(&newest));
+    assert!(!e.tasks.by_arn.contains_key("arn:aws:ecs:us-west-2:111122223333:task/default/old-0"));
+    e.apply(event(&task("task__stopped-essential-exit1-defra.json", "ours-2", OURS, 6)), &mut out);
+    e.apply(event(&task("task__stopped-essential-exit1-defra.json", "ours-3", OURS, 6)), &mut out);
+    assert_eq!(outcome(&e), Some(Outcome::Failed));
+    assert_eq!(e.verdict().unwrap().culprit.unwrap().exit_code, Some(1));
+}
+
+#[test]
 fn failed_tasks_of_other_deployments_are_not_counted() {
     let mut e = engine();
     let inputs: Vec<Input> =

@@ -124,10 +124,13 @@ async fn a_third_signal_during_a_stuck_teardown_exits_at_once_naming_what_is_lef
             json!({"key": gate_key, "service": service, "action": action, "hang": 25, "code": "InternalError", "status": 500, "seconds": 60}),
         );
     }
+    // Each signal is sent once the gate shows it acted on the one before: the teardown's first
+    // RemoveTargets (stuck), then the hurried teardown's own attempt.
+    let removes = emu.log(&gate_key).iter().filter(|c| c.as_str() == "events.RemoveTargets").count();
     signal(&child, "TERM");
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    until_call(&emu, &gate_key, "events.RemoveTargets", removes, WITHIN).await;
     signal(&child, "TERM");
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    until_call(&emu, &gate_key, "events.RemoveTargets", removes + 1, WITHIN).await;
     let third = std::time::Instant::now();
     signal(&child, "TERM");
     let d = finish(child, LIMIT).await;
