@@ -436,15 +436,18 @@ pub(crate) async fn run_loop(
         Some(ev) => handler.handle(ev, Instant::now(), driver, reporter),
         None => handler.start(driver, reporter, Instant::now(), initial),
     };
+    // The receipt handles of the batch being handled: deleted once it is handled, unless it decided the
+    // gate — the queue is deleted then anyway, and the call would only compete with the teardown's.
+    let mut handles = Vec::new();
     loop {
         let ev = match action {
             Action::Stop => return Ok(()),
             Action::Fail(e) => return Err(e.0),
             Action::FallBackToPolling => {
                 source.stop_receiving();
-                next_event(io, handler, source).await
+                next_event(io, handler, source, &mut handles).await
             }
-            Action::Continue => next_event(io, handler, source).await,
+            Action::Continue => next_event(io, handler, source, &mut handles).await,
             Action::Describe(units) => {
                 // Ours, where it is no longer the service's current service deployment.
                 let pinned: Vec<String> =
@@ -458,11 +461,14 @@ pub(crate) async fn run_loop(
             }
         };
         action = handler.handle(ev, Instant::now(), driver, reporter);
+        if !handles.is_empty() && action != Action::Stop {
+            source.ack(std::mem::take(&mut handles));
+        }
     }
 }
 
-/// The next thing to happen while nothing is in flight.
-async fn next_event(io: &mut Io<'_>, handler: &Handler, source: &mut Source) -> LoopEvent {
+/// The next thing to happen while nothing is in flight; a batch's receipt handles go to `handles`.
+async fn next_event(io: &mut Io<'_>, handler: &Handler, source: &mut Source, handles: &mut Vec<String>) -> LoopEvent {
     let due = tokio::time::Instant::from_std(handler.next_reconcile());
     let beat = tokio::time::Instant::from_std(handler.next_heartbeat());
     enum Got {
@@ -485,8 +491,8 @@ async fn next_event(io: &mut Io<'_>, handler: &Handler, source: &mut Source) -> 
     match got {
         Got::Ev(e) => e,
         Got::Rx(Received::Batch(batch)) => {
-            let (bodies, handles): (Vec<String>, Vec<String>) = batch.into_iter().unzip();
-            source.ack(handles);
+            let (bodies, hs): (Vec<String>, Vec<String>) = batch.into_iter().unzip();
+            *handles = hs;
             LoopEvent::Messages(bodies)
         }
         Got::Rx(Received::Error(e)) if e.kind == Kind::NotFound => LoopEvent::QueueGone(e),
