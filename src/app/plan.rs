@@ -104,7 +104,8 @@ pub fn subscribe_for(poll: bool, d: &Driver) -> Option<Vec<usize>> {
 /// What a failed subscription setup means for the gate.
 #[derive(Debug, PartialEq, Eq)]
 pub enum SetupFailure {
-    /// Not allowed to create the queue or the rule: judge from the ECS API alone.
+    /// Not allowed to create the queue or the rule, or the default event bus is full: judge from the ECS
+    /// API alone.
     FallBackToPolling,
     /// Anything else ends the command (after teardown).
     Fatal,
@@ -112,7 +113,7 @@ pub enum SetupFailure {
 
 pub fn on_setup_failure(kind: Kind) -> SetupFailure {
     match kind {
-        Kind::AccessDenied => SetupFailure::FallBackToPolling,
+        Kind::AccessDenied | Kind::LimitExceeded => SetupFailure::FallBackToPolling,
         _ => SetupFailure::Fatal,
     }
 }

@@ -305,10 +305,13 @@ pub(crate) async fn subscribe(
             source.stop_receiving();
             report_leftovers(reporter, &bounded_teardown(source, &mut g.sigs).await.0);
             *source = Source::polling(&g.clients);
-            reporter.warn(&format!(
-                "not authorized to call {op} ({e}); falling back to polling the ECS API every {}",
-                format_elapsed(g.s.timing.poll_interval)
-            ));
+            let every = format_elapsed(g.s.timing.poll_interval);
+            reporter.warn(&match e.kind {
+                Kind::LimitExceeded => format!(
+                    "the default event bus holds its maximum number of rules ({op}: {e}); falling back to polling the ECS API every {every}. Hint: `ecsgate gc` deletes ecsgate's own leftover rules; EventBridge's rules-per-bus quota (300 by default) can be raised in Service Quotas"
+                ),
+                _ => format!("not authorized to call {op} ({e}); falling back to polling the ECS API every {every}"),
+            });
         }
         Err((op, e)) => {
             source.stop_receiving();

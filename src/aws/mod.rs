@@ -107,6 +107,9 @@ pub enum Kind {
     AccessDenied,
     NotFound,
     Throttled,
+    /// A quota that a retry does not lift: the default event bus holds its maximum number of rules
+    /// (EventBridge's LimitExceededException; 300 per bus by default, shared with the whole account).
+    LimitExceeded,
     /// Network trouble, timeouts, 5xx: worth retrying.
     Transient,
     Credentials,
@@ -170,6 +173,7 @@ where
         (_, Some(c)) if c.contains("Throttl") || c.contains("TooManyRequests") || c == "RequestLimitExceeded" => {
             Kind::Throttled
         }
+        (_, Some("LimitExceededException")) => Kind::LimitExceeded,
         (_, Some(c))
             if c.contains("InternalError")
                 || c.contains("InternalFailure")
@@ -230,6 +234,8 @@ pub fn fatal(op: &str, permission: &str, e: ErrInfo) -> AppError {
             .with_hint("the AWS endpoint could not be reached; check the network, proxy settings, --region and AWS_ENDPOINT_URL"),
         Kind::Throttled | Kind::Transient => AppError::aws(format!("{op} failed: {e}"))
             .with_hint("AWS is throttling or failing; the deployment itself goes on, retry the wait"),
+        Kind::LimitExceeded => AppError::aws(format!("{op} failed: {e}"))
+            .with_hint("an account quota is reached; `ecsgate gc` deletes ecsgate's own leftovers, Service Quotas raises the limit"),
         Kind::NotFound | Kind::Other => AppError::aws(format!("{op} failed: {e}"))
             .with_hint("check --region, --profile and AWS_ENDPOINT_URL; the README lists the permissions ecsgate needs"),
     }
@@ -256,6 +262,7 @@ mod tests {
             ("ThrottlingException", Kind::Throttled),
             ("ServerException", Kind::Transient),
             ("InvalidParameterException", Kind::Other),
+            ("LimitExceededException", Kind::LimitExceeded),
         ] {
             let e = answered(400, &format!(r#"{{"__type": "{code}", "message": "said {code}"}}"#));
             assert_eq!(e.kind, kind, "{code}");

@@ -73,6 +73,29 @@ async fn access_denied_on_setup_falls_back_to_polling() {
 }
 
 #[tokio::test]
+async fn a_full_default_event_bus_falls_back_to_polling_with_the_reason_and_leaves_nothing() {
+    // Issue 18 item 5: the bus's rule quota is shared by the whole account; a full bus must not end the
+    // gate, and the queue created beside the refused rule must not stay behind.
+    let (emu, svc) = scenario!("e2e_fullbus");
+    emu.fault(json!({"service": "events", "action": "PutRule", "code": "LimitExceededException", "status": 400,
+                     "message": "The requested resource exceeds the maximum number allowed.", "seconds": 120}));
+    let gate = watch(emu.spawn_wait(&svc, &[]));
+    gate.until("falling back to polling", WITHIN).await;
+    emu.ctl(
+        "/_ecsgate/deployment",
+        json!({"cluster": svc.cluster, "service": "api", "deployment_id": svc.deployment, "rollout_state": "COMPLETED"}),
+    );
+    let d = gate.finish(LIMIT).await;
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    assert!(d.stderr.contains("the default event bus holds its maximum number of rules"), "{}", d.stderr);
+    assert!(d.stderr.contains("events:PutRule"), "{}", d.stderr);
+    assert!(d.stderr.contains("ecsgate gc"), "{}", d.stderr);
+    assert!(d.stdout.contains("SUCCEEDED"), "{}", d.stdout);
+    assert!(emu.calls()["events.PutRule"].as_u64().unwrap_or(0) >= 1, "the fault was hit: {}", emu.calls());
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
 async fn access_denied_on_an_ecs_read_exits_5_naming_the_permission() {
     let (emu, svc) = scenario!("e2e_ecsdenied");
     emu.fault(json!({"service": "ecs", "action": "DescribeServices", "code": "AccessDeniedException", "status": 400, "seconds": 120}));

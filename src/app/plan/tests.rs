@@ -114,6 +114,7 @@ fn the_gate_subscribes_for_the_undecided_services_unless_polling_and_falls_back_
     assert_eq!(subscribe_for(false, &d), None, "every service decided already");
 
     assert_eq!(on_setup_failure(Kind::AccessDenied), SetupFailure::FallBackToPolling);
+    assert_eq!(on_setup_failure(Kind::LimitExceeded), SetupFailure::FallBackToPolling);
     for k in [Kind::Throttled, Kind::Transient, Kind::Credentials, Kind::NotFound, Kind::Other] {
         assert_eq!(on_setup_failure(k), SetupFailure::Fatal, "{k:?}");
     }
