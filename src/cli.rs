@@ -38,6 +38,11 @@ pub enum Command {
     /// Delete leftover ecsgate EventBridge rules and SQS queues (found by tag and name prefix).
     #[command(after_help = exit::GC_TABLE)]
     Gc(GcArgs),
+    /// Check what a gate needs before a pipeline depends on it: credentials and region, each permission
+    /// of the mode (probed with calls that change nothing), the clock against AWS's, and the rules left
+    /// on the default event bus. Prints what to fix.
+    #[command(after_help = exit::DOCTOR_TABLE)]
+    Doctor(DoctorArgs),
     /// DORA's figures over recordings (`wait --record`): deployments, change failure rate, time to
     /// restore (a failed deployment → the next success of the same service), as Markdown or JSON.
     #[command(after_help = exit::REPORT_TABLE)]
@@ -290,6 +295,21 @@ pub struct ContinueArgs {
     /// Roll the deployment back instead of continuing it.
     #[arg(long, env = "ECSGATE_ROLLBACK", value_parser = boolish(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]
     pub rollback: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    /// The cluster the gates will use (default: `default`).
+    #[arg(long, env = "ECSGATE_CLUSTER", value_parser = non_empty)]
+    pub cluster: Option<String>,
+    /// A service the gates will wait for: also checks the reads of its service and task definition.
+    #[arg(long, env = "ECSGATE_SERVICE", value_parser = non_empty)]
+    pub service: Option<String>,
+    /// Check the polling mode (no rule, no queue) instead of the per-run subscription.
+    #[arg(long, env = "ECSGATE_POLL", value_parser = boolish(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]
+    pub poll: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
 }

@@ -129,6 +129,12 @@ pub const CONTINUE_TABLE: &str = "Exit codes:
   143  terminated by SIGTERM";
 
 /// `ecsgate gc`'s exit codes.
+pub const DOCTOR_TABLE: &str = "Exit codes:
+  0    every check passed (warnings are printed, not failed)
+  1    a check failed: a permission not granted, the clock 5 minutes off, a full event bus (each named with its fix)
+  2    usage error (or no region)
+  5    no answer from AWS (credentials, network, endpoint)";
+
 pub const GC_TABLE: &str = "Exit codes:
   0    every leftover older than --older-than was deleted (or, with --dry-run, listed)
   2    usage error

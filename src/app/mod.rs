@@ -16,6 +16,7 @@
 //! - [`hook`]: `ecsgate continue`, answering a lifecycle hook that paused a deployment.
 
 pub mod deploy;
+pub mod doctor;
 pub mod drive;
 pub mod gc;
 pub mod github_deploy;

@@ -4,6 +4,7 @@
 
 pub mod alarms;
 pub mod deploy;
+pub mod doctor;
 pub mod ecs;
 pub mod elb;
 pub mod gc;

@@ -205,3 +205,77 @@ async fn the_queue_policy_admits_only_our_rule() {
     assert_eq!(d.code, 130, "{}", d.stderr);
     emu.assert_nothing_left(&svc).await;
 }
+
+/// `ecsgate doctor` against the emulator, signing with the scenario's key; (exit code, stdout, stderr).
+fn doctor(emu: &Emu, svc: &Svc, extra: &[&str]) -> (i32, String, String) {
+    let mut cmd = common::command();
+    cmd.args(["doctor", "--cluster", &svc.cluster, "--service", &svc.name]).args(extra);
+    emu.env(&mut cmd);
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+/// What a doctor probe may never leave: a rule or queue of its own name.
+async fn assert_no_probe_left(emu: &Emu) {
+    let rules = emu.events().list_rules().name_prefix("ecsgate-doctor").send().await.unwrap();
+    assert!(rules.rules().is_empty(), "{:?}", rules.rules());
+    let queues = emu.sqs().list_queues().queue_name_prefix("ecsgate-doctor").send().await.unwrap();
+    assert!(queues.queue_urls().is_empty(), "{:?}", queues.queue_urls());
+}
+
+#[tokio::test]
+async fn doctor_passes_a_role_with_every_permission_and_creates_nothing() {
+    let (emu, svc) = scenario!("e2e_doctor_ok");
+    let (code, out, err) = doctor(&emu, &svc, &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    for line in [
+        "ok    ecs:ListTasks",
+        "ok    ecs:DescribeServices",
+        "ok    ecs:DescribeTaskDefinition",
+        "ok    events:PutRule",
+        "ok    events:PutTargets",
+        "ok    sqs:CreateQueue",
+    ] {
+        assert!(out.contains(line), "{line} missing:\n{out}");
+    }
+    assert!(out.contains("ok    clock "), "{out}");
+    assert!(out.contains("rules of 300 by default"), "{out}");
+    assert!(out.contains(" 0 failed"), "{out}");
+    // The probes reached AWS (they are not skipped), and left nothing.
+    let calls = emu.calls();
+    for c in ["events.PutRule", "events.PutTargets", "sqs.CreateQueue", "events.ListRules"] {
+        assert!(calls[c].as_u64().unwrap_or(0) >= 1, "{c}: {calls}");
+    }
+    assert_no_probe_left(&emu).await;
+    // A service the gates could not find is a failed check, not a pass.
+    let mut cmd = common::command();
+    cmd.args(["doctor", "--cluster", &svc.cluster, "--service", "nosuch"]);
+    emu.env(&mut cmd);
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!("FAIL  ecs:DescribeServices: service nosuch not found in cluster {}", svc.cluster)),
+        "{stdout}"
+    );
+}
+
+#[tokio::test]
+async fn doctor_on_a_role_lacking_one_permission_names_it_and_exits_1() {
+    let (emu, svc) = scenario!("e2e_doctor_denied");
+    emu.fault(json!({"service": "events", "action": "PutTargets", "code": "AccessDeniedException", "status": 400, "seconds": 120}));
+    let (code, out, err) = doctor(&emu, &svc, &[]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(out.contains("FAIL  events:PutTargets not granted"), "{out}");
+    assert!(out.contains("ok    events:PutRule"), "only the missing one fails:\n{out}");
+    assert!(out.contains(", 1 failed"), "{out}");
+    // --poll needs neither: the same role passes for polling.
+    let (code, out, _) = doctor(&emu, &svc, &["--poll"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("events:PutTargets"), "{out}");
+    assert_no_probe_left(&emu).await;
+}
