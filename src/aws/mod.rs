@@ -75,12 +75,26 @@ pub async fn load(region: Option<String>, profile: Option<String>) -> Result<Cli
     Ok(Clients {
         ecs: aws_sdk_ecs::Client::new(&conf),
         sqs: aws_sdk_sqs::Client::new(&conf),
-        events: aws_sdk_eventbridge::Client::new(&conf),
+        events: aws_sdk_eventbridge::Client::from_conf(
+            aws_sdk_eventbridge::config::Builder::from(&conf).retry_config(control_plane_retries()).build(),
+        ),
         logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
         cloudwatch: aws_sdk_cloudwatch::Client::new(&conf),
         elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
         region,
     })
+}
+
+/// EventBridge's rule calls (PutRule, PutTargets, RemoveTargets, DeleteRule) share 50 calls per second
+/// per account and region, which cannot be raised: a burst of releases throttles them. The SDK's standard
+/// strategy (exponential back-off with full jitter, so gates that collided spread out) with more
+/// attempts than its default three, bounded to a few seconds in all — the setup and the teardown stay
+/// within their budgets.
+pub fn control_plane_retries() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::standard()
+        .with_max_attempts(6)
+        .with_initial_backoff(Duration::from_millis(200))
+        .with_max_backoff(Duration::from_secs(3))
 }
 
 fn profile_files() -> Vec<String> {

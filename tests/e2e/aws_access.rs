@@ -96,6 +96,26 @@ async fn a_full_default_event_bus_falls_back_to_polling_with_the_reason_and_leav
 }
 
 #[tokio::test]
+async fn throttled_rule_calls_are_retried_and_the_gate_goes_on() {
+    // Issue 18 item 5: the rule calls share 50 calls/s per account; five throttled PutRule in a row
+    // (past the SDK's default three attempts) must not end the gate.
+    let (emu, svc) = scenario!("e2e_throttled");
+    emu.fault(
+        json!({"service": "events", "action": "PutRule", "code": "ThrottlingException", "status": 400, "count": 5}),
+    );
+    let gate = watch(emu.start_wait(&svc, &[]).await);
+    emu.ctl(
+        "/_ecsgate/deployment",
+        json!({"cluster": svc.cluster, "service": "api", "deployment_id": svc.deployment, "rollout_state": "COMPLETED"}),
+    );
+    let d = gate.finish(LIMIT).await;
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    assert!(!d.stderr.contains("polling"), "the queue was used: {}", d.stderr);
+    assert_eq!(emu.calls()["events.PutRule"], 6, "five throttled, the sixth went through: {}", emu.calls());
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
 async fn access_denied_on_an_ecs_read_exits_5_naming_the_permission() {
     let (emu, svc) = scenario!("e2e_ecsdenied");
     emu.fault(json!({"service": "ecs", "action": "DescribeServices", "code": "AccessDeniedException", "status": 400, "seconds": 120}));
