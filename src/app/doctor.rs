@@ -63,6 +63,16 @@ async fn doctor(args: &DoctorArgs, reporter: &mut Reporter) -> Result<u8, AppErr
         return Ok(print(reporter, &lines, exit::AWS_ERROR));
     }
     lines.push(permission_line(&probe));
+    let account = match doctor::identity(&clients).await {
+        Ok((account, arn)) => {
+            lines.push((Level::Ok, format!("credentials: {arn} (account {account})")));
+            account
+        }
+        Err(e) => {
+            lines.push((Level::Warn, format!("credentials: GetCallerIdentity failed ({e})")));
+            "000000000000".to_string()
+        }
+    };
     match offset {
         Some((off, ahead)) => {
             let text = format!("clock {} s {} AWS's", off.as_secs(), if ahead { "ahead of" } else { "behind" });
@@ -85,7 +95,7 @@ async fn doctor(args: &DoctorArgs, reporter: &mut Reporter) -> Result<u8, AppErr
     if args.poll {
         lines.push((Level::Ok, "queue mode not checked (--poll: no rule, no queue)".into()));
     } else {
-        lines.extend(doctor::subscription(&clients).await.iter().map(permission_line));
+        lines.extend(doctor::subscription(&clients, &account).await.iter().map(permission_line));
         match doctor::default_bus_rules(&clients).await {
             Ok(n) => {
                 let text = format!(

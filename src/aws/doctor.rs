@@ -83,18 +83,29 @@ pub async fn ecs_reads(c: &Clients, cluster: &str, service: Option<&str>) -> Vec
     out
 }
 
-/// The calls of the per-run subscription (queue mode), each probed without creating anything.
-pub async fn subscription(c: &Clients) -> Vec<Probe> {
+/// Who the credentials are: (account, ARN). GetCallerIdentity needs no permission.
+pub async fn identity(c: &Clients) -> Result<(String, String), ErrInfo> {
+    let out = c.sts.get_caller_identity().send().await.map_err(|e| err_info(&e))?;
+    Ok((out.account().unwrap_or_default().to_string(), out.arn().unwrap_or_default().to_string()))
+}
+
+/// The calls of the per-run subscription (queue mode), each probed without creating anything. The
+/// probes carry what ecsgate's own calls carry, so a policy scoped with EventBridge's condition keys
+/// (`events:source`, `events:TargetArn`) judges them as it judges a gate: the pattern's source is
+/// `aws.ecs`, the target a queue `ecsgate-…` of `account`.
+pub async fn subscription(c: &Clients, account: &str) -> Vec<Probe> {
     let mut out = Vec::new();
-    // An unparsable schedule: EventBridge refuses it after authorizing PutRule.
-    let r = c.events.put_rule().name(PROBE_NAME).schedule_expression("rate(never)").send().await;
+    // A pattern whose source reads but whose detail-type is not an array: EventBridge refuses it
+    // after authorizing PutRule (the condition keys are read from the pattern).
+    let pattern = r#"{"source":["aws.ecs"],"detail-type":"not-an-array"}"#;
+    let r = c.events.put_rule().name(PROBE_NAME).event_pattern(pattern).send().await;
     if r.is_ok() {
         let _ = c.events.delete_rule().name(PROBE_NAME).send().await;
     }
     out.push(Probe::new("events:PutRule", &r));
     let target = aws_sdk_eventbridge::types::Target::builder()
         .id("ecsgate")
-        .arn(format!("arn:aws:sqs:{}:000000000000:{PROBE_NAME}", c.region))
+        .arn(format!("arn:aws:sqs:{}:{account}:{PROBE_NAME}", c.region))
         .build()
         .expect("id and arn are set");
     let r = c.events.put_targets().rule(PROBE_NAME).targets(target).send().await;

@@ -31,6 +31,8 @@ pub struct Clients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    /// GetCallerIdentity only (`doctor`): who the credentials are, in which account.
+    pub sts: aws_sdk_sts::Client,
     /// The region the clients talk to (for the commands printed about leftovers).
     pub region: String,
 }
@@ -81,6 +83,7 @@ pub async fn load(region: Option<String>, profile: Option<String>) -> Result<Cli
         logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
         cloudwatch: aws_sdk_cloudwatch::Client::new(&conf),
         elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
+        sts: aws_sdk_sts::Client::new(&conf),
         region,
     })
 }

@@ -60,6 +60,7 @@ pub fn clients(status: u16, body: &str) -> Clients {
         logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
         cloudwatch: aws_sdk_cloudwatch::Client::new(&conf),
         elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
+        sts: aws_sdk_sts::Client::new(&conf),
         region: "us-east-1".into(),
     }
 }
