@@ -313,3 +313,30 @@ async fn until_drained_waits_for_the_old_tasks_after_completion() {
     assert!(d.stdout.contains("every task of the older deployments has stopped"), "{}", d.stdout);
     emu.assert_nothing_left(&svc).await;
 }
+
+#[tokio::test]
+async fn spot_interruptions_during_a_rolling_deployment_are_shown_but_never_counted_as_failures() {
+    let (emu, svc) = scenario!("e2e_spot");
+    let child = emu.start_wait(&svc, &[]).await;
+    emu.deployment_event(&svc, "SERVICE_DEPLOYMENT_IN_PROGRESS", &svc.deployment, "in progress").await;
+    // Three reclaimed tasks — as many as the failure threshold — and the deployment still completes:
+    // Fargate Spot taking its capacity back is not the application failing (issue 17 item 6).
+    for _ in 0..3 {
+        let reason = "Your Spot Task was interrupted.";
+        let arn = emu.stopped_task(&svc, &svc.deployment, "SpotInterruption", reason, Some(143), None);
+        emu.task_event(&svc, &arn, &svc.deployment, "STOPPED", 5, Some(("SpotInterruption", reason, Some(143), None)))
+            .await;
+    }
+    let task = emu.ctl("/_ecsgate/task", json!({"cluster": svc.cluster, "service": "api", "started_by": svc.deployment, "lastStatus": "RUNNING", "containers": [{"name":"app","lastStatus":"RUNNING"}]}))["taskArn"].as_str().unwrap().to_string();
+    emu.task_event(&svc, &task, &svc.deployment, "RUNNING", 2, None).await;
+    emu.deployment_event(&svc, "SERVICE_DEPLOYMENT_COMPLETED", &svc.deployment, "ECS deployment completed.").await;
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    assert!(d.stdout.contains("verdict: SUCCEEDED"), "{}", d.stdout);
+    // Each stop is shown, with what it was…
+    assert_eq!(d.stdout.matches("SpotInterruption: Your Spot Task was interrupted.").count(), 3, "{}", d.stdout);
+    assert_eq!(d.stdout.matches("— infrastructure, not counted").count(), 3, "{}", d.stdout);
+    // …and none is counted toward --max-task-failures.
+    assert!(!d.stdout.contains("(threshold 3)"), "{}", d.stdout);
+    emu.assert_nothing_left(&svc).await;
+}
