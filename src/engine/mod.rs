@@ -513,6 +513,9 @@ impl Engine {
             // ECS's own count and threshold, as the API gives them (never a formula of ours).
             rollout = Some(format!("{} · breaker {n}/{t}", rollout.as_deref().unwrap_or("IN_PROGRESS")));
         }
+        if self.service.capacity_wait && desired.is_none_or(|d| running < d) {
+            rollout = Some(format!("{} · waiting for capacity", rollout.as_deref().unwrap_or("IN_PROGRESS")));
+        }
         Progress {
             rollout_state: rollout,
             running,

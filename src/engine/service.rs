@@ -18,6 +18,9 @@ pub(super) struct ServiceLog {
     pub(super) evidence: Vec<String>,
     /// Running and pending tasks of the other deployments, as the last snapshot counted them.
     pub(super) others_active: Option<i64>,
+    /// ECS could not place a task and none of ours has started since: the deployment waits for
+    /// capacity, which is not a failure (issue 17 item 6) but is what a stalled deployment is doing.
+    pub(super) capacity_wait: bool,
 }
 
 impl Engine {
@@ -164,6 +167,10 @@ impl Engine {
                 }
             }
             _ => {
+                // Before the de-duplication: ECS repeats the same placement failure while it keeps trying.
+                if e.event_name == "SERVICE_TASK_PLACEMENT_FAILURE" {
+                    self.service.capacity_wait = true;
+                }
                 let key = (e.event_name.clone(), e.reason.clone().unwrap_or_default());
                 if !self.service.seen_warnings.insert(key) {
                     self.stats.duplicates += 1;

@@ -152,6 +152,10 @@ impl Engine {
             let (old_run, old_pend) = prev_rank.map_or((0, 0), phase);
             self.tasks.ours_running += new_run - old_run;
             self.tasks.ours_pending += new_pend - old_pend;
+            if new_run > old_run {
+                // One of ours found room: whatever placement failed before is no longer what it waits for.
+                self.service.capacity_wait = false;
+            }
             self.tasks.ours_seen = true;
         }
         let seq = self.tasks.seq;

@@ -1378,3 +1378,25 @@ fn a_canary_alarm_rollback_seen_only_in_the_classic_api_fails_with_the_alarm_hin
     assert_eq!(v.outcome, Outcome::Failed);
     assert!(v.hint.as_deref().unwrap_or_default().contains("alarms.triggeredAlarmNames"), "{:?}", v.hint);
 }
+
+#[test]
+fn a_placement_failure_shows_the_deployment_waiting_for_capacity_until_one_of_ours_runs() {
+    let mut e = engine();
+    feed(&mut e, [deployment("SERVICE_DEPLOYMENT_IN_PROGRESS", OURS, "in progress", "2019-11-19T19:55:00Z")]);
+    let mut v = fixture("service_action__placement-failure-ec2-resource-cpu-docs.json");
+    v["time"] = json!("2019-11-19T19:55:38Z");
+    let notes = feed(&mut e, [event(&v)]);
+    // Shown with its hint, never counted as a failed task.
+    assert!(notes.iter().any(|n| matches!(n, Note::Warning { hint: Some(_), .. })), "{notes:?}");
+    let p = e.progress();
+    assert_eq!(p.failed_tasks, 0);
+    assert_eq!(p.rollout_state.as_deref(), Some("IN_PROGRESS · waiting for capacity"));
+    assert!(!e.is_decided(), "waiting for capacity decides nothing");
+    // One of ours starts: it no longer waits for capacity.
+    let mut t = fixture("task__running-fargate-docs.json");
+    t["detail"]["startedBy"] = json!(OURS);
+    t["detail"]["group"] = json!("service:servicetest");
+    t["detail"]["clusterArn"] = json!(CLUSTER_ARN);
+    feed(&mut e, [event(&t)]);
+    assert_eq!(e.progress().rollout_state.as_deref(), Some("IN_PROGRESS"));
+}
