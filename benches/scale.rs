@@ -8,6 +8,10 @@
 //!   the deployments progress (a task event per service every 20 s), with ecsgate's default periods.
 //!   Every ECS read the code makes counts, the service-deployment reads of each reconcile included.
 //!
+//! - modern: a canary moving with events already flowing, then `SUCCESSFUL` set through the API alone
+//!   (AWS sends no event for it): seconds from that change to exit, and ECS reads per service-minute
+//!   while it moved (issue 17 item 5).
+//!
 //! `ECSGATE_BENCH_SMOKE=1` (CI, through `scripts/bench.sh --smoke`): 1, 2 and 3 services, one run each,
 //! a 5 s window — it proves the bench runs and prints its figures, not how fast. Without the emulator it
 //! fails (exit 1): a bench that prints nothing must not pass.
@@ -21,6 +25,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::emulator::{Emu, Svc, emulator};
+use serde_json::json;
 
 fn smoke() -> bool {
     std::env::var_os("ECSGATE_BENCH_SMOKE").is_some_and(|v| !v.is_empty() && v != "0")
@@ -228,6 +233,53 @@ async fn main() {
     for (n, f) in sizes().iter().zip(figures) {
         println!("{n:>8}  {:>10.2} {:>18.2} {:>16.2}", f[0], f[1], f[2]);
     }
+    let moving = Duration::from_secs(if smoke() { 5 } else { 30 });
+    println!(
+        "\nA canary moving for {} s with events flowing, then SUCCESSFUL through the API only ({runs} runs):",
+        moving.as_secs()
+    );
+    let (mut took, mut reads, mut ok) = (Vec::new(), Vec::new(), 0);
+    for run in 0..runs {
+        let (t, r, code) = modern_run(run, moving).await;
+        took.push(t);
+        reads.push(r);
+        ok += usize::from(code == 0);
+    }
+    reads.sort_by(f64::total_cmp);
+    println!(
+        "  API-only transition → exit: median {:.2} s, p95 {:.2} s (a rolling cadence would take up to 60 s); \
+         ECS reads per service-minute: {:.1}; {ok}/{runs} exit 0",
+        pct(&mut took, 0.5).as_secs_f64(),
+        pct(&mut took, 0.95).as_secs_f64(),
+        reads[reads.len() / 2]
+    );
+}
+
+/// One canary gate: moving for `moving`, then SUCCESSFUL through the API only. (decision time, reads/min)
+async fn modern_run(run: usize, moving: Duration) -> (Duration, f64, i32) {
+    let tag = format!("{}{run}", std::process::id());
+    let emu = emulator(&format!("scalemodern_{tag}")).await.expect("emulator");
+    let svc = emu.service_named(&format!("modern-{tag}"), "api").await;
+    let canary = json!({"strategy": "CANARY", "bakeTimeInMinutes": 0});
+    emu.service_config(&svc, canary.clone());
+    let sd = format!("arn:aws:ecs:us-east-1:123456789012:service-deployment/{}/api/canary{tag}", svc.cluster);
+    emu.service_deployment(
+        &svc,
+        &sd,
+        json!({"status": "IN_PROGRESS", "lifecycleStage": "PRODUCTION_TRAFFIC_SHIFT", "deploymentConfiguration": canary}),
+        None,
+    );
+    let key = format!("{}MODERN", emu.key);
+    let start = Instant::now();
+    let child = gate(&emu, &key, &[&svc]);
+    rules_ready(&emu, &[&svc], false).await;
+    emu.deployment_event(&svc, "SERVICE_DEPLOYMENT_IN_PROGRESS", &svc.deployment, "canary in progress").await;
+    tokio::time::sleep(moving).await;
+    emu.service_deployment(&svc, &sd, json!({"status": "SUCCESSFUL", "lifecycleStage": "CLEAN_UP"}), None);
+    let t0 = Instant::now();
+    let (t1, codes) = wait_all(vec![child]).await;
+    let minutes = t1.saturating_duration_since(start).as_secs_f64() / 60.0;
+    (t1.saturating_duration_since(t0), count(&emu, &key, &ECS_READS) as f64 / minutes, codes[0])
 }
 
 /// The cost runs of every size at once: the same window for all.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::app::drive::Driver;
 use crate::app::settings::Timing;
 use crate::aws::{ErrInfo, Kind, fatal};
-use crate::engine::{Input, Outcome, ServiceSnapshot, TaskRecord};
+use crate::engine::{Input, Outcome, Pace, ServiceSnapshot, TaskRecord};
 use crate::error::AppError;
 use crate::exit::Signal;
 use crate::report::{Reporter, format_elapsed, format_state};
@@ -120,7 +120,7 @@ impl Handler {
     /// before the rule existed will arrive as an event.
     /// `initial` are the DescribeServices answers the gate started from (already fed).
     pub fn start(&mut self, d: &mut Driver, r: &mut Reporter, now: Instant, initial: &[ServiceSnapshot]) -> Action {
-        self.next_reconcile = now + self.period();
+        self.next_reconcile = now + self.period(d);
         if let Some(end) = self.end(d, r) {
             return end;
         }
@@ -146,15 +146,29 @@ impl Handler {
         self.polling
     }
 
-    /// Frequent while the queue has not proven itself, rare while events flow.
-    fn period(&self) -> Duration {
-        if self.polling {
+    /// Frequent while the queue has not proven itself, rare while events flow — except while a
+    /// modern deployment moves, whose stage and status changes have no event: then every
+    /// `MOVING_PERIOD` (one DescribeServiceDeployments for all services), and no rarer than the
+    /// first-event period during a bake.
+    fn period(&self, d: &Driver) -> Duration {
+        let base = if self.polling {
             self.timing.poll_interval
         } else if self.got_message {
             self.timing.reconcile_interval * 4
         } else {
             self.timing.reconcile_interval
+        };
+        let pace = d.undecided().into_iter().map(|i| d.engine(i).pace()).max().unwrap_or(Pace::Events);
+        match pace {
+            Pace::Moving => base.min(MOVING_PERIOD),
+            Pace::Baking => base.min(self.timing.reconcile_interval),
+            Pace::Events => base,
         }
+    }
+
+    /// After new state: a reconcile due later than the pace now asks for is brought forward.
+    fn keep_pace(&mut self, d: &Driver, now: Instant) {
+        self.next_reconcile = self.next_reconcile.min(now + self.period(d));
     }
 
     pub fn handle(&mut self, ev: LoopEvent, now: Instant, d: &mut Driver, r: &mut Reporter) -> Action {
@@ -180,11 +194,12 @@ impl Handler {
                 self.api_ok();
                 if !self.got_message {
                     self.got_message = true;
-                    self.next_reconcile = now + self.period();
+                    self.next_reconcile = now + self.period(d);
                 }
                 for b in &bodies {
                     d.feed_raw(b, r);
                 }
+                self.keep_pace(d, now);
                 self.end(d, r).unwrap_or(Action::Continue)
             }
             LoopEvent::ReceiveFailed(e) => self.api_error("sqs:ReceiveMessage", "sqs:ReceiveMessage", e, now, r),
@@ -213,7 +228,7 @@ impl Handler {
                 Action::Continue
             }
             LoopEvent::ReconcileDue => {
-                self.next_reconcile = now + self.period();
+                self.next_reconcile = now + self.period(d);
                 match self.end(d, r) {
                     Some(end) => end,
                     None => Action::Describe(undecided(d)),
@@ -249,6 +264,7 @@ impl Handler {
                 if let Some(end) = self.end(d, r) {
                     return end;
                 }
+                self.keep_pace(d, now);
                 let list: Vec<usize> = list
                     .into_iter()
                     .filter(|(i, _)| !d.engine(*i).is_decided())
@@ -334,6 +350,10 @@ fn deployment_key(d: &Driver, s: &ServiceSnapshot) -> Option<(usize, Option<Depl
 fn undecided(d: &Driver) -> Vec<usize> {
     d.undecided()
 }
+
+/// A moving modern deployment is read this often, so a transition that has no event decides within
+/// about 5 s (issue 17 item 5).
+const MOVING_PERIOD: Duration = Duration::from_secs(3);
 
 #[cfg(test)]
 mod tests;

@@ -31,6 +31,7 @@ use serde::Serialize;
 
 pub use event::{EcsEvent, TaskRecord};
 pub use hints::StopClass;
+pub use modern::Pace;
 pub use snapshot::{DeploymentSnapshot, ServiceSnapshot, TaskDefinitionInfo};
 pub use verdict::{Outcome, Verdict};
 

@@ -5,6 +5,17 @@ use std::collections::HashSet;
 
 use super::*;
 
+/// How often a service's deployment needs reading from the API (see `Engine::pace`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Pace {
+    /// Events tell everything that decides it (rolling, or nothing of ours to read).
+    Events,
+    /// A modern deployment in a bake with more than a minute left.
+    Baking,
+    /// A modern deployment of ours between stages: its next transition has no event.
+    Moving,
+}
+
 #[derive(Default)]
 pub(super) struct ServiceDeploymentState {
     /// Our deployment's service-deployment ARN, once a snapshot named it.
@@ -316,6 +327,24 @@ impl Engine {
     /// The Lambda function of a failed hook, whose log group the live gate reads.
     pub fn failed_lambda_hook(&self) -> Option<String> {
         self.sd.failed_hook.as_ref().and_then(|h| h.target_arn.clone()).filter(|a| a.contains(":lambda:"))
+    }
+
+    /// How closely the API must be watched for this service. AWS sends no event when a blue/green,
+    /// linear or canary deployment changes stage or status (issue 17 item 5), so while ours moves only
+    /// a describe sees it succeed or roll back; a long bake is quieter, and its last minute is not.
+    pub fn pace(&self) -> Pace {
+        let modern = matches!(self.sd.strategy.as_deref(), Some(s) if s != "ROLLING");
+        if self.is_decided() || self.sd.ours.is_none() || !modern {
+            return Pace::Events;
+        }
+        match (self.sd.stage.as_deref(), self.sd.bake) {
+            (Some("BAKE_TIME"), Some((minutes, began, now)))
+                if i64::from(minutes) * 60_000 - (now - began) > 60_000 =>
+            {
+                Pace::Baking
+            }
+            _ => Pace::Moving,
+        }
     }
 
     /// Our service deployment's ARN, once known.

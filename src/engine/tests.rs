@@ -1400,3 +1400,38 @@ fn a_placement_failure_shows_the_deployment_waiting_for_capacity_until_one_of_ou
     feed(&mut e, [event(&t)]);
     assert_eq!(e.progress().rollout_state.as_deref(), Some("IN_PROGRESS"));
 }
+
+#[test]
+fn a_moving_modern_deployment_asks_for_fast_reads_and_a_long_bake_for_slower_ones() {
+    let mut e = engine();
+    // Nothing of ours pinned yet, or a rolling update: events tell everything.
+    assert_eq!(e.pace(), Pace::Events);
+    with_service_deployment(&mut e, SD);
+    let at = 1_700_000_000_000i64;
+    let sd = |status: &str, stage: &str, now: i64| {
+        let v = json!({"status": status, "lifecycleStage": stage,
+            "deploymentConfiguration": {"strategy": "CANARY", "bakeTimeInMinutes": 10},
+            "updatedAt": now as f64 / 1000.0});
+        let mut input = sd_from_api(&v);
+        if let Input::ServiceDeployment(sd) = &mut input {
+            sd.at_ms = Some(now);
+        }
+        input
+    };
+    feed(&mut e, [sd("IN_PROGRESS", "PRODUCTION_TRAFFIC_SHIFT", at)]);
+    assert_eq!(e.pace(), Pace::Moving, "a traffic shift ends with no event");
+    feed(&mut e, [sd("IN_PROGRESS", "BAKE_TIME", at + 60_000)]);
+    assert_eq!(e.pace(), Pace::Baking, "ten minutes of bake left");
+    feed(&mut e, [sd("IN_PROGRESS", "BAKE_TIME", at + 60_000 + 9 * 60_000 + 30_000)]);
+    assert_eq!(e.pace(), Pace::Moving, "the bake's last minute: SUCCESSFUL is next");
+    feed(&mut e, [sd("SUCCESSFUL", "CLEAN_UP", at + 11 * 60_000)]);
+    assert_eq!(outcome(&e), Some(Outcome::Succeeded));
+    assert_eq!(e.pace(), Pace::Events, "decided: nothing more to read");
+
+    let mut rolling = engine();
+    with_service_deployment(&mut rolling, SD);
+    let mut v = json!({"status": "IN_PROGRESS", "deploymentConfiguration": {"strategy": "ROLLING"}});
+    v["updatedAt"] = json!(at as f64 / 1000.0);
+    feed(&mut rolling, [sd_from_api(&v)]);
+    assert_eq!(rolling.pace(), Pace::Events, "a rolling deployment's end has its own event");
+}

@@ -434,3 +434,50 @@ async fn ecsgate_continue_rolls_a_paused_deployment_back_and_the_gate_fails_nami
     assert!(emu.log(&emu.key).contains(&"ecs.ContinueServiceDeployment".to_string()));
     emu.assert_nothing_left(&svc).await;
 }
+
+#[tokio::test]
+async fn a_canary_that_succeeds_with_no_event_decides_within_seconds_even_once_events_flow() {
+    let (emu, svc) = scenario!("e2e_canaryfast");
+    emu.service_config(
+        &svc,
+        json!({"strategy": "CANARY", "bakeTimeInMinutes": 0, "maximumPercent": 200, "minimumHealthyPercent": 100}),
+    );
+    let sd = sd_arn(&svc.cluster, "canaryFast00000000001");
+    emu.service_deployment(
+        &svc,
+        &sd,
+        json!({"status": "IN_PROGRESS", "lifecycleStage": "PRODUCTION_TRAFFIC_SHIFT",
+               "targetServiceRevision": revision(&svc.cluster, 5.0),
+               "deploymentConfiguration": {"strategy": "CANARY", "bakeTimeInMinutes": 0}}),
+        None,
+    );
+    // ecsgate's default periods, not the suite's test speed: events flowing make reconciles rare (60 s).
+    let mut cmd = crate::common::command();
+    cmd.args(["wait", "--cluster", &svc.cluster, "--service", &svc.name, "--reconcile-interval", "15s"]);
+    cmd.args(["--wait-seconds", "2"]);
+    emu.env(&mut cmd);
+    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).stdin(std::process::Stdio::null());
+    let child = cmd.spawn().unwrap();
+    emu.wait_for_rule(&svc).await;
+    let gate = watch(child);
+    gate.until("service deployment IN_PROGRESS CANARY PRODUCTION_TRAFFIC_SHIFT 5%", WITHIN).await;
+    // An event arrives: the queue has proven itself, and a rolling update would now be reconciled once a
+    // minute. The canary's end has no event of its own (issue 17 item 5).
+    emu.deployment_event(&svc, "SERVICE_DEPLOYMENT_IN_PROGRESS", &svc.deployment, "canary in progress").await;
+    gate.until("canary in progress", WITHIN).await;
+    emu.service_deployment(
+        &svc,
+        &sd,
+        json!({"status": "SUCCESSFUL", "lifecycleStage": "CLEAN_UP", "finishedAt": 1.7e9}),
+        None,
+    );
+    let set = std::time::Instant::now();
+    let d = gate.finish(LIMIT).await;
+    let took = set.elapsed();
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    assert!(d.stdout.contains("(service deployment SUCCESSFUL)"), "{}", d.stdout);
+    // Read every 3 s while it moves; the bound is generous for a busy machine, and far below the
+    // minute a rolling cadence would take.
+    assert!(took < Duration::from_secs(20), "decided {took:?} after the API said SUCCESSFUL\n{}", d.stdout);
+    emu.assert_nothing_left(&svc).await;
+}

@@ -231,3 +231,29 @@ fn a_service_that_disappears_is_an_error_for_that_service_alone() {
     assert_eq!(worker.exit_code, exit::USAGE);
     assert!(!d.engine(0).is_decided());
 }
+
+#[test]
+fn a_moving_modern_deployment_is_read_every_three_seconds_even_while_events_flow() {
+    let (mut d, mut r, now) = (driver(&["api"]), quiet(), Instant::now());
+    let mut h = Handler::new(TIMING, Duration::from_secs(600), false, false, 1, now);
+    let body = deployment_event("api", "SERVICE_DEPLOYMENT_IN_PROGRESS");
+    h.handle(LoopEvent::Messages(vec![body]), now, &mut d, &mut r);
+    assert_eq!(h.next_reconcile(), now + Duration::from_secs(60), "events flow: rare reconciles");
+    // The API shows ours as a canary in its traffic shift: its end will come with no event.
+    let mut s = snapshot("api", "IN_PROGRESS", 1);
+    let arn = "arn:aws:ecs:us-east-1:123456789012:service-deployment/shop/api/abc".to_string();
+    s.current_service_deployment = Some(arn.clone());
+    let sd = crate::engine::snapshot::ServiceDeploymentSnapshot {
+        arn,
+        status: "IN_PROGRESS".into(),
+        lifecycle_stage: Some("PRODUCTION_TRAFFIC_SHIFT".into()),
+        strategy: Some("CANARY".into()),
+        ..Default::default()
+    };
+    let later = now + Duration::from_secs(1);
+    h.handle(LoopEvent::Described(Ok((vec![s], Vec::new(), vec![sd]))), later, &mut d, &mut r);
+    assert_eq!(h.next_reconcile(), later + MOVING_PERIOD);
+    assert!(MOVING_PERIOD <= Duration::from_secs(3), "a transition is seen within 5 s");
+    assert_eq!(h.handle(LoopEvent::ReconcileDue, later + MOVING_PERIOD, &mut d, &mut r), Action::Describe(vec![0]));
+    assert_eq!(h.next_reconcile(), later + MOVING_PERIOD * 2);
+}
