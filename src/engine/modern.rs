@@ -316,12 +316,17 @@ impl Engine {
             s.push_str(&format!(" {w}%"));
         }
         if stage == "BAKE_TIME"
-            && let Some((minutes, began, now)) = self.sd.bake
+            && let Some(left) = self.bake_left_ms()
         {
-            let left = (i64::from(minutes) * 60_000 - (now - began).max(0)).max(0);
             s.push_str(&format!(" ~{} m left", (left + 59_999) / 60_000));
         }
         Some(s)
+    }
+
+    /// The bake time left as of the newest snapshot, in ms (what progress shows and the pace reads).
+    fn bake_left_ms(&self) -> Option<i64> {
+        let (minutes, began, now) = self.sd.bake?;
+        Some((i64::from(minutes) * 60_000 - (now - began).max(0)).max(0))
     }
 
     /// The Lambda function of a failed hook, whose log group the live gate reads.
@@ -337,12 +342,8 @@ impl Engine {
         if self.is_decided() || self.sd.ours.is_none() || !modern {
             return Pace::Events;
         }
-        match (self.sd.stage.as_deref(), self.sd.bake) {
-            (Some("BAKE_TIME"), Some((minutes, began, now)))
-                if i64::from(minutes) * 60_000 - (now - began) > 60_000 =>
-            {
-                Pace::Baking
-            }
+        match (self.sd.stage.as_deref(), self.bake_left_ms()) {
+            (Some("BAKE_TIME"), Some(left)) if left > 60_000 => Pace::Baking,
             _ => Pace::Moving,
         }
     }

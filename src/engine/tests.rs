@@ -1076,6 +1076,16 @@ fn sd_from_api(v: &Value) -> Input {
     Input::ServiceDeployment(sd)
 }
 
+/// `sd_from_api` read at `now`: the mapping stamps when ecsgate read it (the wall clock), a test's
+/// clock is its own.
+fn sd_from_api_at(v: &Value, now: i64) -> Input {
+    let mut input = sd_from_api(v);
+    if let Input::ServiceDeployment(sd) = &mut input {
+        sd.at_ms = Some(now);
+    }
+    input
+}
+
 fn first_sd(sample: &str) -> Value {
     modern(sample)["serviceDeployments"][0].clone()
 }
@@ -1219,12 +1229,7 @@ fn progress_shows_strategy_stage_traffic_share_and_bake_left() {
         if let Some(w) = weight {
             v["targetServiceRevision"] = json!({"requestedProductionTrafficWeight": w});
         }
-        // The mapping stamps when ecsgate read it (the wall clock); this test's clock is `now`.
-        let mut input = sd_from_api(&v);
-        if let Input::ServiceDeployment(sd) = &mut input {
-            sd.at_ms = Some(now);
-        }
-        input
+        sd_from_api_at(&v, now)
     };
     feed(&mut e, [sd("PRODUCTION_TRAFFIC_SHIFT", Some(40.0), at)]);
     assert_eq!(e.progress().rollout_state.as_deref(), Some("IN_PROGRESS LINEAR PRODUCTION_TRAFFIC_SHIFT 40%"));
@@ -1412,11 +1417,7 @@ fn a_moving_modern_deployment_asks_for_fast_reads_and_a_long_bake_for_slower_one
         let v = json!({"status": status, "lifecycleStage": stage,
             "deploymentConfiguration": {"strategy": "CANARY", "bakeTimeInMinutes": 10},
             "updatedAt": now as f64 / 1000.0});
-        let mut input = sd_from_api(&v);
-        if let Input::ServiceDeployment(sd) = &mut input {
-            sd.at_ms = Some(now);
-        }
-        input
+        sd_from_api_at(&v, now)
     };
     feed(&mut e, [sd("IN_PROGRESS", "PRODUCTION_TRAFFIC_SHIFT", at)]);
     assert_eq!(e.pace(), Pace::Moving, "a traffic shift ends with no event");
