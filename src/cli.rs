@@ -27,6 +27,11 @@ pub enum Command {
     /// file) and UpdateService, and judge exactly the deployment UpdateService started.
     #[command(after_help = exit::TABLE)]
     Deploy(DeployArgs),
+    /// Run one-off tasks (a migration, a smoke test) and wait for their exit codes: subscribe first, then
+    /// RunTask with a service's task definition and network configuration (or a given task definition);
+    /// exits 0 only when every task's essential containers exited 0.
+    #[command(after_help = exit::RUN_TABLE)]
+    Run(RunArgs),
     /// Replay recorded ECS events (JSON Lines, a JSON array, or a CloudWatch Logs export) to a verdict.
     #[command(after_help = exit::REPLAY_TABLE)]
     Replay(ReplayArgs),
@@ -238,6 +243,81 @@ pub struct DeployArgs {
     pub service: String,
     #[command(flatten)]
     pub gate: GateArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Cluster to run in.
+    #[arg(long, env = "ECSGATE_CLUSTER", default_value = "default", value_parser = non_empty)]
+    pub cluster: String,
+    /// The service whose task definition, network configuration, launch type (or capacity providers) and
+    /// platform version the tasks use: a name or ARN in --cluster.
+    #[arg(long, env = "ECSGATE_SERVICE", value_parser = non_empty, required_unless_present = "task_definition")]
+    pub service: Option<String>,
+    /// The task definition to run (`family`, `family:revision` or an ARN) instead of the service's.
+    #[arg(long, env = "ECSGATE_TASK_DEFINITION", value_parser = non_empty)]
+    pub task_definition: Option<String>,
+    /// The container the command and --env go to (default: the task definition's only container, or its
+    /// first essential one).
+    #[arg(long, env = "ECSGATE_CONTAINER", value_parser = non_empty)]
+    pub container: Option<String>,
+    /// An environment variable for that container, NAME=VALUE (repeatable).
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    pub env: Vec<String>,
+    /// How many tasks to run (1–10, RunTask's limit); every one must succeed.
+    #[arg(long, env = "ECSGATE_COUNT", default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=10))]
+    pub count: i32,
+    /// Subnets for awsvpc tasks (default: the service's). Repeat or separate with commas.
+    #[arg(long = "subnet", env = "ECSGATE_SUBNETS", value_delimiter = ',', value_parser = non_empty)]
+    pub subnets: Vec<String>,
+    /// Security groups with --subnet. Repeat or separate with commas.
+    #[arg(long = "security-group", env = "ECSGATE_SECURITY_GROUPS", value_delimiter = ',', value_parser = non_empty, requires = "subnets")]
+    pub security_groups: Vec<String>,
+    /// Give the tasks a public IP (with --subnet; Fargate in a public subnet needs it to pull images).
+    #[arg(long, env = "ECSGATE_ASSIGN_PUBLIC_IP", value_parser = boolish(), num_args = 0..=1, default_missing_value = "true", default_value = "false", requires = "subnets")]
+    pub assign_public_ip: bool,
+    /// FARGATE, EC2 or EXTERNAL (default: the service's launch type or capacity providers; FARGATE
+    /// without a service).
+    #[arg(long, env = "ECSGATE_LAUNCH_TYPE", value_parser = ["FARGATE", "EC2", "EXTERNAL"])]
+    pub launch_type: Option<String>,
+    /// Give up after this long (e.g. 30m, 1h; at most 365 days) and exit 3; the tasks go on.
+    #[arg(long, env = "ECSGATE_TIMEOUT", default_value = "30m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Do not create a queue and rule: poll DescribeTasks only.
+    #[arg(long, env = "ECSGATE_POLL", value_parser = boolish(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]
+    pub poll: bool,
+    /// Post the verdict to this URL when the run ends (a Slack incoming webhook gets a Slack message, any
+    /// other URL the verdict JSON). Repeatable. A secret: never printed, not even by --help.
+    #[arg(long, value_name = "URL", env = "ECSGATE_NOTIFY", value_delimiter = ',', hide_env_values = true)]
+    pub notify: Vec<String>,
+    /// When to notify.
+    #[arg(long, env = "ECSGATE_NOTIFY_ON", value_enum, default_value_t = NotifyOn::Failure)]
+    pub notify_on: NotifyOn,
+    /// Also write the verdict as a JUnit XML report to this file.
+    #[arg(long, env = "ECSGATE_JUNIT", value_name = "FILE")]
+    pub junit: Option<std::path::PathBuf>,
+    /// How often to describe the tasks while events flow (a safety net for lost events).
+    #[arg(long, env = "ECSGATE_RECONCILE_INTERVAL", default_value = "15s", value_parser = parse_duration, hide = true)]
+    pub reconcile_interval: Duration,
+    /// How often to describe the tasks when no event subscription exists.
+    #[arg(long, env = "ECSGATE_POLL_INTERVAL", default_value = "5s", value_parser = parse_duration, hide = true)]
+    pub poll_interval: Duration,
+    /// How long AWS API calls may keep failing before giving up with exit 5.
+    #[arg(long, env = "ECSGATE_API_ERROR_BUDGET", default_value = "60s", value_parser = parse_duration, hide = true)]
+    pub api_error_budget: Duration,
+    /// Without a terminal, print a heartbeat line this often.
+    #[arg(long, env = "ECSGATE_HEARTBEAT", default_value = "60s", value_parser = parse_duration, hide = true)]
+    pub heartbeat: Duration,
+    /// Seconds of SQS long polling (AWS maximum: 20).
+    #[arg(long, env = "ECSGATE_WAIT_SECONDS", default_value_t = 20, value_parser = clap::value_parser!(i32).range(0..=20), hide = true)]
+    pub wait_seconds: i32,
+    /// The command to run instead of the container's (after `--`): `ecsgate run --service api -- ./manage.py migrate`.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Clone, Args)]

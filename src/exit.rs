@@ -115,6 +115,17 @@ pub const REPLAY_TABLE: &str = "Exit codes:
   4    superseded by another deployment
 Several services: the most severe code wins, in the order 1, 2, 3, 4, 0.";
 
+/// `ecsgate run`'s exit codes.
+pub const RUN_TABLE: &str = "Exit codes:
+  0    every task ran and every essential container exited 0
+  1    a task failed: an essential container exited non-zero, the task failed to start or was stopped,
+       or RunTask could not place it
+  2    usage error or bad input (flags, unknown cluster, service, task definition or container)
+  3    timed out before every task stopped (the tasks go on; the stop-task command is printed)
+  5    AWS error (credentials, permissions, API failures)
+  130  interrupted by SIGINT (after cleanup; the tasks go on)
+  143  terminated by SIGTERM (after cleanup; the tasks go on)";
+
 /// `ecsgate report`'s exit codes.
 pub const REPORT_TABLE: &str = "Exit codes:
   0    the figures were printed

@@ -77,6 +77,7 @@ pub fn run() -> ExitCode {
         cli::Command::Replay(args) => replay::run(args),
         cli::Command::Wait(args) => app::wait::run(args),
         cli::Command::Deploy(args) => app::deploy::run(args),
+        cli::Command::Run(args) => app::run::run(args),
         cli::Command::Gc(args) => app::gc::run(args),
         cli::Command::Doctor(args) => app::doctor::run(args),
         cli::Command::Continue(args) => app::hook::run(args),

@@ -14,6 +14,7 @@
 //! - [`wait`]: the live gate — executes the plans, runs the loop, reports beside the teardown.
 //! - [`gc`]: deleting leftovers.
 //! - [`hook`]: `ecsgate continue`, answering a lifecycle hook that paused a deployment.
+//! - [`run`]: `ecsgate run`, one-off tasks judged by their exit codes (the engine's [`crate::engine::oneoff`]).
 
 pub mod deploy;
 pub mod doctor;
@@ -27,6 +28,7 @@ pub mod plan;
 pub mod race;
 pub mod report;
 pub mod rollback;
+pub mod run;
 pub mod settings;
 pub mod source;
 pub mod wait;

@@ -82,7 +82,7 @@ impl Svc {
 
 /// SIGINT and SIGTERM become messages; once we handle them the default action is gone, so every path
 /// must exit by itself with 130/143 after teardown.
-fn signals() -> mpsc::UnboundedReceiver<Signal> {
+pub(crate) fn signals() -> mpsc::UnboundedReceiver<Signal> {
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};
@@ -284,8 +284,24 @@ pub(crate) async fn subscribe(
     reporter: &mut Reporter,
 ) -> Result<Option<LoopEvent>, AppError> {
     let plan = subscription::plan(watched);
+    let t = g.s.timing;
+    subscribe_with(&mut g.sigs, g.deadline, &g.clients, (t.wait_seconds, t.poll_interval), source, &plan, reporter)
+        .await
+}
+
+/// Creates the subscription of `plan` (see [`subscribe`]); `wait_seconds` is the long poll's and
+/// `poll_every` the fallback's period, said in its warning.
+pub(crate) async fn subscribe_with(
+    sigs: &mut mpsc::UnboundedReceiver<Signal>,
+    deadline: tokio::time::Instant,
+    clients: &Clients,
+    (wait_seconds, poll_every): (i32, Duration),
+    source: &mut Source,
+    plan: &subscription::Plan,
+    reporter: &mut Reporter,
+) -> Result<Option<LoopEvent>, AppError> {
     let mut first = None;
-    let setup = match race(&mut g.sigs, g.deadline, source.subscribe(&plan, g.s.timing.wait_seconds)).await {
+    let setup = match race(sigs, deadline, source.subscribe(plan, wait_seconds)).await {
         Raced::Done(r) => r,
         Raced::Signal(sig) => {
             first = Some(LoopEvent::Signal(sig));
@@ -303,9 +319,9 @@ pub(crate) async fn subscribe(
         Ok(()) => {}
         Err((op, e)) if plan::on_setup_failure(e.kind) == SetupFailure::FallBackToPolling => {
             source.stop_receiving();
-            report_leftovers(reporter, &bounded_teardown(source, &mut g.sigs).await.0);
-            *source = Source::polling(&g.clients);
-            let every = format_elapsed(g.s.timing.poll_interval);
+            report_leftovers(reporter, &bounded_teardown(source, sigs).await.0);
+            *source = Source::polling(clients);
+            let every = format_elapsed(poll_every);
             reporter.warn(&match e.kind {
                 Kind::LimitExceeded => format!(
                     "the default event bus holds its maximum number of rules ({op}: {e}); falling back to polling the ECS API every {every}. Hint: `ecsgate gc` deletes ecsgate's own leftover rules; EventBridge's rules-per-bus quota (300 by default) can be raised in Service Quotas"
@@ -315,7 +331,7 @@ pub(crate) async fn subscribe(
         }
         Err((op, e)) => {
             source.stop_receiving();
-            report_leftovers(reporter, &bounded_teardown(source, &mut g.sigs).await.0);
+            report_leftovers(reporter, &bounded_teardown(source, sigs).await.0);
             return Err(fatal(op, op, e));
         }
     }
@@ -811,7 +827,7 @@ pub(crate) async fn resolve(
     Ok((out, snaps))
 }
 
-fn report_leftovers(reporter: &mut Reporter, left: &Leftovers) {
+pub(crate) fn report_leftovers(reporter: &mut Reporter, left: &Leftovers) {
     for l in &left.0 {
         reporter.warn(&format!("left behind: {l}"));
     }

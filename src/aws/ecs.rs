@@ -245,7 +245,7 @@ pub async fn describe_tasks(c: &Clients, cluster: &str, arns: &[String]) -> Resu
     Ok(out)
 }
 
-fn task_record(t: &aws_sdk_ecs::types::Task) -> TaskRecord {
+pub(crate) fn task_record(t: &aws_sdk_ecs::types::Task) -> TaskRecord {
     TaskRecord {
         meta: Meta::default(),
         task_arn: t.task_arn().unwrap_or_default().to_string(),

@@ -10,6 +10,7 @@ pub mod elb;
 pub mod gc;
 pub mod logs;
 pub mod queue;
+pub mod run;
 pub mod subscription;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -40,24 +40,46 @@ pub struct Watched {
 /// concurrently. One queue and one rule serve every service of the gate.
 pub fn plan(services: &[Watched]) -> Plan {
     let first = services.first().map(|w| w.service_arn.as_str()).unwrap_or_default();
-    let (partition, region, account) = arn_parts(first).unwrap_or(("aws", "us-east-1", "000000000000"));
+    // Tag values hold at most 256 characters: the first service in full, the rest by name.
+    let names: Vec<&str> = services.iter().map(|w| w.name.as_str()).collect();
+    let mut tags =
+        vec![("ecsgate:deployment".into(), services.first().map(|w| w.deployment_id.clone()).unwrap_or_default())];
+    if services.len() > 1 {
+        tags.push(("ecsgate:services".into(), truncate(&names.join(","), 256)));
+    }
+    plan_with(first, event_pattern(services), tags)
+}
+
+/// The subscription of `ecsgate run`: the task events of our `startedBy` token, and nothing else. The
+/// token is unique to the run, so it alone selects our tasks (whichever cluster: the rule is on this
+/// account's bus). `about` is the ARN the resources are tagged with (the service the run borrowed from,
+/// or its task definition); it also gives the account and region.
+pub fn plan_run(about: &str, started_by: &str) -> Plan {
+    let pattern = serde_json::json!({
+        "source": ["aws.ecs"],
+        "detail-type": ["ECS Task State Change"],
+        "detail": {"startedBy": [started_by]},
+    })
+    .to_string();
+    plan_with(about, pattern, vec![("ecsgate:run".into(), started_by.to_string())])
+}
+
+/// Names, ARNs (in the account and region of `about`), the queue policy and the tags every
+/// subscription carries.
+fn plan_with(about: &str, pattern: String, extra_tags: Vec<(String, String)>) -> Plan {
+    let (partition, region, account) = arn_parts(about).unwrap_or(("aws", "us-east-1", "000000000000"));
     let suffix: String = (0..12).map(|_| fastrand::alphanumeric().to_ascii_lowercase()).collect();
     let name = format!("{PREFIX}{suffix}");
     let queue_arn = format!("arn:{partition}:sqs:{region}:{account}:{name}");
     let rule_arn = format!("arn:{partition}:events:{region}:{account}:rule/{name}");
-    // Tag values hold at most 256 characters: the first service in full, the rest by name.
-    let names: Vec<&str> = services.iter().map(|w| w.name.as_str()).collect();
     let mut tags = vec![
         (TAG_CREATOR.into(), "ecsgate".into()),
-        (TAG_SERVICE.into(), first.to_string()),
+        (TAG_SERVICE.into(), about.to_string()),
         (TAG_CREATED.into(), format_rfc3339_millis(now_millis())),
-        ("ecsgate:deployment".into(), services.first().map(|w| w.deployment_id.clone()).unwrap_or_default()),
     ];
-    if services.len() > 1 {
-        tags.push(("ecsgate:services".into(), truncate(&names.join(","), 256)));
-    }
+    tags.extend(extra_tags);
     Plan {
-        pattern: event_pattern(services),
+        pattern,
         policy: serde_json::json!({
             "Version": "2012-10-17",
             "Statement": [{

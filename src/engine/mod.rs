@@ -753,6 +753,7 @@ impl Engine {
                     }),
                 })
             }),
+            run: None,
         })
     }
 }

@@ -19,7 +19,7 @@ use super::classify::classify_stop;
 use super::diagnose;
 use super::hints::{self, StopClass};
 use super::snapshot::TaskDefinitionInfo;
-use super::verdict::{Outcome, Verdict};
+use super::verdict::{LaunchFailureOut, LogTail, Outcome, RunOut, RunTaskOut, Verdict};
 use super::{Input, Note, Progress, Role, StopNote, TaskRecord, arn_name, status_rank};
 
 /// A task RunTask could not place (`failures[]` of its answer).
@@ -45,6 +45,12 @@ pub struct OneOff {
     launch_failures: Vec<LaunchFailure>,
     /// Ended without every task stopping (timeout, signal).
     finished: Option<(Outcome, String)>,
+    /// The task definition run (`family:revision`), as the gate resolved it.
+    task_definition: Option<String>,
+    /// The service whose network configuration the run borrowed, if one did.
+    service: Option<String>,
+    /// The culprit container's last log lines, read by the live gate.
+    log_tail: Option<LogTail>,
 }
 
 /// Why one stopped task did not do its job, or `None` when it did.
@@ -94,7 +100,36 @@ impl OneOff {
             defs: HashMap::new(),
             launch_failures: Vec::new(),
             finished: None,
+            task_definition: None,
+            service: None,
+            log_tail: None,
         }
+    }
+
+    /// What the verdict names: the task definition run and the service it borrowed from, if any.
+    pub fn describing(mut self, task_definition: Option<String>, service: Option<String>) -> Self {
+        self.task_definition = task_definition.map(|d| arn_name(&d).to_string());
+        self.service = service.map(|s| arn_name(&s).to_string());
+        self
+    }
+
+    /// The culprit's log lines, read once the verdict named it.
+    pub fn diagnosed(&mut self, tail: LogTail) {
+        self.log_tail = Some(tail);
+    }
+
+    /// The task ARNs seen so far (what a reconcile describes).
+    pub fn task_arns(&self) -> &[String] {
+        &self.order
+    }
+
+    /// Whether any task is known not stopped yet (what a timeout leaves running).
+    pub fn running_tasks(&self) -> Vec<String> {
+        self.order
+            .iter()
+            .filter(|a| self.tasks.get(*a).is_some_and(|t| t.last_status.as_deref() != Some("STOPPED")))
+            .cloned()
+            .collect()
     }
 
     /// RunTask's `failures[]`: each is a task that will never run.
@@ -135,11 +170,27 @@ impl OneOff {
         if !newer {
             return;
         }
-        let stop = (t.last_status.as_deref() == Some("STOPPED")).then(|| StopNote {
+        // A job's task that did its job stopped benignly, whatever its stop code; one that did not is a
+        // failure of the run, counted against how many were run (even when the infrastructure stopped it).
+        let stop = (t.last_status.as_deref() == Some("STOPPED")).then(|| {
+            let td = t.task_definition_arn.as_deref().and_then(|a| self.defs.get(a));
+            let failed = task_failure(&t, td).is_some();
+            let before = self
+                .stopped()
+                .filter(|x| x.task_arn != t.task_arn)
+                .filter(|x| task_failure(x, x.task_definition_arn.as_deref().and_then(|a| self.defs.get(a))).is_some())
+                .count() as u32;
+            (failed, before)
+        });
+        let stop = stop.map(|(failed, before)| StopNote {
             stop_code: t.stop_code.clone(),
             stopped_reason: t.stopped_reason.clone(),
-            class: classify_stop(t.stop_code.as_deref(), t.stopped_reason.as_deref()),
-            counted: None,
+            class: if failed {
+                classify_stop(t.stop_code.as_deref(), t.stopped_reason.as_deref())
+            } else {
+                StopClass::Benign
+            },
+            counted: failed.then_some((before + 1, self.count as u32)),
             containers: t
                 .containers
                 .iter()
@@ -213,13 +264,41 @@ impl OneOff {
         let mut v = Verdict::error(crate::exit::ErrorKind::Usage, "", None);
         v.cluster = self.cluster.as_deref().map(|c| arn_name(c).to_string());
         v.deployment_id = Some(self.started_by.clone());
-        v.service = self
-            .order
-            .first()
-            .and_then(|a| self.tasks.get(a))
-            .and_then(|t| t.task_definition_arn.as_deref())
-            .map(|d| arn_name(d).to_string());
+        v.service = self.service.clone();
+        let task_definition = self.task_definition.clone().or_else(|| {
+            self.order
+                .first()
+                .and_then(|a| self.tasks.get(a))
+                .and_then(|t| t.task_definition_arn.as_deref())
+                .map(|d| arn_name(d).to_string())
+        });
         v.progress = self.progress();
+        v.log_tail = self.log_tail.clone();
+        v.run = Some(RunOut {
+            task_definition,
+            started_by: self.started_by.clone(),
+            count: self.count,
+            tasks: self
+                .order
+                .iter()
+                .filter_map(|a| self.tasks.get(a))
+                .map(|t| {
+                    let td = t.task_definition_arn.as_deref().and_then(|a| self.defs.get(a));
+                    RunTaskOut {
+                        task_arn: t.task_arn.clone(),
+                        last_status: t.last_status.clone().unwrap_or_else(|| "?".into()),
+                        stop_code: t.stop_code.clone(),
+                        stopped_reason: t.stopped_reason.clone(),
+                        containers: diagnose::failed_task(t, td).containers,
+                    }
+                })
+                .collect(),
+            launch_failures: self
+                .launch_failures
+                .iter()
+                .map(|f| LaunchFailureOut { reason: f.reason.clone(), detail: f.detail.clone(), arn: f.arn.clone() })
+                .collect(),
+        });
         let failed: Vec<(&TaskRecord, String)> = self
             .stopped()
             .filter_map(|t| {
@@ -249,6 +328,23 @@ impl OneOff {
                 format!("{} of {} task(s) failed; task {}: {why}", failed.len(), self.count, t.short_id()),
             )
         } else if let Some((o, r)) = &self.finished {
+            // ecsgate never stops a job it stopped waiting for (a migration cut short is worse than
+            // one left to finish): it says what goes on and how to stop it.
+            let running = self.running_tasks();
+            if !running.is_empty() {
+                let cluster = self.cluster.as_deref().map(arn_name).unwrap_or("default");
+                let ids: Vec<&str> = running.iter().map(|a| super::event::short_task_id(a)).collect();
+                v.hint = Some(match ids.as_slice() {
+                    [one] => format!(
+                        "the task is still running; ecsgate does not stop it. To stop it: aws ecs stop-task --cluster {cluster} --task {one}"
+                    ),
+                    many => format!(
+                        "{} tasks are still running; ecsgate does not stop them. To stop one: aws ecs stop-task --cluster {cluster} --task ID (IDs: {})",
+                        many.len(),
+                        many.join(", ")
+                    ),
+                });
+            }
             (*o, r.clone())
         } else {
             (Outcome::Succeeded, format!("{} task(s) ran and every essential container exited 0", self.count))
@@ -420,5 +516,49 @@ mod tests {
         let mut o = o;
         o.finish(Outcome::TimedOut, "timed out".into());
         assert_eq!(o.verdict().unwrap().outcome, Outcome::TimedOut);
+    }
+
+    #[test]
+    fn a_timeout_leaves_the_running_task_alone_and_says_how_to_stop_it() {
+        let mut running = fixture("events/task__stopped-essential-exit0-success-defra.json");
+        running["detail"]["lastStatus"] = json!("RUNNING");
+        for k in ["stopCode", "stoppedReason", "stoppedAt"] {
+            running["detail"].as_object_mut().unwrap().remove(k);
+        }
+        running["detail"]["startedBy"] = json!(TOKEN);
+        running["detail"]["taskArn"] = json!("arn:aws:ecs:us-east-1:111122223333:task/prod/a1");
+        running["detail"]["clusterArn"] = json!("arn:aws:ecs:us-east-1:111122223333:cluster/prod");
+        let mut o = run(vec![Input::Event(parse_envelope(&running).unwrap())], 1);
+        assert!(o.verdict().is_none(), "a running task decides nothing");
+        o.finish(Outcome::TimedOut, "timed out after 30m".into());
+        let v = o.verdict().unwrap();
+        assert_eq!((v.outcome, v.exit_code), (Outcome::TimedOut, 3));
+        assert_eq!(
+            v.hint.as_deref(),
+            Some(
+                "the task is still running; ecsgate does not stop it. To stop it: aws ecs stop-task --cluster prod --task a1"
+            )
+        );
+        assert_eq!(v.run.unwrap().tasks[0].last_status, "RUNNING");
+    }
+
+    #[test]
+    fn the_timeline_calls_a_job_that_exited_0_benign_and_a_failed_one_a_failure_of_the_run() {
+        let mut o = OneOff::new(Some("prod".into()), TOKEN, 2);
+        let mut notes = Vec::new();
+        o.apply(ours("events/task__stopped-essential-exit0-success-defra.json", "a1", 5), &mut notes);
+        o.apply(ours("events/task__stopped-essential-exit1-defra.json", "a2", 5), &mut notes);
+        let stops: Vec<(StopClass, Option<(u32, u32)>)> = notes
+            .iter()
+            .filter_map(|n| match n {
+                Note::Task { stop: Some(s), .. } => Some((s.class, s.counted)),
+                _ => None,
+            })
+            .collect();
+        // The success sample's sidecars exited 143 with no definition known: still the job's success.
+        assert_eq!(stops, vec![(StopClass::Benign, None), (StopClass::Failure, Some((1, 2)))]);
+        let v = o.verdict().unwrap();
+        assert_eq!(v.outcome, Outcome::Failed);
+        assert_eq!(v.run.unwrap().tasks.len(), 2);
     }
 }

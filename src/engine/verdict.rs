@@ -93,6 +93,43 @@ pub struct Verdict {
     /// (`--rollback-on-failure`), where to, and how it ended when that is known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollback: Option<Rollback>,
+    /// One-off tasks (`ecsgate run`): what was run and how every task ended. Absent for deployments.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunOut>,
+}
+
+/// What `ecsgate run` started and how each task ended (the verdict of a run, beside its reason).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct RunOut {
+    /// The task definition run (`family:revision`).
+    pub task_definition: Option<String>,
+    /// The `startedBy` token ecsgate gave RunTask: `aws ecs list-tasks --started-by` finds the tasks.
+    pub started_by: String,
+    /// How many tasks were asked for.
+    pub count: usize,
+    /// Every task RunTask placed, in order, with its last known state and its containers' exit codes.
+    pub tasks: Vec<RunTaskOut>,
+    /// RunTask's `failures[]`: tasks that were never placed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub launch_failures: Vec<LaunchFailureOut>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct RunTaskOut {
+    pub task_arn: String,
+    pub last_status: String,
+    pub stop_code: Option<String>,
+    pub stopped_reason: Option<String>,
+    pub containers: Vec<ContainerOut>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct LaunchFailureOut {
+    /// `RESOURCE:MEMORY`, `AGENT`, …
+    pub reason: String,
+    pub detail: Option<String>,
+    /// The container instance it was refused on, when given.
+    pub arn: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -212,6 +249,7 @@ impl Verdict {
             circuit_breaker: None,
             alarms: Vec::new(),
             rollback: None,
+            run: None,
         }
     }
 }
@@ -226,7 +264,7 @@ pub struct FailedTask {
     pub containers: Vec<ContainerOut>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ContainerOut {
     pub name: String,
     pub exit_code: Option<i64>,

@@ -173,7 +173,7 @@ impl Sink for Github {
 /// With several services the title names the service too.
 fn annotation_title(v: &VerdictView, several: bool) -> String {
     let svc = v.service.as_deref().filter(|_| several).map(|s| format!(" of {s}")).unwrap_or_default();
-    format!("ecsgate: deployment {}{svc} {}", v.deployment, v.word.to_lowercase())
+    format!("ecsgate: {} {}{svc} {}", v.noun, v.deployment, v.word.to_lowercase())
 }
 
 /// How many quoted lines (logs, evidence) an annotation carries; the summary has them all.
@@ -276,14 +276,18 @@ fn unfence(l: &str) -> String {
 fn verdict_markdown(v: &VerdictView, level: &str) -> String {
     let sub = if level == "##" { "###" } else { "####" };
     let mut s = format!(
-        "{level} {} ecsgate: {} — deployment `{}`\n\n",
+        "{level} {} ecsgate: {} — {} `{}`\n\n",
         icon(v.outcome),
         v.word.to_lowercase(),
+        v.noun,
         md_text(&v.deployment)
     );
+    let what = match &v.task_definition {
+        Some(td) => format!("Task definition `{}`", md_text(td)),
+        None => format!("Service `{}`", md_text(v.service.as_deref().unwrap_or("?"))),
+    };
     s.push_str(&format!(
-        "Service `{}` in cluster `{}` · exit code {}\n\n",
-        md_text(v.service.as_deref().unwrap_or("?")),
+        "{what} in cluster `{}` · exit code {}\n\n",
         md_text(v.cluster.as_deref().unwrap_or("?")),
         v.exit_code
     ));

@@ -113,15 +113,21 @@ fn service_blocks(v: &Verdict) -> Vec<Value> {
     let v = view(v);
     let field = |title: &str, text: String| json!({"type": "mrkdwn", "text": cap(&format!("*{title}*\n{text}"), MAX_FIELD_TEXT)});
     let mut fields = vec![
-        field(
-            "Service",
-            format!(
-                "{} (cluster {})",
-                mrkdwn(v.service.as_deref().unwrap_or("?")),
-                mrkdwn(v.cluster.as_deref().unwrap_or("?"))
+        match &v.task_definition {
+            Some(td) => field(
+                "Task definition",
+                format!("{} (cluster {})", mrkdwn(td), mrkdwn(v.cluster.as_deref().unwrap_or("?"))),
             ),
-        ),
-        field("Deployment", format!("`{}`", mrkdwn(&v.deployment))),
+            None => field(
+                "Service",
+                format!(
+                    "{} (cluster {})",
+                    mrkdwn(v.service.as_deref().unwrap_or("?")),
+                    mrkdwn(v.cluster.as_deref().unwrap_or("?"))
+                ),
+            ),
+        },
+        field(if v.noun == "run" { "Run" } else { "Deployment" }, format!("`{}`", mrkdwn(&v.deployment))),
         field("Outcome", format!("{} {} (exit code {})", icon(v.outcome), v.word.to_lowercase(), v.exit_code)),
     ];
     if let Some(c) = &v.culprit_short {
@@ -139,7 +145,10 @@ fn service_blocks(v: &Verdict) -> Vec<Value> {
 fn slack_payload(r: &GateReport, job: Option<&str>) -> Value {
     let word = super::outcome_word(r.outcome).to_lowercase();
     let headline = match r.verdicts.as_slice() {
-        [v] => format!("ecsgate: {} {word}", super::foreign(v.service.as_deref().unwrap_or("deployment"))),
+        [v] => match view(v).task_definition {
+            Some(td) => format!("ecsgate: run of {td} {word}"),
+            None => format!("ecsgate: {} {word}", super::foreign(v.service.as_deref().unwrap_or("deployment"))),
+        },
         many => format!("ecsgate: {} services, {word}", many.len()),
     };
     let header = cap(&format!("{headline} (exit code {})", r.exit_code), MAX_HEADER);

@@ -90,6 +90,17 @@ fn input(path: &str, keep: usize) -> std::path::PathBuf {
 /// Replays `path` as `ecsgate replay` does, into every sink.
 fn print(path: &str, keep: usize) -> Printed {
     let file = input(path, keep);
+    printed_by(path, |reporter| {
+        let cli =
+            <crate::cli::Cli as clap::Parser>::try_parse_from(["ecsgate", "replay", file.to_str().unwrap()]).unwrap();
+        let crate::cli::Command::Replay(args) = cli.command else { unreachable!() };
+        crate::replay::run_with(&args, reporter)
+    })
+}
+
+/// What every sink printed while `f` reported (its exit code beside).
+fn printed_by(name: &str, f: impl FnOnce(&mut Reporter) -> u8) -> Printed {
+    let path = name;
     let (human, human_err, json, ann) = (Buf::default(), Buf::default(), Buf::default(), Buf::default());
     // Tests run in parallel threads of one process: each call gets its own directory.
     static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -106,9 +117,7 @@ fn print(path: &str, keep: usize) -> Printed {
     ];
     let mut reporter = Reporter::with_sinks(sinks);
     reporter.notify_to(&[SLACK_URL.to_string(), WEBHOOK_URL.to_string()], NotifyOn::Always);
-    let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(["ecsgate", "replay", file.to_str().unwrap()]).unwrap();
-    let crate::cli::Command::Replay(args) = cli.command else { unreachable!() };
-    let exit = crate::replay::run_with(&args, &mut reporter);
+    let exit = f(&mut reporter);
     let posted = reporter.take_outbox();
     let body = |url: &str| {
         posted.iter().find(|o| o.url == url).map(|o| serde_json::from_str(&o.body).unwrap()).unwrap_or(Value::Null)
@@ -314,6 +323,7 @@ fn verdict_from_json(j: &Value) -> crate::engine::Verdict {
     v.log_tail = serde_json::from_value(j["log_tail"].clone()).ok();
     v.alarms = serde_json::from_value(j["alarms"].clone()).unwrap_or_default();
     v.evidence = serde_json::from_value(j["evidence"].clone()).unwrap_or_default();
+    v.run = serde_json::from_value(j["run"].clone()).ok();
     let c = &j["culprit"];
     if c.is_object() {
         v.culprit = Some(Culprit {
@@ -402,7 +412,8 @@ fn a_verdict_with_every_field_has_every_section_in_order() {
             "hook":{"hook_id":"h1","hook_type":"AWS_LAMBDA","lifecycle_stage":"POST_SCALE_UP","status":"FAILED","target_arn":"arn:aws:lambda:r:1:function:f","log_tail":{"log_group":"g","log_stream":"s","lines":["l"]}},
             "alarms":[{"name":"a","state":"ALARM","reason":"x"}],"circuit_breaker":{"status":"TRIGGERED","failure_count":3,"threshold":3},
             "health_check":{"target_group":"tg","reason_code":"Target.Timeout"},"log_tail":{"log_group":"g","log_stream":"s","lines":["l"]},
-            "evidence":["e"],"failed_tasks":[{"task_arn":"t","containers":[]}],"warnings":[{"event_name":"SERVICE_TASK_START_IMPAIRED"}],
+            "evidence":["e"],"failed_tasks":[{"task_arn":"t","containers":[]}],
+            "run":{"task_definition":"migrate:3","started_by":"ecsgate-run-x","count":1,"tasks":[{"task_arn":"t","last_status":"STOPPED","stop_code":null,"stopped_reason":null,"containers":[]}]},"warnings":[{"event_name":"SERVICE_TASK_START_IMPAIRED"}],
             "progress":{"running":0,"pending":0,"failed_tasks":0,"max_task_failures":3}}"#,
         )
         .unwrap(),
@@ -477,5 +488,63 @@ fn hostile_text_in_every_field_never_becomes_a_runner_command() {
         for secret in ["slacksecret", "T0SECRET", "webhooksecret"] {
             assert!(!p.human.contains(secret) && !p.human_err.contains(secret), "{path}: {secret} printed");
         }
+    }
+}
+
+#[test]
+fn a_run_verdict_is_told_as_a_run_in_every_sink_and_its_hostile_text_is_defused() {
+    use crate::engine::verdict::*;
+    let hostile = "::error::forged%0A##[error]forged\x1b[31m";
+    let mut v = Verdict::error(crate::exit::ErrorKind::Usage, "", None);
+    v.outcome = crate::engine::Outcome::Failed;
+    v.exit_code = 1;
+    v.cluster = Some("prod".into());
+    v.deployment_id = Some("ecsgate-run-abc".into());
+    v.reason = Some(format!("1 of 1 task(s) failed; task t1: essential container {hostile} exit 3"));
+    v.run = Some(RunOut {
+        task_definition: Some(format!("migrate:3{hostile}")),
+        started_by: "ecsgate-run-abc".into(),
+        count: 1,
+        tasks: vec![RunTaskOut {
+            task_arn: "arn:aws:ecs:us-east-1:1:task/prod/t1".into(),
+            last_status: "STOPPED".into(),
+            stop_code: Some(hostile.into()),
+            stopped_reason: Some(hostile.into()),
+            containers: vec![ContainerOut {
+                name: hostile.into(),
+                exit_code: Some(3),
+                reason: None,
+                essential: Some(true),
+            }],
+        }],
+        launch_failures: vec![LaunchFailureOut { reason: hostile.into(), detail: Some(hostile.into()), arn: None }],
+    });
+    let p = printed_by("run", |r| {
+        let report = super::GateReport::new(vec![v]);
+        r.report(&report);
+        report.exit_code
+    });
+    assert_eq!(p.exit, 1);
+    assert!(p.human.contains("verdict: FAILED  run ecsgate-run-abc of migrate:3"), "{}", p.human);
+    assert!(
+        p.human.contains("tasks:    1 of 1 task(s) stopped, 1 not placed; started by ecsgate-run-abc"),
+        "{}",
+        p.human
+    );
+    assert!(
+        p.summary.contains("— run `ecsgate-run-abc`") && p.summary.contains("Task definition `migrate:3"),
+        "{}",
+        p.summary
+    );
+    assert!(p.slack.to_string().contains("ecsgate: run of migrate:3"), "{}", p.slack);
+    assert_eq!(p.webhook["run"]["started_by"], "ecsgate-run-abc");
+    let text = p.all_text();
+    assert!(text.contains("forged"), "the hostile text is not shown at all");
+    for line in text.lines() {
+        let t = line.trim_start();
+        let ours = t.starts_with("::error title=ecsgate") || t.starts_with("::warning title=ecsgate");
+        assert!(!t.starts_with("::") || ours, "a runner command from foreign text: {line:?}");
+        assert!(!line.contains("##["), "##[ survived: {line:?}");
+        assert!(!line.contains('\x1b'), "an escape sequence survived: {line:?}");
     }
 }

@@ -8,7 +8,7 @@
 
 use super::text::foreign;
 use crate::engine::diagnose::{describe_check, group_by_reason, lambda_function_name};
-use crate::engine::verdict::{Hook, LogTail, Rollback, RollbackBy, RollbackOutcome};
+use crate::engine::verdict::{Hook, LogTail, Rollback, RollbackBy, RollbackOutcome, RunOut};
 use crate::engine::{Outcome, Progress, Verdict};
 
 /// What a section is about; the order of this enum is the order of a verdict's sections.
@@ -19,6 +19,7 @@ pub enum Kind {
     LastState,
     Culprit,
     FailedTasks,
+    Tasks,
     Hook,
     Alarms,
     Breaker,
@@ -31,12 +32,13 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Kind::Reason,
         Kind::Rollback,
         Kind::LastState,
         Kind::Culprit,
         Kind::FailedTasks,
+        Kind::Tasks,
         Kind::Hook,
         Kind::Alarms,
         Kind::Breaker,
@@ -56,6 +58,7 @@ impl Kind {
             Kind::LastState => "last state",
             Kind::Culprit => "culprit",
             Kind::FailedTasks => "failed tasks",
+            Kind::Tasks => "tasks",
             Kind::Hook => "hook",
             Kind::Alarms => "alarm",
             Kind::Breaker => "breaker",
@@ -76,6 +79,7 @@ impl Kind {
             Kind::LastState => "Last state",
             Kind::Culprit => "Culprit",
             Kind::FailedTasks => "Failed tasks",
+            Kind::Tasks => "Tasks run",
             Kind::Hook => "Lifecycle hook",
             Kind::Alarms => "Alarms",
             Kind::Breaker => "Circuit breaker",
@@ -96,6 +100,7 @@ impl Kind {
             Kind::LastState => "progress",
             Kind::Culprit => "culprit",
             Kind::FailedTasks => "failed_tasks",
+            Kind::Tasks => "run",
             Kind::Hook => "hook",
             Kind::Alarms => "alarms",
             Kind::Breaker => "circuit_breaker",
@@ -162,7 +167,12 @@ pub struct VerdictView {
     pub outcome: Outcome,
     /// SUCCEEDED, FAILED, TIMED OUT, …
     pub word: &'static str,
+    /// What was judged: "deployment", or "run" for one-off tasks (`ecsgate run`).
+    pub noun: &'static str,
+    /// The deployment id, or a run's `startedBy` token.
     pub deployment: String,
+    /// A run's task definition (`family:revision`).
+    pub task_definition: Option<String>,
     pub service: Option<String>,
     pub cluster: Option<String>,
     pub exit_code: u8,
@@ -178,10 +188,12 @@ impl VerdictView {
         self.sections.iter().find(|s| s.kind == k)
     }
 
-    /// "deployment ecs-svc/1 of service api (cluster shop)".
+    /// "deployment ecs-svc/1 of service api (cluster shop)", "run ecsgate-run-… of migrate:3 (cluster shop)".
     pub fn subject(&self) -> String {
-        let mut s = format!("deployment {}", self.deployment);
-        if let Some(svc) = &self.service {
+        let mut s = format!("{} {}", self.noun, self.deployment);
+        if let Some(td) = &self.task_definition {
+            s.push_str(&format!(" of {td}"));
+        } else if let Some(svc) = &self.service {
             s.push_str(&format!(" of service {svc}"));
         }
         if let Some(c) = &self.cluster {
@@ -277,6 +289,54 @@ fn log_section(kind: Kind, t: &LogTail) -> Section {
     s
 }
 
+/// A run's tasks: each one's last state and its containers' exit codes, and what RunTask could not place.
+fn run_section(r: &RunOut) -> Section {
+    let stopped = r.tasks.iter().filter(|t| t.last_status == "STOPPED").count();
+    let mut s = Section::new(
+        Kind::Tasks,
+        format!(
+            "{stopped} of {} task(s) stopped{}; started by {}",
+            r.count,
+            if r.launch_failures.is_empty() {
+                String::new()
+            } else {
+                format!(", {} not placed", r.launch_failures.len())
+            },
+            foreign(&r.started_by)
+        ),
+    );
+    for t in &r.tasks {
+        let mut line = format!("task {} {}", crate::engine::event::short_task_id(&t.task_arn), foreign(&t.last_status));
+        if let Some(c) = &t.stop_code {
+            line.push_str(&format!(" ({})", foreign(c)));
+        }
+        let containers: Vec<String> = t
+            .containers
+            .iter()
+            .map(|c| {
+                let code = c.exit_code.map(|x| format!("exit {x}")).unwrap_or_else(|| "no exit code".into());
+                let tag = if c.essential == Some(false) { ", not essential" } else { "" };
+                format!("{} {code}{tag}", foreign(&c.name))
+            })
+            .collect();
+        if !containers.is_empty() {
+            line.push_str(&format!(": {}", containers.join("; ")));
+        }
+        s.details.push(line);
+    }
+    for f in &r.launch_failures {
+        let mut line = format!("not placed: {}", foreign(&f.reason));
+        if let Some(d) = &f.detail {
+            line.push_str(&format!(" ({})", foreign(d)));
+        }
+        if let Some(a) = &f.arn {
+            line.push_str(&format!(" on {}", foreign(a)));
+        }
+        s.details.push(line);
+    }
+    s
+}
+
 /// The view of one verdict.
 pub fn view(v: &Verdict) -> VerdictView {
     let mut sections = Vec::new();
@@ -349,6 +409,9 @@ pub fn view(v: &Verdict) -> VerdictView {
             })
             .collect();
         sections.push(s);
+    }
+    if let Some(r) = &v.run {
+        sections.push(run_section(r));
     }
     if let Some(h) = &v.hook
         && v.culprit.is_some()
@@ -427,7 +490,9 @@ pub fn view(v: &Verdict) -> VerdictView {
     VerdictView {
         outcome: v.outcome,
         word: outcome_word(v.outcome),
+        noun: if v.run.is_some() { "run" } else { "deployment" },
         deployment: foreign(v.deployment_id.as_deref().unwrap_or("(unknown deployment)")).into_owned(),
+        task_definition: v.run.as_ref().and_then(|r| r.task_definition.as_deref()).map(|d| foreign(d).into_owned()),
         service: v.service.as_deref().map(|s| foreign(s).into_owned()),
         cluster: v.cluster.as_deref().map(|s| foreign(s).into_owned()),
         exit_code: v.exit_code,

@@ -47,5 +47,6 @@ mod deploy_and_rollback;
 mod interruptions;
 mod modern;
 mod outputs_and_tools;
+mod run;
 mod several_services;
 mod verdicts;

@@ -33,6 +33,13 @@ What the layer adds, in-process, around moto's own WSGI app:
   SUCCEEDED, ROLLBACK marks it FAILED and the deployment ROLLBACK_REQUESTED; either emits the hook event.
 - POST /_ecsgate/alarm: what CloudWatch DescribeAlarms answers for an alarm (state and reason). The
   CloudWatch API speaks rpc-v2-cbor, which moto 5.2.5 does not: the layer answers it (cbor2).
+- POST /_ecsgate/run_outcome: what the next RunTask in a cluster does, as ECS would play it (one entry per
+  call, in order): `failures` answers RunTask with them and places nothing; otherwise moto places the
+  tasks and the layer plays each through `path` (default PENDING, RUNNING, STOPPED; PENDING, STOPPED for
+  a task that never ran), `delay` seconds apart: DescribeTasks then answers each state, and an `ECS Task
+  State Change` event in the documented shape goes onto the default bus. STOPPED carries `stopCode`,
+  `stoppedReason` and the `containers` given (name, exitCode, reason; a container not named exits 0),
+  and `logs` lines are written first to the stream awslogs would use.
 Tasks never advance on DescribeTasks (moto's state manager is set to manual for ecs::task).
 Usage: server.py --port PORT   (binds 127.0.0.1 only)
 """
@@ -61,6 +68,7 @@ SERVICE_DEPLOYMENTS = {}  # service-deployment ARN -> (region, cluster, service)
 SD_STATE = {}  # service-deployment ARN -> what DescribeServiceDeployments answers for it
 STOPPED = []  # (ARN, stopType) of StopServiceDeployment calls  # target group ARN -> [{"id", "port", "state", "reason", "description"}]
 ALARMS = {}  # alarm name -> {"state", "reason"}
+RUN_OUTCOMES = defaultdict(list)  # cluster name -> what its next RunTask calls do, in order
 FAULTS = []  # dicts: key, service, action, code, status, until, remaining
 CALLS = defaultdict(Counter)
 LOG = defaultdict(list)  # key -> ["service.Action", ...] in the order received
@@ -303,6 +311,111 @@ def ctl_task(body):
     return {"taskArn": t.task_arn}
 
 
+def ctl_run_outcome(body):
+    with LOCK:
+        RUN_OUTCOMES[body["cluster"].split("/")[-1]].append(body)
+    return {"ok": True}
+
+
+def iso(d):
+    return d.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def task_detail(t, status, version, outcome):
+    """An `ECS Task State Change` detail for a standalone task, in the shape of the docs' samples."""
+    stopped = status == "STOPPED"
+    given = {c["name"]: c for c in outcome.get("containers", [])}
+    containers = []
+    for c in t.containers_out:
+        item = {"containerArn": f"{t.task_arn}/{c}", "lastStatus": status if status != "PENDING" else "PENDING",
+                "name": c, "taskArn": t.task_arn, "image": "example/app:latest"}
+        if stopped:
+            g = given.get(c, {"exitCode": 0})
+            if g.get("exitCode") is not None:
+                item["exitCode"] = g["exitCode"]
+            if g.get("reason"):
+                item["reason"] = g["reason"]
+        containers.append(item)
+    d = {"attachments": [], "availabilityZone": "us-east-1a", "clusterArn": t.cluster_arn, "containers": containers,
+         "createdAt": iso(now()), "desiredStatus": "STOPPED" if stopped else "RUNNING", "group": t.group,
+         "launchType": t.launch_type or "FARGATE", "lastStatus": status, "startedBy": t.started_by,
+         "taskArn": t.task_arn, "taskDefinitionArn": t.task_definition_arn, "updatedAt": iso(now()),
+         "version": version}
+    if stopped:
+        d["stopCode"] = outcome.get("stopCode", "EssentialContainerExited")
+        d["stoppedReason"] = outcome.get("stoppedReason", "Essential container in task exited")
+        d["stoppedAt"] = iso(now())
+    return d
+
+
+def play_task(region, task_arn, outcome):
+    """One placed task through its lifecycle, as ECS plays it: state in the API first, then its event."""
+    b = ecs(region)
+    t = next(x for tasks in b.tasks.values() for x in tasks.values() if x.task_arn == task_arn)
+    td = b.describe_task_definition(t.task_definition_arn)
+    t.containers_out = [c["name"] for c in td.container_definitions]
+    path = outcome.get("path", ["PENDING", "RUNNING", "STOPPED"])
+    for version, status in enumerate(path, start=1):
+        time.sleep(outcome.get("delay", 0.3))
+        if status == "STOPPED":
+            for c in td.container_definitions:
+                lc = c.get("logConfiguration") or {}
+                o = lc.get("options") or {}
+                if outcome.get("logs") and lc.get("logDriver") == "awslogs" and c["name"] == outcome.get("log_container", c["name"]):
+                    logs = get_backend("logs")[DEFAULT_ACCOUNT_ID][region]
+                    group, stream = o["awslogs-group"], f"{o.get('awslogs-stream-prefix', 'ecs')}/{c['name']}/{task_arn.split('/')[-1]}"
+                    if group not in logs.groups:
+                        logs.create_log_group(group, {})
+                    try:
+                        logs.create_log_stream(group, stream)
+                    except Exception:
+                        pass
+                    ms = int(time.time() * 1000)
+                    logs.put_log_events(group, stream, [{"timestamp": ms + i, "message": m} for i, m in enumerate(outcome["logs"])])
+            given = {c["name"]: c for c in outcome.get("containers", [])}
+            t.stop_code = outcome.get("stopCode", "EssentialContainerExited")
+            t.stopped_reason = outcome.get("stoppedReason", "Essential container in task exited")
+            t.stopped_at = now()
+            t.stopping_at = now()
+            t.desired_status = "STOPPED"
+            t.containers = [C(task_arn, {"name": n, **{k: v for k, v in given.get(n, {"exitCode": 0}).items() if k != "name"}})
+                            for n in t.containers_out]
+        t.status = status
+        t.version = version
+        get_backend("events")[DEFAULT_ACCOUNT_ID][region].put_events([{
+            "Source": "aws.ecs", "DetailType": "ECS Task State Change",
+            "Detail": json.dumps(task_detail(t, status, version, outcome)), "Resources": [task_arn],
+            "EventBusName": "default"}])
+
+
+def run_task(layer, environ, start_response, region):
+    """RunTask with the outcome a test set for the cluster (moto's own answer when it set none)."""
+    size = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(size)
+    environ["wsgi.input"] = io.BytesIO(raw)
+    req = json.loads(raw or b"{}")
+    cluster = req.get("cluster", "default").split("/")[-1]
+    with LOCK:
+        queue = RUN_OUTCOMES.get(cluster)
+        outcome = queue.pop(0) if queue else None
+    if outcome is None:
+        return layer.app(environ, start_response)
+    if outcome.get("failures"):
+        return json_answer(start_response, {"tasks": [], "failures": outcome["failures"]})
+    got = {}
+
+    def capture(status, headers, exc_info=None):
+        got["status"], got["headers"] = status, headers
+        return lambda _: None
+
+    body = b"".join(layer.app(environ, capture))
+    if got["status"].startswith("200"):
+        for t in json.loads(body).get("tasks", []):
+            threading.Thread(target=play_task, args=(region, t["taskArn"], outcome), daemon=True).start()
+    start_response(got["status"], got["headers"])
+    return [body]
+
+
 def ctl_target_group(body):
     """A target group with a health check, in the default VPC (moto wants a VPC; tests have no EC2 client)."""
     region = body.get("region", "us-east-1")
@@ -361,7 +474,7 @@ def match_fault(key, service, action):
     return None
 
 
-AUTH = re.compile(r"Credential=([^/]+)/[^/]+/[^/]+/([^/]+)/")
+AUTH = re.compile(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/")
 
 
 class Layer:
@@ -373,7 +486,7 @@ class Layer:
         if path.startswith("/_ecsgate/"):
             return self.control(path, environ, start_response)
         m = AUTH.search(environ.get("HTTP_AUTHORIZATION", ""))
-        key, service = (m.group(1), m.group(2)) if m else ("", "")
+        key, region, service = (m.group(1), m.group(2), m.group(3)) if m else ("", "us-east-1", "")
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         action = target.split(".")[-1] if target else parse_qs(environ.get("QUERY_STRING", "")).get("Action", [""])[0]
         form = {}
@@ -451,6 +564,18 @@ class Layer:
             data = json.dumps({"serviceDeploymentArn": arn}).encode()
             start_response("200 OK", [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data)))])
             return [data]
+        if action == "RunTask":
+            with LOCK:
+                CALLS[key][f"{service}.{action}"] += 1
+                LOG[key].append(f"{service}.{action}")
+            f = match_fault(key, service, action)
+            if f is None:
+                return run_task(self, environ, start_response, region)
+            code = f.get("code", "InternalFailure")
+            body = json.dumps({"__type": code, "message": f.get("message", f"injected {code}")}).encode()
+            status = {500: "500 Internal Server Error", 400: "400 Bad Request"}[f.get("status", 500)]
+            start_response(status, [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body)))])
+            return [body]
         if action == "DescribeTargetHealth":
             arn = form.get("TargetGroupArn", [""])[0]
             with LOCK:
@@ -497,7 +622,8 @@ class Layer:
                 handler = {"/_ecsgate/deployment": ctl_deployment, "/_ecsgate/task": ctl_task,
                            "/_ecsgate/fault": ctl_fault, "/_ecsgate/target_health": ctl_target_health,
                            "/_ecsgate/target_group": ctl_target_group, "/_ecsgate/service_config": ctl_service_config,
-                           "/_ecsgate/service_deployment": ctl_service_deployment, "/_ecsgate/alarm": ctl_alarm}[path]
+                           "/_ecsgate/service_deployment": ctl_service_deployment, "/_ecsgate/alarm": ctl_alarm,
+                           "/_ecsgate/run_outcome": ctl_run_outcome}[path]
                 out = handler(body)
             data = json.dumps(out, default=str).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])

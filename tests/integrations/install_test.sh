@@ -112,6 +112,13 @@ got=$(env -u GITHUB_OUTPUT ECSGATE_BIN="$work/fake-ecsgate" INPUT_SERVICE=api IN
 want="deploy --service api --image app=r/app:2,sidecar=r/s:1 --rollback-on-failure --record $work/r/rec.jsonl --force notify=https://hooks.slack.com/services/T/B/x,https://example.com/h"
 if [ "$got" = "$want" ]; then ok "run-wait.sh deploys with images, rollback, and webhooks kept off the command line"; else bad "run-wait.sh deploy: got '$got'"; fi
 
+# Run mode: one-off tasks, the command split into words, variables one per line, a webhook kept off the line.
+got=$(env -u GITHUB_OUTPUT ECSGATE_BIN="$work/fake-ecsgate" INPUT_COMMAND=run INPUT_SERVICE=api INPUT_CLUSTER=shop \
+  INPUT_CONTAINER=app INPUT_COUNT=2 INPUT_TIMEOUT=auto INPUT_ENV=$'STAGE=prod\nLIST=a,b' INPUT_RUN_COMMAND='./manage.py migrate --noinput' \
+  INPUT_NOTIFY=https://example.com/h bash scripts/run-wait.sh)
+want="run --service api --cluster shop --container app --count 2 --env STAGE=prod --env LIST=a,b -- ./manage.py migrate --noinput notify=https://example.com/h"
+if [ "$got" = "$want" ]; then ok "run-wait.sh runs one-off tasks (command: run)"; else bad "run-wait.sh run: got '$got'"; fi
+
 # The Buildkite plugin maps its configuration to the same wrapper (and so to the same command line).
 printf '#!/bin/sh\necho "$@"\n' > "$work/fake-ecsgate"
 got=$(cd "$work/r" && env -u GITHUB_OUTPUT ECSGATE_BIN="$work/fake-ecsgate" BUILDKITE_PLUGIN_ECSGATE_SERVICE=api,worker \
