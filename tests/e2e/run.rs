@@ -253,3 +253,24 @@ async fn a_container_the_task_definition_lacks_is_a_usage_error_before_anything_
         assert!(calls.get(op).is_none(), "{op} after bad input: {calls}");
     }
 }
+
+#[tokio::test]
+async fn sigterm_ends_the_wait_after_teardown_and_leaves_the_task_running() {
+    let emu = emu!("e2e_run_sigterm");
+    let cluster = "e2e-run-sigterm";
+    fargate_service(&emu, cluster).await;
+    emu.ctl("/_ecsgate/run_outcome", json!({"cluster": cluster, "path": ["PENDING", "RUNNING"], "delay": 0.1}));
+    let w = watch(spawn_run(&emu, cluster, &["--service", "api"]));
+    // The task is running before the signal comes: the line of its RUNNING event.
+    w.until("RUNNING", WITHIN).await;
+    signal(w.child(), "TERM");
+    let d = w.finish(LIMIT).await;
+    assert_eq!(d.code, 143, "{}\n{}", d.stdout, d.stderr);
+    assert!(d.stdout.contains("verdict: INTERRUPTED"), "{}", d.stdout);
+    assert!(d.stdout.contains("the task is still running; ecsgate does not stop it"), "{}", d.stdout);
+    let token = token_of(&d);
+    let listed = emu.ecs().list_tasks().cluster(cluster).started_by(&token).send().await.unwrap();
+    assert_eq!(listed.task_arns().len(), 1, "the task goes on");
+    assert!(!emu.log(&emu.key).iter().any(|c| c == "ecs.StopTask"), "ecsgate stopped the task");
+    assert_run_left_nothing(&emu, &token).await;
+}
