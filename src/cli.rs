@@ -238,6 +238,17 @@ pub struct DeployArgs {
     /// Also set the service's desired count.
     #[arg(long, env = "ECSGATE_DESIRED_COUNT", value_parser = clap::value_parser!(i32).range(0..))]
     pub desired_count: Option<i32>,
+    /// The service is an ECS Express Mode service: change it with UpdateExpressGatewayService (--image
+    /// IMAGE for its primary container, --task-definition family:revision|ARN, --cpu, --memory) and judge
+    /// the deployment that update started.
+    #[arg(long, env = "ECSGATE_EXPRESS", value_parser = boolish(), num_args = 0..=1, default_missing_value = "true", default_value = "false", conflicts_with_all = ["force_new_deployment", "desired_count"])]
+    pub express: bool,
+    /// Express: the task's CPU units (e.g. 256, 512, 1024).
+    #[arg(long, env = "ECSGATE_CPU", requires = "express", value_parser = non_empty)]
+    pub cpu: Option<String>,
+    /// Express: the task's memory in MiB (e.g. 512, 1024).
+    #[arg(long, env = "ECSGATE_MEMORY", requires = "express", value_parser = non_empty)]
+    pub memory: Option<String>,
     /// The service to deploy: a name, `cluster/name` or an ARN (one: a deployment is per service).
     #[arg(long, env = "ECSGATE_SERVICE", value_name = "SERVICE", value_parser = non_empty)]
     pub service: String,

@@ -72,6 +72,11 @@ pub enum Record {
         service: Option<String>,
         data: Rollback,
     },
+    ManagedResources {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
+        data: crate::engine::snapshot::ManagedResources,
+    },
 }
 
 impl Record {
@@ -82,13 +87,14 @@ impl Record {
             Diagnosis::HookLog(data) => Record::HookLog { service, data },
             Diagnosis::Alarms(data) => Record::Alarms { service, data },
             Diagnosis::Rollback(data) => Record::Rollback { service, data },
+            Diagnosis::Managed(data) => Record::ManagedResources { service, data },
         }
     }
 }
 
 /// The `type` values of [`Record`]: a line with another `type` (ecsgate's own JSON output, say) is not
 /// a record.
-pub const TAGS: [&str; 10] = [
+pub const TAGS: [&str; 11] = [
     "start",
     "service_snapshot",
     "task_snapshot",
@@ -99,6 +105,7 @@ pub const TAGS: [&str; 10] = [
     "hook_log",
     "alarms",
     "rollback",
+    "managed_resources",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -221,6 +228,7 @@ mod tests {
                     outcome: Some(RollbackOutcome::Failed),
                 },
             },
+            Record::ManagedResources { service: None, data: Default::default() },
         ];
         assert_eq!(records.len(), TAGS.len());
         for r in records {

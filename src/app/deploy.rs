@@ -40,10 +40,18 @@ pub fn run(args: DeployArgs) -> u8 {
 
 /// What will be registered and deployed, known before anything is created.
 enum Plan {
-    Register { current: Box<CurrentTaskDefinition>, images: Vec<(String, String)> },
-    RegisterJson { family: String, body: String },
+    Register {
+        current: Box<CurrentTaskDefinition>,
+        images: Vec<(String, String)>,
+    },
+    RegisterJson {
+        family: String,
+        body: String,
+    },
     Existing(String),
     Same,
+    /// UpdateExpressGatewayService (ECS registers the revision itself).
+    Express(aws::express::ExpressChange),
 }
 
 async fn deploy(d: &DeploySettings, reporter: &mut Reporter) -> Result<u8, AppError> {
@@ -142,7 +150,9 @@ async fn start_deployment(
                     Plan::RegisterJson { family, body } => {
                         aws::deploy::register_json(&clients, family, body.clone()).await
                     }
-                    Plan::Existing(_) | Plan::Same => unreachable!("only registering plans get here"),
+                    Plan::Existing(_) | Plan::Same | Plan::Express(_) => {
+                        unreachable!("only registering plans get here")
+                    }
                 }
             };
             tokio::pin!(call);
@@ -175,6 +185,7 @@ async fn start_deployment(
             }
         }
         Plan::Existing(_) | Plan::Same => None,
+        Plan::Express(change) => return start_express(g, change, svc, reporter).await,
     };
     let td = match plan {
         Plan::Existing(td) => Some(td.clone()),
@@ -241,6 +252,72 @@ async fn start_deployment(
     }
 }
 
+/// UpdateExpressGatewayService, raced against signals and the deadline, then the service as it now is.
+/// Its answer names no deployment (deploy-kinds/README §2.2): the revision it targets does, since a
+/// service revision carries its deployment's number; else the new PRIMARY is ours.
+async fn start_express(
+    g: &mut Gate<'_>,
+    change: &aws::express::ExpressChange,
+    svc: &Svc,
+    reporter: &mut Reporter,
+) -> Result<Updated, AppError> {
+    let clients = g.clients.clone();
+    let call = aws::express::update(&clients, &svc.service_arn, change);
+    tokio::pin!(call);
+    let revision = match race(&mut g.sigs, g.deadline, &mut call).await {
+        Raced::Done(Ok(r)) => r,
+        Raced::Done(Err(e)) => {
+            return Err(change_error(
+                "UpdateExpressGatewayService",
+                e,
+                "nothing was deployed; check the image, the task definition (it needs a container named Main) and the service",
+            ));
+        }
+        Raced::Signal(sig) => {
+            return Err(AppError {
+                kind: ErrorKind::Interrupted(sig),
+                message: format!(
+                    "interrupted by {} while UpdateExpressGatewayService was in flight: it may have started a deployment",
+                    sig.name()
+                ),
+                hint: Some(format!("resume the gate with: {}", resume_command(g, svc, None))),
+            });
+        }
+        Raced::OutOfTime => {
+            return Err(AppError {
+                kind: ErrorKind::TimedOut,
+                message: "timed out while UpdateExpressGatewayService was in flight: it may have started a deployment"
+                    .into(),
+                hint: Some(format!("resume the gate with: {}", resume_command(g, svc, None))),
+            });
+        }
+    };
+    if let Some(r) = &revision {
+        reporter.info(&format!("ecsgate: UpdateExpressGatewayService targets revision {r}"));
+    }
+    let read = aws::ecs::describe_service(&clients, &svc.cluster, &svc.describe_as);
+    let snapshot = match race(&mut g.sigs, Instant::now() + SETTLE_BUDGET, read).await {
+        Raced::Done(Ok((s, _))) => s,
+        _ => {
+            return Err(AppError::aws("the service could not be read after UpdateExpressGatewayService")
+                .with_hint(format!("the deployment goes on; resume the gate with: {}", resume_command(g, svc, None))));
+        }
+    };
+    // The revision's number is its deployment's (terraform-provider-aws's mapping): a PRIMARY that is
+    // another deployment is said, and judged, since it is what ECS is rolling out.
+    let ours = revision.as_deref().and_then(|r| r.rsplit('/').next()).map(|n| format!("ecs-svc/{n}"));
+    let primary = snapshot.deployments.iter().find(|x| x.status == "PRIMARY").map(|x| x.id.clone());
+    if let (Some(ours), Some(primary)) = (&ours, &primary)
+        && ours != primary
+        && snapshot.deployments.iter().any(|x| &x.id == ours)
+    {
+        reporter.warn(&format!(
+            "the updated revision is deployment {ours}, but ECS's PRIMARY is {primary}; judging {primary}"
+        ));
+    }
+    Ok(Updated { snapshot })
+}
+
 /// "interrupted by SIGINT" / "timed out", for the message about a call cut short.
 fn cut_short(kind: ErrorKind) -> String {
     match kind {
@@ -275,7 +352,7 @@ fn unanswered_registration(plan: &Plan, region: &str) -> String {
             (current.td.family().unwrap_or_default().to_string(), format!(" newer than {}", current.arn()))
         }
         Plan::RegisterJson { family, .. } => (family.clone(), String::new()),
-        Plan::Existing(_) | Plan::Same => (String::new(), String::new()),
+        Plan::Existing(_) | Plan::Same | Plan::Express(_) => (String::new(), String::new()),
     };
     format!(
         "RegisterTaskDefinition did not answer: a revision of {family} may have been registered; list them with `aws ecs list-task-definitions --region {region} --family-prefix {family} --sort DESC` and deregister any revision{after} with `aws ecs deregister-task-definition --region {region} --task-definition {family}:REVISION`"
@@ -315,6 +392,19 @@ async fn prepare(
 ) -> Result<Plan, AppError> {
     match &d.change {
         TaskDefChange::Same => Ok(Plan::Same),
+        TaskDefChange::Express(change) => {
+            let snap = aws::ecs::describe_service(c, &svc.cluster, &svc.describe_as).await.ok().map(|(s, _)| s);
+            let kind = snap.as_ref().and_then(|s| s.resource_management_type.clone());
+            if kind.as_deref() != Some("ECS") {
+                return Err(AppError::usage(format!(
+                    "service {} is not an ECS Express Mode service (resourceManagementType {})",
+                    svc.name,
+                    kind.as_deref().unwrap_or("unset")
+                ))
+                .with_hint("deploy it without --express (--image CONTAINER=IMAGE registers a revision and calls UpdateService)"));
+            }
+            Ok(Plan::Express(change.clone()))
+        }
         TaskDefChange::File(path) => {
             let (family, body) = super::settings::task_definition_file(path)?;
             Ok(Plan::RegisterJson { family, body })

@@ -135,6 +135,9 @@ pub enum Read {
     HookLog { unit: usize, function: String },
     /// The state reasons of the alarms that rolled a deployment back.
     Alarms { unit: usize, names: Vec<String> },
+    /// What ECS Express Mode manages for an Express service's revision: its endpoint (said on success
+    /// too), alarms and log group.
+    ManagedResources { unit: usize, revision: String },
 }
 
 /// What to read, stage by stage, to explain the failed units: each stage needs what the one before fed
@@ -143,6 +146,15 @@ pub enum Read {
 pub fn diagnosis(d: &Driver, stage: usize) -> Vec<Read> {
     let failed = d.failed();
     let mut reads = Vec::new();
+    if stage == 0 {
+        // Express services, whatever their verdict: a success prints the endpoint, a rollback names
+        // the managed alarms (read at stage 2) and a culprit may need the managed log group.
+        for (i, e) in d.engines() {
+            if let (true, Some(rev)) = (e.wants_managed_resources(), e.target_revision()) {
+                reads.push(Read::ManagedResources { unit: i, revision: rev.to_string() });
+            }
+        }
+    }
     for &i in &failed {
         let e = d.engine(i);
         match stage {
@@ -162,8 +174,16 @@ pub fn diagnosis(d: &Driver, stage: usize) -> Vec<Read> {
                     let culprit = v.culprit.as_ref()?;
                     let container = culprit.container.clone()?;
                     let td_arn = v.failed_tasks.first()?.task_definition.clone()?;
-                    let cfg =
-                        e.task_definition(&td_arn)?.containers.iter().find(|x| x.name == container)?.awslogs.clone()?;
+                    let from_td =
+                        e.task_definition(&td_arn)?.containers.iter().find(|x| x.name == container)?.awslogs.clone();
+                    // Express services log to the group ECS manages, with awslogs' default prefix.
+                    let cfg = from_td.or_else(|| {
+                        e.managed_log_group().map(|g| AwsLogsConfig {
+                            group: g.to_string(),
+                            region: None,
+                            stream_prefix: Some("ecs".into()),
+                        })
+                    })?;
                     Some(Read::LogTail { unit: i, cfg, container, task: culprit.task_arn.clone() })
                 })();
                 reads.extend(tail);

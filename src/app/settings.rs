@@ -74,10 +74,44 @@ pub enum TaskDefChange {
     File(PathBuf),
     /// The same revision (`--force-new-deployment` alone).
     Same,
+    /// An ECS Express Mode service, changed with UpdateExpressGatewayService.
+    Express(crate::aws::express::ExpressChange),
+}
+
+/// `deploy --express`: one image for the primary container (`IMAGE`, or `NAME=IMAGE` as the other
+/// mode takes it), a registered task definition, cpu and memory.
+fn express_change(a: &DeployArgs) -> Result<TaskDefChange, AppError> {
+    let images: Vec<&str> = a.image.iter().map(|v| v.trim()).filter(|v| !v.is_empty()).collect();
+    let image = match images.as_slice() {
+        [] => None,
+        // An image reference never holds `=`: what precedes one is a container name.
+        [one] => Some(one.split_once('=').map_or(*one, |(_, i)| i).trim().to_string()),
+        _ => {
+            return Err(AppError::usage("--express takes one --image (the primary container's)")
+                .with_hint("an Express service runs one primary container: --image registry/app:1.2.3"));
+        }
+    };
+    let task_definition = a.task_definition.as_deref().map(str::trim).map(str::to_string);
+    if task_definition.as_deref().is_some_and(|t| t.ends_with(".json") || t.starts_with("file://")) {
+        return Err(AppError::usage(
+            "--express takes a registered --task-definition (family:revision or ARN), not a file",
+        )
+        .with_hint("register it first: aws ecs register-task-definition --cli-input-json file://FILE"));
+    }
+    let change =
+        crate::aws::express::ExpressChange { image, cpu: a.cpu.clone(), memory: a.memory.clone(), task_definition };
+    if change == crate::aws::express::ExpressChange::default() {
+        return Err(AppError::usage(
+            "nothing to deploy: give --image, --task-definition, --cpu or --memory with --express",
+        )
+        .with_hint("for example: ecsgate deploy --express --service api --image registry/app:1.2.3"));
+    }
+    Ok(TaskDefChange::Express(change))
 }
 
 impl DeploySettings {
     pub fn from_args(a: DeployArgs) -> Result<Self, AppError> {
+        let express = if a.express { Some(express_change(&a)?) } else { None };
         let wait = WaitSettings::from_gate(std::slice::from_ref(&a.service), None, false, a.gate)?;
         if wait.services.len() != 1 {
             return Err(AppError::usage(format!("deploy takes one service, {} were given", wait.services.len()))
@@ -85,7 +119,9 @@ impl DeploySettings {
                     "run one ecsgate deploy per service, or deploy them your way and gate them with one ecsgate wait",
                 ));
         }
-        let change = if !a.image.is_empty() {
+        let change = if let Some(e) = express {
+            e
+        } else if !a.image.is_empty() {
             TaskDefChange::Images(parse_images(&a.image)?)
         } else if let Some(td) = a.task_definition {
             let td = td.trim().to_string();

@@ -693,6 +693,11 @@ async fn read(c: &Clients, svcs: &[Svc], d: &Driver, r: Read) -> Got {
             Got::Diagnosis(unit, Diagnosis::HookLog(aws::logs::lambda_tail(c, &function, 20).await))
         }
         Read::Alarms { unit, names } => Got::Diagnosis(unit, Diagnosis::Alarms(aws::alarms::describe(c, &names).await)),
+        Read::ManagedResources { unit, revision } => match aws::express::managed_resources(c, &revision).await {
+            Ok(Some(m)) => Got::Diagnosis(unit, Diagnosis::Managed(m)),
+            Ok(None) => Got::Nothing,
+            Err(e) => Got::Warning(format!("cannot read the managed resources of {revision}: {e}")),
+        },
     }
 }
 

@@ -138,6 +138,7 @@ pub fn service_snapshot(s: &aws_sdk_ecs::types::Service) -> ServiceSnapshot {
         service_arn: s.service_arn().unwrap_or_default().to_string(),
         cluster_arn: s.cluster_arn().map(str::to_string),
         service_name: s.service_name().map(str::to_string),
+        resource_management_type: s.resource_management_type().map(|t| t.as_str().to_string()),
         at_ms: Some(now_millis()),
         deployments: s
             .deployments()

@@ -7,6 +7,7 @@ pub mod deploy;
 pub mod doctor;
 pub mod ecs;
 pub mod elb;
+pub mod express;
 pub mod gc;
 pub mod logs;
 pub mod queue;

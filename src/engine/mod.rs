@@ -17,6 +17,7 @@ pub mod classify;
 mod deployments;
 pub mod diagnose;
 pub mod event;
+mod express;
 pub mod hints;
 pub mod infer;
 mod modern;
@@ -102,6 +103,8 @@ pub enum Diagnosis {
     /// The rollback ecsgate performed after the verdict (`--rollback-on-failure`) and how it ended:
     /// recorded like any diagnosis, so a recording replays to the verdict it had live.
     Rollback(verdict::Rollback),
+    /// What ECS Express Mode manages for our revision: endpoint, alarms, log groups.
+    Managed(snapshot::ManagedResources),
 }
 
 /// Where a note came from.
@@ -290,6 +293,7 @@ pub struct Engine {
     service: service::ServiceLog,
     sd: modern::ServiceDeploymentState,
     alarms: alarms::Alarms,
+    express: express::Express,
     diag: Diagnosed,
 }
 
@@ -382,6 +386,7 @@ impl Engine {
             service: Default::default(),
             sd: Default::default(),
             alarms: Default::default(),
+            express: Default::default(),
             diag: Default::default(),
             decision: None,
             stats: Stats::default(),
@@ -624,6 +629,7 @@ impl Engine {
             }
             Diagnosis::Alarms(a) => self.alarms.states = a,
             Diagnosis::Rollback(r) => self.diag.ecsgate_rollback = Some(r),
+            Diagnosis::Managed(m) => self.on_managed(m),
         }
     }
 
@@ -754,6 +760,7 @@ impl Engine {
                 })
             }),
             run: None,
+            express: self.express_out(),
         })
     }
 }

@@ -41,6 +41,8 @@ pub(super) struct ServiceDeploymentState {
     /// The service's `earlySuccessCriteria`, when enabled: a success may come with old tasks still
     /// running, and after it ECS no longer rolls back.
     pub(super) early_success: Option<snapshot::EarlySuccess>,
+    /// The service revision our service deployment installs.
+    pub(super) target_revision: Option<String>,
 }
 
 impl Engine {
@@ -60,6 +62,9 @@ impl Engine {
         if self.sd.ours.as_deref() != Some(sd.arn.as_str()) {
             self.stats.other_services += 1;
             return;
+        }
+        if sd.target_revision_arn.is_some() {
+            self.sd.target_revision = sd.target_revision_arn.clone();
         }
         if sd.strategy.is_some() {
             self.sd.strategy = sd.strategy.clone();

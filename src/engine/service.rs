@@ -29,6 +29,7 @@ impl Engine {
             self.stats.other_services += 1;
             return;
         }
+        self.on_express_snapshot(&s);
         for d in &s.deployments {
             let known = self.dep.infos.contains_key(&d.id);
             let info = self.dep.infos.entry(d.id.clone()).or_default();

@@ -33,6 +33,37 @@ pub struct ServiceSnapshot {
     /// The target groups of its load balancers, for `--timeout auto` (their deregistration delay).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub target_groups: Vec<String>,
+    /// `ECS` for an Express Mode service (its load balancer, alarms, logs and scaling managed by ECS),
+    /// `CUSTOMER` for the others; absent from older answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_management_type: Option<String>,
+}
+
+/// What ECS Express Mode manages for a service revision (DescribeServiceRevisions
+/// `ecsManagedResources`), reduced to what a verdict tells: where the service answers, which alarms
+/// watch it, where its logs go, and what failed to provision (deploy-kinds/README §2.3).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ManagedResources {
+    pub revision_arn: String,
+    /// The ingress paths' endpoints (`https://…`).
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+    #[serde(default)]
+    pub log_groups: Vec<String>,
+    #[serde(default)]
+    pub alarms: Vec<ManagedAlarm>,
+    /// Resources in FAILED state, each `kind: reason`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ManagedAlarm {
+    /// The alarm's name (the last part of its ARN), as CloudWatch and `triggeredAlarmNames` call it.
+    pub name: String,
+    /// The managed resource's status (PROVISIONING, ACTIVE, …): not the alarm's state.
+    #[serde(default)]
+    pub status: Option<String>,
 }
 
 /// `deploymentConfiguration`, reduced to what the gate shows and what its timeout warning adds up.

@@ -83,6 +83,7 @@ fn snapshot(deployments: Vec<DeploymentSnapshot>) -> Input {
         events: Vec::new(),
         health_check_grace_seconds: None,
         target_groups: Vec::new(),
+        resource_management_type: None,
     })
 }
 
@@ -1435,4 +1436,69 @@ fn a_moving_modern_deployment_asks_for_fast_reads_and_a_long_bake_for_slower_one
     v["updatedAt"] = json!(at as f64 / 1000.0);
     feed(&mut rolling, [sd_from_api(&v)]);
     assert_eq!(rolling.pace(), Pace::Events, "a rolling deployment's end has its own event");
+}
+
+/// An Express service (resourceManagementType ECS) with our service deployment in progress.
+fn express_engine() -> Engine {
+    let mut e = engine();
+    let Input::Service(mut s) = snapshot(vec![dep(OURS, "PRIMARY", Some("IN_PROGRESS"), None, 1_700_000_000_000)])
+    else {
+        unreachable!()
+    };
+    s.current_service_deployment = Some(SD.into());
+    s.resource_management_type = Some("ECS".into());
+    feed(&mut e, [Input::Service(s)]);
+    e
+}
+
+fn managed() -> snapshot::ManagedResources {
+    snapshot::ManagedResources {
+        revision_arn: "arn:aws:ecs:us-east-1:1:service-revision/shop/api/1".into(),
+        endpoints: vec!["https://api-1a2b.ecs.us-east-1.on.aws/".into()],
+        log_groups: vec!["/aws/ecs/express/api".into()],
+        alarms: vec![snapshot::ManagedAlarm { name: "api-express-4xx5xx".into(), status: Some("ACTIVE".into()) }],
+        failed: vec![],
+    }
+}
+
+#[test]
+fn an_express_rollback_by_an_alarm_ecs_did_not_name_names_the_managed_alarm() {
+    let mut e = express_engine();
+    let rev = json!({"status": "ROLLBACK_SUCCESSFUL", "statusReason": "Service deployment rolled back because alarm(s) detected.",
+        "deploymentConfiguration": {"strategy": "CANARY"},
+        "targetServiceRevision": {"arn": "arn:aws:ecs:us-east-1:1:service-revision/shop/api/1"}});
+    feed(&mut e, [sd_from_api(&rev)]);
+    assert!(e.is_express() && e.wants_managed_resources(), "decided, resources not read yet");
+    assert_eq!(e.target_revision(), Some("arn:aws:ecs:us-east-1:1:service-revision/shop/api/1"));
+    assert!(e.triggered_alarms().is_empty(), "ECS named none");
+    e.diagnosed(Diagnosis::Managed(managed()));
+    assert_eq!(e.triggered_alarms(), ["api-express-4xx5xx".to_string()]);
+    let v = e.verdict().unwrap();
+    assert_eq!(crate::report::view(&v).culprit_short.as_deref(), Some("alarm api-express-4xx5xx"));
+    assert_eq!(v.express.unwrap().endpoints, ["https://api-1a2b.ecs.us-east-1.on.aws/".to_string()]);
+    assert_eq!(e.managed_log_group(), Some("/aws/ecs/express/api"));
+}
+
+#[test]
+fn an_express_rollback_for_another_reason_blames_no_managed_alarm_and_a_success_shows_the_endpoint() {
+    let mut e = express_engine();
+    let breaker = json!({"status": "ROLLBACK_SUCCESSFUL", "statusReason": "Service deployment rolled back because the circuit breaker threshold was exceeded.",
+        "deploymentConfiguration": {"strategy": "CANARY"}});
+    feed(&mut e, [sd_from_api(&breaker)]);
+    e.diagnosed(Diagnosis::Managed(managed()));
+    assert!(e.triggered_alarms().is_empty(), "the breaker, not an alarm: {:?}", e.triggered_alarms());
+    let mut ok = express_engine();
+    feed(&mut ok, [sd_from_api(&json!({"status": "SUCCESSFUL", "deploymentConfiguration": {"strategy": "CANARY"}}))]);
+    ok.diagnosed(Diagnosis::Managed(managed()));
+    let v = ok.verdict().unwrap();
+    assert_eq!(v.outcome, Outcome::Succeeded);
+    let view = crate::report::view(&v);
+    let s = view.section(crate::report::view::Kind::Express).expect("the express section");
+    assert_eq!(s.text, "endpoint https://api-1a2b.ecs.us-east-1.on.aws");
+    assert_eq!(s.details, ["managed alarm api-express-4xx5xx", "managed log group /aws/ecs/express/api"]);
+    // A customer-managed service never reads them.
+    let mut plain = engine();
+    with_service_deployment(&mut plain, SD);
+    feed(&mut plain, [sd_from_api(&json!({"status": "SUCCESSFUL"}))]);
+    assert!(!plain.wants_managed_resources());
 }

@@ -96,6 +96,9 @@ pub struct Verdict {
     /// One-off tasks (`ecsgate run`): what was run and how every task ended. Absent for deployments.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run: Option<RunOut>,
+    /// An Express Mode service: what ECS manages for our revision (endpoint, alarms, log groups).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub express: Option<super::snapshot::ManagedResources>,
 }
 
 /// What `ecsgate run` started and how each task ended (the verdict of a run, beside its reason).
@@ -250,6 +253,7 @@ impl Verdict {
             alarms: Vec::new(),
             rollback: None,
             run: None,
+            express: None,
         }
     }
 }

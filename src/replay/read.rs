@@ -252,6 +252,7 @@ impl Parsed {
             Record::HookLog { service, data } => self.diagnoses.push((service, Diagnosis::HookLog(data))),
             Record::Alarms { service, data } => self.diagnoses.push((service, Diagnosis::Alarms(data))),
             Record::Rollback { service, data } => self.diagnoses.push((service, Diagnosis::Rollback(data))),
+            Record::ManagedResources { service, data } => self.diagnoses.push((service, Diagnosis::Managed(data))),
         }
     }
 

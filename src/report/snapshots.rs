@@ -324,6 +324,7 @@ fn verdict_from_json(j: &Value) -> crate::engine::Verdict {
     v.alarms = serde_json::from_value(j["alarms"].clone()).unwrap_or_default();
     v.evidence = serde_json::from_value(j["evidence"].clone()).unwrap_or_default();
     v.run = serde_json::from_value(j["run"].clone()).ok();
+    v.express = serde_json::from_value(j["express"].clone()).ok();
     let c = &j["culprit"];
     if c.is_object() {
         v.culprit = Some(Culprit {
@@ -412,7 +413,7 @@ fn a_verdict_with_every_field_has_every_section_in_order() {
             "hook":{"hook_id":"h1","hook_type":"AWS_LAMBDA","lifecycle_stage":"POST_SCALE_UP","status":"FAILED","target_arn":"arn:aws:lambda:r:1:function:f","log_tail":{"log_group":"g","log_stream":"s","lines":["l"]}},
             "alarms":[{"name":"a","state":"ALARM","reason":"x"}],"circuit_breaker":{"status":"TRIGGERED","failure_count":3,"threshold":3},
             "health_check":{"target_group":"tg","reason_code":"Target.Timeout"},"log_tail":{"log_group":"g","log_stream":"s","lines":["l"]},
-            "evidence":["e"],"failed_tasks":[{"task_arn":"t","containers":[]}],
+            "evidence":["e"],"express":{"revision_arn":"r","endpoints":["https://x.ecs.us-east-1.on.aws"]},"failed_tasks":[{"task_arn":"t","containers":[]}],
             "run":{"task_definition":"migrate:3","started_by":"ecsgate-run-x","count":1,"tasks":[{"task_arn":"t","last_status":"STOPPED","stop_code":null,"stopped_reason":null,"containers":[]}]},"warnings":[{"event_name":"SERVICE_TASK_START_IMPAIRED"}],
             "progress":{"running":0,"pending":0,"failed_tasks":0,"max_task_failures":3}}"#,
         )
@@ -519,6 +520,14 @@ fn a_run_verdict_is_told_as_a_run_in_every_sink_and_its_hostile_text_is_defused(
         }],
         launch_failures: vec![LaunchFailureOut { reason: hostile.into(), detail: Some(hostile.into()), arn: None }],
     });
+    // An Express section too: its endpoint through the one URL redaction, the rest escaped.
+    v.express = Some(crate::engine::snapshot::ManagedResources {
+        revision_arn: hostile.into(),
+        endpoints: vec![format!("https://user:secretpw@api.example/{hostile}")],
+        log_groups: vec![hostile.into()],
+        alarms: vec![crate::engine::snapshot::ManagedAlarm { name: hostile.into(), status: Some(hostile.into()) }],
+        failed: vec![hostile.into()],
+    });
     let p = printed_by("run", |r| {
         let report = super::GateReport::new(vec![v]);
         r.report(&report);
@@ -538,6 +547,10 @@ fn a_run_verdict_is_told_as_a_run_in_every_sink_and_its_hostile_text_is_defused(
     );
     assert!(p.slack.to_string().contains("ecsgate: run of migrate:3"), "{}", p.slack);
     assert_eq!(p.webhook["run"]["started_by"], "ecsgate-run-abc");
+    assert!(p.human.contains("express:  endpoint https://api.example/…"), "{}", p.human);
+    for sink in [&p.human, &p.summary, &p.annotations] {
+        assert!(!sink.contains("secretpw"), "an endpoint's userinfo printed: {sink}");
+    }
     let text = p.all_text();
     assert!(text.contains("forged"), "the hostile text is not shown at all");
     for line in text.lines() {

@@ -27,12 +27,13 @@ pub enum Kind {
     Logs,
     HookLogs,
     Evidence,
+    Express,
     Hint,
     Warnings,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 16] = [
         Kind::Reason,
         Kind::Rollback,
         Kind::LastState,
@@ -46,6 +47,7 @@ impl Kind {
         Kind::Logs,
         Kind::HookLogs,
         Kind::Evidence,
+        Kind::Express,
         Kind::Hint,
         Kind::Warnings,
     ];
@@ -66,6 +68,7 @@ impl Kind {
             Kind::Logs => "logs",
             Kind::HookLogs => "hook logs",
             Kind::Evidence => "evidence",
+            Kind::Express => "express",
             Kind::Hint => "hint",
             Kind::Warnings => "warning",
         }
@@ -87,6 +90,7 @@ impl Kind {
             Kind::Logs => "Last log lines",
             Kind::HookLogs => "Hook's last log lines",
             Kind::Evidence => "Evidence",
+            Kind::Express => "Express service",
             Kind::Hint => "Hint",
             Kind::Warnings => "Warnings",
         }
@@ -108,6 +112,7 @@ impl Kind {
             Kind::Logs => "log_tail",
             Kind::HookLogs => "hook",
             Kind::Evidence => "evidence",
+            Kind::Express => "express",
             Kind::Hint => "hint",
             Kind::Warnings => "warnings",
         }
@@ -337,6 +342,40 @@ fn run_section(r: &RunOut) -> Section {
     s
 }
 
+/// An Express service: its endpoint (through the one URL redaction), then what ECS manages for it.
+fn express_section(m: &crate::engine::snapshot::ManagedResources) -> Section {
+    let endpoints: Vec<String> = m
+        .endpoints
+        .iter()
+        .map(|e| {
+            if e.contains("://") {
+                super::text::redact_url(e)
+            } else {
+                super::text::redact_url(&format!("https://{e}"))
+            }
+        })
+        .collect();
+    let text = if endpoints.is_empty() {
+        "no endpoint known".to_string()
+    } else {
+        format!("endpoint {}", endpoints.join(", "))
+    };
+    let mut s = Section::new(Kind::Express, text);
+    for a in &m.alarms {
+        // The managed resource's provisioning status, said only when it is not the usual ACTIVE.
+        let status =
+            a.status.as_deref().filter(|x| *x != "ACTIVE").map(|x| format!(" ({})", foreign(x))).unwrap_or_default();
+        s.details.push(format!("managed alarm {}{status}", foreign(&a.name)));
+    }
+    for g in &m.log_groups {
+        s.details.push(format!("managed log group {}", foreign(g)));
+    }
+    for f in &m.failed {
+        s.details.push(format!("managed resource FAILED: {}", foreign(f)));
+    }
+    s
+}
+
 /// The view of one verdict.
 pub fn view(v: &Verdict) -> VerdictView {
     let mut sections = Vec::new();
@@ -469,6 +508,9 @@ pub fn view(v: &Verdict) -> VerdictView {
             Section::new(Kind::Evidence, "the service's event log (its stopped tasks are no longer known to ECS)");
         s.quote = v.evidence.iter().map(|m| foreign(m).into_owned()).collect();
         sections.push(s);
+    }
+    if let Some(m) = &v.express {
+        sections.push(express_section(m));
     }
     if let Some(h) = &v.hint {
         sections.push(Section::new(Kind::Hint, foreign(h).into_owned()));

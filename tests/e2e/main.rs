@@ -44,6 +44,7 @@ async fn breaker_rolls_back(emu: &Emu, svc: &Svc) {
 // The topics; declared after the macros above, which they use.
 mod aws_access;
 mod deploy_and_rollback;
+mod express;
 mod interruptions;
 mod modern;
 mod outputs_and_tools;

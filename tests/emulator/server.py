@@ -40,6 +40,13 @@ What the layer adds, in-process, around moto's own WSGI app:
   State Change` event in the documented shape goes onto the default bus. STOPPED carries `stopCode`,
   `stoppedReason` and the `containers` given (name, exitCode, reason; a container not named exits 0),
   and `logs` lines are written first to the stream awslogs would use.
+- POST /_ecsgate/express: make a service an ECS Express Mode service (`resourceManagementType: ECS` in
+  DescribeServices) and set what ECS manages for a service revision (`revision_arn`, `endpoint`,
+  `alarms`, `log_group`): DescribeServiceRevisions answers `ecsManagedResources` with them.
+  DescribeExpressGatewayService answers the service with its active configuration; UpdateExpressGatewayService
+  records the request, starts a new deployment (as UpdateService does here) and a service deployment
+  targeting a new revision whose managed resources are the service's, and answers that revision as
+  `targetConfiguration.serviceRevisionArn`, as ECS would.
 Tasks never advance on DescribeTasks (moto's state manager is set to manual for ecs::task).
 Usage: server.py --port PORT   (binds 127.0.0.1 only)
 """
@@ -68,6 +75,8 @@ SERVICE_DEPLOYMENTS = {}  # service-deployment ARN -> (region, cluster, service)
 SD_STATE = {}  # service-deployment ARN -> what DescribeServiceDeployments answers for it
 STOPPED = []  # (ARN, stopType) of StopServiceDeployment calls  # target group ARN -> [{"id", "port", "state", "reason", "description"}]
 ALARMS = {}  # alarm name -> {"state", "reason"}
+EXPRESS = {}  # service ARN -> {"region", "cluster", "service", "managed", "container", "updates": [...]}
+REVISIONS = {}  # service-revision ARN -> ecsManagedResources
 RUN_OUTCOMES = defaultdict(list)  # cluster name -> what its next RunTask calls do, in order
 FAULTS = []  # dicts: key, service, action, code, status, until, remaining
 CALLS = defaultdict(Counter)
@@ -311,6 +320,101 @@ def ctl_task(body):
     return {"taskArn": t.task_arn}
 
 
+def managed_json(m):
+    """`ecsManagedResources` in the model's shape, every required member present."""
+    t = epoch()
+    out = {"ingressPaths": [], "metricAlarms": [], "logGroups": [], "serviceSecurityGroups": []}
+    if m.get("endpoint"):
+        out["ingressPaths"].append({"accessType": "PUBLIC", "endpoint": m["endpoint"],
+                                    "loadBalancer": {"arn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/ecs-express/1",
+                                                     "status": m.get("lb_status", "ACTIVE"), "updatedAt": t, "scheme": "internet-facing"}})
+    for name in m.get("alarms", []):
+        out["metricAlarms"].append({"arn": f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}", "status": "ACTIVE", "updatedAt": t})
+    if m.get("log_group"):
+        out["logGroups"].append({"arn": f"arn:aws:logs:us-east-1:123456789012:log-group:{m['log_group']}", "status": "ACTIVE",
+                                 "updatedAt": t, "logGroupName": m["log_group"]})
+    return out
+
+
+def ctl_express(body):
+    region = body.get("region", "us-east-1")
+    _, svc = find_service(region, body["cluster"], body["service"])
+    svc.resource_management_type = svc.resourceManagementType = "ECS"
+    managed = {k: body[k] for k in ("endpoint", "alarms", "log_group", "lb_status") if k in body}
+    with LOCK:
+        EXPRESS[svc.arn] = {"region": region, "cluster": body["cluster"], "service": body["service"], "managed": managed,
+                            "container": body.get("container", {"image": "app:1", "containerPort": 8080}), "updates": []}
+        if body.get("revision_arn"):
+            REVISIONS[body["revision_arn"]] = managed_json(managed)
+    return {"serviceArn": svc.arn}
+
+
+def describe_service_revisions(req, start_response):
+    found, failures = [], []
+    for arn in req.get("serviceRevisionArns", []):
+        with LOCK:
+            m = REVISIONS.get(arn)
+        if m is None:
+            failures.append({"arn": arn, "reason": "MISSING"})
+        else:
+            found.append({"serviceRevisionArn": arn, "ecsManagedResources": m, "createdAt": epoch()})
+    return json_answer(start_response, {"serviceRevisions": found, "failures": failures})
+
+
+def express_service(arn):
+    with LOCK:
+        e = EXPRESS.get(arn)
+    if e is None:
+        return None, None
+    _, svc = find_service(e["region"], e["cluster"], e["service"])
+    return e, svc
+
+
+def describe_express(req, start_response):
+    e, svc = express_service(req.get("serviceArn", ""))
+    if e is None:
+        return json_error(start_response, "ServiceNotFoundException", "Service not found.")
+    cfg = {"serviceRevisionArn": f"{svc.arn}/1", "primaryContainer": e["container"], "cpu": "256", "memory": "512",
+           "createdAt": epoch()}
+    return json_answer(start_response, {"service": {"cluster": svc.cluster_arn, "serviceName": svc.name, "serviceArn": svc.arn,
+                                                    "status": {"statusCode": "ACTIVE"}, "activeConfigurations": [cfg],
+                                                    "createdAt": epoch(), "updatedAt": epoch()}})
+
+
+def update_express(req, start_response):
+    arn = req.get("serviceArn", "")
+    e, svc = express_service(arn)
+    if e is None:
+        return json_error(start_response, "ServiceNotFoundException", "Service not found.")
+    b = ecs(e["region"])
+    with LOCK:
+        e["updates"].append(req)
+    # ECS's part: a new revision (registered from the request's image), a new deployment and the service
+    # deployment that installs it.
+    old = b.describe_task_definition(svc.task_definition)
+    defs = [dict(c) for c in old.container_definitions]
+    if req.get("primaryContainer", {}).get("image"):
+        defs[0]["image"] = req["primaryContainer"]["image"]
+        e["container"] = req["primaryContainer"]
+    td = b.register_task_definition(old.family, defs, volumes=None, tags=None, network_mode=old.network_mode)
+    update_service(b, {"cluster": e["cluster"], "service": e["service"], "task_definition": td.arn})
+    primary = next(d for d in svc.deployments if d["status"] == "PRIMARY")
+    number = primary["id"].split("/")[-1]
+    rev = f"{svc.arn.replace(':service/', ':service-revision/')}/{number}"
+    sd_arn = f"{svc.arn.replace(':service/', ':service-deployment/')}/{new_deployment_id().split('/')[-1]}"
+    with LOCK:
+        REVISIONS[rev] = managed_json(e["managed"])
+        SD_STATE[sd_arn] = {"serviceDeploymentArn": sd_arn, "serviceArn": svc.arn, "clusterArn": svc.cluster_arn,
+                            "createdAt": epoch(), "startedAt": epoch(), "updatedAt": epoch(), "status": "IN_PROGRESS",
+                            "targetServiceRevision": {"arn": rev}, "deploymentConfiguration": {"strategy": "CANARY"}}
+        SERVICE_DEPLOYMENTS[sd_arn] = (e["region"], e["cluster"], e["service"])
+    svc.current_service_deployment = svc.currentServiceDeployment = sd_arn
+    return json_answer(start_response, {"service": {"serviceArn": svc.arn, "cluster": svc.cluster_arn, "serviceName": svc.name,
+                                                    "status": {"statusCode": "ACTIVE"},
+                                                    "targetConfiguration": {"serviceRevisionArn": rev, "createdAt": epoch()},
+                                                    "createdAt": epoch(), "updatedAt": epoch()}})
+
+
 def ctl_run_outcome(body):
     with LOCK:
         RUN_OUTCOMES[body["cluster"].split("/")[-1]].append(body)
@@ -516,6 +620,17 @@ class Layer:
             if action == "DescribeAlarms":
                 return describe_alarms_cbor(raw, start_response)
             return json_error(start_response, "UnsupportedOperation", action)
+        if action in ("DescribeServiceRevisions", "DescribeExpressGatewayService", "UpdateExpressGatewayService"):
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+            req = json.loads(environ["wsgi.input"].read(size) or b"{}")
+            with LOCK:
+                CALLS[key][f"{service}.{action}"] += 1
+                LOG[key].append(f"{service}.{action}")
+            f = match_fault(key, service, action)
+            if f:
+                return json_error(start_response, f.get("code", "InternalFailure"), f"injected {f.get('code')}")
+            return {"DescribeServiceRevisions": describe_service_revisions, "DescribeExpressGatewayService": describe_express,
+                    "UpdateExpressGatewayService": update_express}[action](req, start_response)
         if action in ("ContinueServiceDeployment", "ListServiceDeployments"):
             size = int(environ.get("CONTENT_LENGTH") or 0)
             req = json.loads(environ["wsgi.input"].read(size) or b"{}")
@@ -623,7 +738,7 @@ class Layer:
                            "/_ecsgate/fault": ctl_fault, "/_ecsgate/target_health": ctl_target_health,
                            "/_ecsgate/target_group": ctl_target_group, "/_ecsgate/service_config": ctl_service_config,
                            "/_ecsgate/service_deployment": ctl_service_deployment, "/_ecsgate/alarm": ctl_alarm,
-                           "/_ecsgate/run_outcome": ctl_run_outcome}[path]
+                           "/_ecsgate/run_outcome": ctl_run_outcome, "/_ecsgate/express": ctl_express}[path]
                 out = handler(body)
             data = json.dumps(out, default=str).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])

@@ -53,6 +53,7 @@ fn snapshot(service: &str, rollout: &str, running: i64) -> ServiceSnapshot {
         events: Vec::new(),
         health_check_grace_seconds: None,
         target_groups: Vec::new(),
+        resource_management_type: None,
     }
 }
 
