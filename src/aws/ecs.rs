@@ -139,6 +139,18 @@ pub fn service_snapshot(s: &aws_sdk_ecs::types::Service) -> ServiceSnapshot {
         cluster_arn: s.cluster_arn().map(str::to_string),
         service_name: s.service_name().map(str::to_string),
         resource_management_type: s.resource_management_type().map(|t| t.as_str().to_string()),
+        deployment_controller: s.deployment_controller().map(|d| d.r#type().as_str().to_string()),
+        task_sets: s
+            .task_sets()
+            .iter()
+            .map(|t| crate::engine::snapshot::TaskSetInfo {
+                id: t.id().unwrap_or_default().to_string(),
+                status: t.status().map(str::to_string),
+                external_id: t.external_id().map(str::to_string),
+                task_definition: t.task_definition().map(str::to_string),
+                created_at_ms: ms(t.created_at()),
+            })
+            .collect(),
         at_ms: Some(now_millis()),
         deployments: s
             .deployments()

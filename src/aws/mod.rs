@@ -3,6 +3,7 @@
 //! never sees an SDK type (architecture invariant), and every error becomes an [`ErrInfo`] with its code.
 
 pub mod alarms;
+pub mod codedeploy;
 pub mod deploy;
 pub mod doctor;
 pub mod ecs;
@@ -35,6 +36,8 @@ pub struct Clients {
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     /// GetCallerIdentity only (`doctor`): who the credentials are, in which account.
     pub sts: aws_sdk_sts::Client,
+    /// CodeDeploy blue/green deployments of CODE_DEPLOY services.
+    pub codedeploy: aws_sdk_codedeploy::Client,
     /// The region the clients talk to (for the commands printed about leftovers).
     pub region: String,
 }
@@ -86,6 +89,7 @@ pub async fn load(region: Option<String>, profile: Option<String>) -> Result<Cli
         cloudwatch: aws_sdk_cloudwatch::Client::new(&conf),
         elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
         sts: aws_sdk_sts::Client::new(&conf),
+        codedeploy: aws_sdk_codedeploy::Client::new(&conf),
         region,
     })
 }

@@ -61,6 +61,7 @@ pub fn clients(status: u16, body: &str) -> Clients {
         cloudwatch: aws_sdk_cloudwatch::Client::new(&conf),
         elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
         sts: aws_sdk_sts::Client::new(&conf),
+        codedeploy: aws_sdk_codedeploy::Client::new(&conf),
         region: "us-east-1".into(),
     }
 }
@@ -100,4 +101,16 @@ pub fn service_deployment(entry: &Value) -> crate::engine::snapshot::ServiceDepl
     let mut out = block_on(super::ecs::describe_service_deployments(&c, &["arn:x".to_string()])).expect("mapped");
     assert_eq!(out.len(), 1, "one entry in, one out");
     out.remove(0)
+}
+
+/// A GetDeployment answer in the API's JSON, through the SDK and the production mapping.
+pub fn codedeploy_deployment(answer: &Value) -> crate::engine::codedeploy::CdDeployment {
+    let c = clients(200, &answer.to_string());
+    block_on(super::codedeploy::get_deployment(&c, "d-x")).expect("mapped")
+}
+
+/// A GetDeploymentTarget answer in the API's JSON, through the SDK and the production mapping.
+pub fn codedeploy_target(answer: &Value) -> crate::engine::codedeploy::CdTarget {
+    let c = clients(200, &answer.to_string());
+    block_on(super::codedeploy::get_target(&c, "d-x", "prod", "web")).expect("mapped").expect("a target")
 }

@@ -14,6 +14,7 @@
 
 mod alarms;
 pub mod classify;
+pub mod codedeploy;
 mod deployments;
 pub mod diagnose;
 pub mod event;

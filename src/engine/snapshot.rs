@@ -37,6 +37,29 @@ pub struct ServiceSnapshot {
     /// `CUSTOMER` for the others; absent from older answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_management_type: Option<String>,
+    /// `deploymentController.type`: ECS (or absent), CODE_DEPLOY, EXTERNAL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_controller: Option<String>,
+    /// The task sets of a CODE_DEPLOY (or EXTERNAL) service.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub task_sets: Vec<TaskSetInfo>,
+}
+
+/// A task set of a CODE_DEPLOY service (deploy-kinds/README §1.1).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TaskSetInfo {
+    /// `ecs-svc/…`.
+    pub id: String,
+    /// PRIMARY (serves production), ACTIVE, DRAINING.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// The CodeDeploy deployment that created it (`d-…`).
+    #[serde(default)]
+    pub external_id: Option<String>,
+    #[serde(default)]
+    pub task_definition: Option<String>,
+    #[serde(default)]
+    pub created_at_ms: Option<i64>,
 }
 
 /// What ECS Express Mode manages for a service revision (DescribeServiceRevisions

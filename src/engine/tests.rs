@@ -84,6 +84,8 @@ fn snapshot(deployments: Vec<DeploymentSnapshot>) -> Input {
         health_check_grace_seconds: None,
         target_groups: Vec::new(),
         resource_management_type: None,
+        deployment_controller: None,
+        task_sets: Vec::new(),
     })
 }
 

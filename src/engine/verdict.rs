@@ -196,6 +196,9 @@ pub enum RollbackBy {
     Ecs,
     /// ecsgate, for `--rollback-on-failure`.
     Ecsgate,
+    /// CodeDeploy's automatic rollback of a CODE_DEPLOY service's deployment (a deployment of its own).
+    #[serde(rename = "codedeploy")]
+    CodeDeploy,
 }
 
 /// How a rollback ended, as far as the gate saw it.

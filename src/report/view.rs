@@ -240,8 +240,14 @@ pub fn rollback_text(rb: &Rollback) -> String {
     let who = match rb.by {
         RollbackBy::Ecs => "ECS",
         RollbackBy::Ecsgate => "ecsgate",
+        RollbackBy::CodeDeploy => "CodeDeploy",
     };
-    let to = rb.to.as_deref().map(foreign).unwrap_or("the previous revision".into());
+    let to = match (rb.to.as_deref(), rb.by) {
+        (Some(t), _) => foreign(t),
+        // CodeDeploy's rollback reroutes traffic back to the original (blue) task set.
+        (None, RollbackBy::CodeDeploy) => "the original task set".into(),
+        (None, _) => "the previous revision".into(),
+    };
     let dep = rb.deployment_id.as_deref().map(|d| format!(" (rollback deployment {})", foreign(d))).unwrap_or_default();
     match rb.outcome {
         Some(RollbackOutcome::Succeeded) => format!("{who} rolled back to {to}{dep}; the rollback completed"),

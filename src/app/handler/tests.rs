@@ -54,6 +54,8 @@ fn snapshot(service: &str, rollout: &str, running: i64) -> ServiceSnapshot {
         health_check_grace_seconds: None,
         target_groups: Vec::new(),
         resource_management_type: None,
+        deployment_controller: None,
+        task_sets: Vec::new(),
     }
 }
 
