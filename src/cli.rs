@@ -133,8 +133,9 @@ pub struct WaitArgs {
     /// for several services in one gate; it exits 0 only when all of them succeeded.
     #[arg(long, env = "ECSGATE_SERVICE", required = true, value_delimiter = ',', value_name = "SERVICE", value_parser = non_empty)]
     pub service: Vec<String>,
-    /// The deployment to judge (default: the service's PRIMARY deployment). One service only.
-    #[arg(long, env = "ECSGATE_DEPLOYMENT_ID", value_parser = parse_deployment_id)]
+    /// The deployment to judge (default: the service's PRIMARY deployment; for a CODE_DEPLOY service, its
+    /// CodeDeploy deployment `d-…`). One service only.
+    #[arg(long, env = "ECSGATE_DEPLOYMENT_ID", value_parser = parse_deployment_id, alias = "codedeploy-deployment-id")]
     pub deployment_id: Option<String>,
     /// With several services: stop at the first one that does not succeed (the others are reported as
     /// still in progress). Default: wait until every service is decided.

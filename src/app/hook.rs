@@ -1,5 +1,6 @@
-//! `ecsgate continue`: answers a lifecycle hook awaiting action (ContinueServiceDeployment), so a
-//! pipeline step or a person need not copy ARNs and hook ids out of the gate's notice.
+//! `ecsgate continue`: answers a lifecycle hook awaiting action (ContinueServiceDeployment), or a
+//! CodeDeploy deployment waiting in Ready (ContinueDeployment), so a pipeline step or a person need not
+//! copy ARNs and ids out of the gate's notice.
 
 use crate::aws::{self, fatal};
 use crate::cli::ContinueArgs;
@@ -48,6 +49,9 @@ async fn answer(a: &ContinueArgs, reporter: &mut Reporter) -> Result<u8, AppErro
                     }
                     aws::ecs::DescribeError::Aws(e) => fatal("DescribeServices", "ecs:DescribeServices", e),
                 })?;
+            if snap.deployment_controller.as_deref() == Some("CODE_DEPLOY") {
+                return answer_codedeploy(&clients, &svc.cluster, svc.name(), &snap, a.rollback, reporter).await;
+            }
             snap.current_service_deployment.ok_or_else(|| {
                 AppError::usage(format!("service {} names no current service deployment", svc.name())).with_hint(
                     "only deployments with lifecycle hooks pause; pass --service-deployment-arn if you know it",
@@ -74,6 +78,45 @@ async fn answer(a: &ContinueArgs, reporter: &mut Reporter) -> Result<u8, AppErro
         "ecsgate: {} hook {hook} at {stage} of service deployment {arn}",
         if a.rollback { "rolled back at" } else { "continued" }
     ));
+    Ok(exit::SUCCEEDED)
+}
+
+/// A CODE_DEPLOY service: its CodeDeploy deployment waiting in Ready (the traffic reroute) is continued
+/// (ContinueDeployment READY_WAIT), or with --rollback stopped with CodeDeploy's rollback.
+async fn answer_codedeploy(
+    clients: &aws::Clients,
+    cluster: &str,
+    service: &str,
+    snap: &crate::engine::ServiceSnapshot,
+    rollback: bool,
+    reporter: &mut Reporter,
+) -> Result<u8, AppError> {
+    let id = aws::codedeploy::find(clients, cluster, service, &snap.task_sets)
+        .await
+        .map_err(|e| fatal("ListDeployments", "codedeploy:ListDeployments", e))?
+        .ok_or_else(|| {
+            AppError::usage(format!("no CodeDeploy deployment found for service {service}"))
+                .with_hint("only a deployment in Ready waits to be continued; `ecsgate wait` says when one does")
+        })?;
+    let d = aws::codedeploy::get_deployment(clients, &id)
+        .await
+        .map_err(|e| fatal("GetDeployment", "codedeploy:GetDeployment", e))?;
+    if rollback {
+        aws::codedeploy::stop_with_rollback(clients, &id)
+            .await
+            .map_err(|e| fatal("StopDeployment", "codedeploy:StopDeployment", e))?;
+        reporter.info(&format!("ecsgate: stopped CodeDeploy deployment {id} with rollback"));
+        return Ok(exit::SUCCEEDED);
+    }
+    if d.status != "Ready" {
+        return Err(AppError::usage(format!("CodeDeploy deployment {id} is {}, not Ready", d.status)).with_hint(
+            "a deployment waits for `continue` only in Ready (the green task set installed, traffic not rerouted)",
+        ));
+    }
+    aws::codedeploy::continue_ready(clients, &id)
+        .await
+        .map_err(|e| fatal("ContinueDeployment", "codedeploy:ContinueDeployment", e))?;
+    reporter.info(&format!("ecsgate: continued CodeDeploy deployment {id} (traffic reroute, READY_WAIT)"));
     Ok(exit::SUCCEEDED)
 }
 

@@ -16,6 +16,7 @@
 //! - [`hook`]: `ecsgate continue`, answering a lifecycle hook that paused a deployment.
 //! - [`run`]: `ecsgate run`, one-off tasks judged by their exit codes (the engine's [`crate::engine::oneoff`]).
 
+pub mod codedeploy;
 pub mod deploy;
 pub mod doctor;
 pub mod drive;

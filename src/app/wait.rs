@@ -210,6 +210,16 @@ async fn wait(s: &WaitSettings, reporter: &mut Reporter) -> Result<u8, AppError>
     let mut g = Gate::open(s).await?;
     let clients = g.clients.clone();
     let (svcs, snaps) = g.before_setup("describing the services", resolve(&clients, s, reporter)).await?;
+    if let Some(i) = snaps.iter().position(is_code_deploy) {
+        if svcs.len() > 1 {
+            return Err(AppError::usage(format!(
+                "service {} is deployed by CodeDeploy (CODE_DEPLOY controller): gate it on its own",
+                svcs[i].name
+            ))
+            .with_hint("run one ecsgate wait for the CODE_DEPLOY service and one for the others"));
+        }
+        return super::codedeploy::gate(g, &svcs[0], &snaps[0], reporter).await;
+    }
     g.settle_timeout(&snaps, reporter).await?;
     let mut driver = start_driver(s, g.timeout, &svcs, &snaps, reporter)?;
     // A service deployment ECS already ended (rolled back, stopped, successful) decides at once.
@@ -757,6 +767,11 @@ pub(crate) fn warn_short_timeout(s: &WaitSettings, snaps: &[ServiceSnapshot], re
     }
 }
 
+/// A service whose deployments CodeDeploy makes: no ECS deployment to pin, a CodeDeploy one instead.
+fn is_code_deploy(s: &ServiceSnapshot) -> bool {
+    s.deployment_controller.as_deref() == Some("CODE_DEPLOY")
+}
+
 /// DescribeServices of every service (one call per cluster and ten services): the ARNs the rule
 /// needs, and the deployment to judge.
 pub(crate) async fn resolve(
@@ -798,25 +813,32 @@ pub(crate) async fn resolve(
     let mut snaps = Vec::new();
     for (want, snap) in s.services.iter().zip(found) {
         let Some(snap) = snap else { continue };
-        let deployment_id = match plan::deployment_to_judge(&snap, s.deployment_id.as_deref()) {
-            Ok(j) => {
-                if let Some(w) = &j.warning {
-                    reporter.warn(w);
+        // CodeDeploy's deployment is found by the CodeDeploy gate (`--deployment-id d-…` or its own search).
+        let deployment_id = if is_code_deploy(&snap) {
+            s.deployment_id.clone().unwrap_or_default()
+        } else {
+            match plan::deployment_to_judge(&snap, s.deployment_id.as_deref()) {
+                Ok(j) => {
+                    if let Some(w) = &j.warning {
+                        reporter.warn(w);
+                    }
+                    j.id
                 }
-                j.id
-            }
-            Err(NotJudgeable::NotAmong(known)) => {
-                return Err(AppError::usage(format!(
-                    "deployment {} is not among service {}'s deployments ({})",
-                    s.deployment_id.as_deref().unwrap_or_default(),
-                    want.name(),
-                    known.join(", ")
-                ))
-                .with_hint("finished deployments leave the list; omit --deployment-id to wait for the PRIMARY one"));
-            }
-            Err(NotJudgeable::NoPrimary) => {
-                return Err(AppError::usage(format!("service {} has no PRIMARY deployment", want.name()))
-                    .with_hint("services with the CODE_DEPLOY or EXTERNAL controller have none; ecsgate gates rolling (ECS) deployments"));
+                Err(NotJudgeable::NotAmong(known)) => {
+                    return Err(AppError::usage(format!(
+                        "deployment {} is not among service {}'s deployments ({})",
+                        s.deployment_id.as_deref().unwrap_or_default(),
+                        want.name(),
+                        known.join(", ")
+                    ))
+                    .with_hint(
+                        "finished deployments leave the list; omit --deployment-id to wait for the PRIMARY one",
+                    ));
+                }
+                Err(NotJudgeable::NoPrimary) => {
+                    return Err(AppError::usage(format!("service {} has no PRIMARY deployment", want.name()))
+                    .with_hint("services with the EXTERNAL controller have none; ecsgate gates ECS and CodeDeploy deployments"));
+                }
             }
         };
         out.push(Svc {

@@ -164,3 +164,15 @@ pub async fn continue_ready(c: &Clients, id: &str) -> Result<(), ErrInfo> {
         .map_err(|e| err_info(&e))?;
     Ok(())
 }
+
+/// StopDeployment with CodeDeploy's automatic rollback (traffic back to the original task set).
+pub async fn stop_with_rollback(c: &Clients, id: &str) -> Result<(), ErrInfo> {
+    c.codedeploy
+        .stop_deployment()
+        .deployment_id(id)
+        .auto_rollback_enabled(true)
+        .send()
+        .await
+        .map_err(|e| err_info(&e))?;
+    Ok(())
+}

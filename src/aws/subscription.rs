@@ -64,6 +64,20 @@ pub fn plan_run(about: &str, started_by: &str) -> Plan {
     plan_with(about, pattern, vec![("ecsgate:run".into(), started_by.to_string())])
 }
 
+/// The subscription of a gate on a CODE_DEPLOY service: CodeDeploy's deployment events of its
+/// application and deployment group (ours, and the rollback CodeDeploy starts with a new id), and the
+/// service's task events (the green task set's tasks).
+pub fn plan_codedeploy(w: &Watched, application: &str, group: &str) -> Plan {
+    let pattern = serde_json::json!({"$or": [
+        {"source": ["aws.codedeploy"], "detail-type": ["CodeDeploy Deployment State-change Notification"],
+         "detail": {"application": [application], "deploymentGroup": [group]}},
+        {"source": ["aws.ecs"], "detail-type": ["ECS Task State Change"],
+         "detail": {"clusterArn": [w.cluster_arn], "group": [format!("service:{}", w.name)]}},
+    ]})
+    .to_string();
+    plan_with(&w.service_arn, pattern, vec![("ecsgate:deployment".into(), w.deployment_id.clone())])
+}
+
 /// Names, ARNs (in the account and region of `about`), the queue policy and the tags every
 /// subscription carries.
 fn plan_with(about: &str, pattern: String, extra_tags: Vec<(String, String)>) -> Plan {

@@ -132,6 +132,8 @@ pub struct CodeDeployGate {
     ready_said: bool,
     last_status: Option<String>,
     decided: Option<(Outcome, String)>,
+    /// The decision is CodeDeploy's Failed/Stopped (its reason is rebuilt with what is known later).
+    decided_by_api: bool,
 }
 
 impl CodeDeployGate {
@@ -151,6 +153,7 @@ impl CodeDeployGate {
             ready_said: false,
             last_status: None,
             decided: None,
+            decided_by_api: false,
         }
     }
 
@@ -158,6 +161,11 @@ impl CodeDeployGate {
     pub fn with_green(mut self, id: String, task_definition: Option<String>) -> Self {
         self.green = Some((id, task_definition));
         self
+    }
+
+    /// The green task set, once DescribeServices shows it (CodeDeploy creates it at Install).
+    pub fn set_green(&mut self, id: String, task_definition: Option<String>) {
+        self.green = Some((id, task_definition));
     }
 
     pub fn deployment_id(&self) -> &str {
@@ -196,7 +204,7 @@ impl CodeDeployGate {
                 if e.deployment_id != self.deployment_id && Some(e.deployment_id.as_str()) != self.rollback_id() {
                     return;
                 }
-                let role = if e.deployment_id == self.deployment_id { Role::Ours } else { Role::EcsRollback };
+                let role = if e.deployment_id == self.deployment_id { Role::Ours } else { Role::CodeDeployRollback };
                 out.push(Note::Deployment {
                     at: e.time_ms,
                     deployment_id: e.deployment_id.clone(),
@@ -251,7 +259,7 @@ impl CodeDeployGate {
                         deployment_id: d.deployment_id.clone(),
                         state: format!("CodeDeploy {}", d.status),
                         reason: None,
-                        role: Role::EcsRollback,
+                        role: Role::CodeDeployRollback,
                         source: Source::Api,
                         stage: None,
                     });
@@ -343,6 +351,26 @@ impl CodeDeployGate {
         });
     }
 
+    /// Why CodeDeploy failed our deployment: its error, and the lifecycle event that failed (the target
+    /// may be read after the deployment: the verdict says it again with what is known then).
+    fn failure_reason(&self) -> String {
+        let Some(d) = &self.dep else { return format!("CodeDeploy deployment {} failed", self.deployment_id) };
+        let mut reason = format!("CodeDeploy deployment {} {}", d.deployment_id, d.status.to_lowercase());
+        match (&d.error_code, &d.error_message) {
+            (Some(c), Some(m)) => reason.push_str(&format!(": {c}: {m}")),
+            (Some(c), None) => reason.push_str(&format!(": {c}")),
+            (None, Some(m)) => reason.push_str(&format!(": {m}")),
+            (None, None) => {}
+        }
+        if let Some(e) = self.failed_event() {
+            reason.push_str(&format!("; lifecycle event {} failed", e.name));
+            if let Some(m) = &e.message {
+                reason.push_str(&format!(": {m}"));
+            }
+        }
+        reason
+    }
+
     fn failed_event(&self) -> Option<&LifecycleEvent> {
         self.target.as_ref()?.lifecycle.iter().find(|e| e.status == "Failed")
     }
@@ -372,20 +400,9 @@ impl CodeDeployGate {
         match d.status.as_str() {
             "Succeeded" => self.decide_success(),
             "Failed" | "Stopped" => {
-                let mut reason = format!("CodeDeploy deployment {} {}", d.deployment_id, d.status.to_lowercase());
-                match (&d.error_code, &d.error_message) {
-                    (Some(c), Some(m)) => reason.push_str(&format!(": {c}: {m}")),
-                    (Some(c), None) => reason.push_str(&format!(": {c}")),
-                    (None, Some(m)) => reason.push_str(&format!(": {m}")),
-                    (None, None) => {}
-                }
-                if let Some(e) = self.failed_event() {
-                    reason.push_str(&format!("; lifecycle event {} failed", e.name));
-                    if let Some(m) = &e.message {
-                        reason.push_str(&format!(": {m}"));
-                    }
-                }
+                let reason = self.failure_reason();
                 self.decided = Some((Outcome::Failed, reason));
+                self.decided_by_api = true;
             }
             _ => {}
         }
@@ -447,7 +464,10 @@ impl CodeDeployGate {
     }
 
     pub fn verdict(&self, log_tail: Option<LogTail>, hook_log: Option<LogTail>) -> Option<Verdict> {
-        let (outcome, reason) = self.decided.clone()?;
+        let (outcome, mut reason) = self.decided.clone()?;
+        if self.decided_by_api {
+            reason = self.failure_reason();
+        }
         let mut v = Verdict::error(crate::exit::ErrorKind::Usage, "", None);
         v.outcome = outcome;
         v.exit_code = outcome.exit_code();
@@ -474,7 +494,7 @@ impl CodeDeployGate {
                 note: e.error_code.clone().map(|c| format!("diagnostics error code {c}")),
             });
             v.hook = Some(Hook {
-                hook_id: e.script_name.clone(),
+                hook_id: None,
                 hook_type: Some("CodeDeploy".into()),
                 lifecycle_stage: Some(e.name.clone()),
                 status: "FAILED".into(),

@@ -128,6 +128,9 @@ pub enum Role {
     EcsRollback,
     /// The rollback ecsgate started (`--rollback-on-failure`).
     EcsgateRollback,
+    /// CodeDeploy's rollback deployment of ours (a CODE_DEPLOY service). `rollback` in JSON too.
+    #[serde(rename = "rollback")]
+    CodeDeployRollback,
     /// Any other deployment of the service.
     Other,
 }

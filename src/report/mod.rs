@@ -351,6 +351,7 @@ fn role_tag(r: crate::engine::Role) -> &'static str {
         crate::engine::Role::Ours => " (ours)",
         crate::engine::Role::EcsRollback => " (ECS's rollback)",
         crate::engine::Role::EcsgateRollback => " (ecsgate's rollback)",
+        crate::engine::Role::CodeDeployRollback => " (CodeDeploy's rollback)",
         crate::engine::Role::Other => " (other)",
     }
 }

@@ -43,6 +43,7 @@ async fn breaker_rolls_back(emu: &Emu, svc: &Svc) {
 
 // The topics; declared after the macros above, which they use.
 mod aws_access;
+mod codedeploy;
 mod deploy_and_rollback;
 mod express;
 mod interruptions;

@@ -47,6 +47,12 @@ What the layer adds, in-process, around moto's own WSGI app:
   records the request, starts a new deployment (as UpdateService does here) and a service deployment
   targeting a new revision whose managed resources are the service's, and answers that revision as
   `targetConfiguration.serviceRevisionArn`, as ECS would.
+- CodeDeploy (JSON 1.1, `CodeDeploy_20141006.*`), played whole by the layer for ECS deployments (moto's lacks
+  deployment targets, Continue and Stop): GetDeployment, BatchGetDeployments, ListDeployments,
+  GetDeploymentGroup (its last attempted deployment), GetDeploymentTarget, ContinueDeployment (only from
+  Ready; then what `on_continue` says happens), StopDeployment. POST /_ecsgate/codedeploy merges a
+  deployment's `deploymentInfo` fields and its ECS target, and emits a `CodeDeploy Deployment State-change
+  Notification` with `emit` (START, SUCCESS, FAILURE, STOP, READY) onto the default bus, as CodeDeploy would.
 Tasks never advance on DescribeTasks (moto's state manager is set to manual for ecs::task).
 Usage: server.py --port PORT   (binds 127.0.0.1 only)
 """
@@ -77,6 +83,9 @@ STOPPED = []  # (ARN, stopType) of StopServiceDeployment calls  # target group A
 ALARMS = {}  # alarm name -> {"state", "reason"}
 EXPRESS = {}  # service ARN -> {"region", "cluster", "service", "managed", "container", "updates": [...]}
 REVISIONS = {}  # service-revision ARN -> ecsManagedResources
+CD_DEPLOYMENTS = {}  # deployment id -> deploymentInfo
+CD_TARGETS = {}  # deployment id -> ecsTarget
+CD_ON_CONTINUE = {}  # deployment id -> what ContinueDeployment makes happen
 RUN_OUTCOMES = defaultdict(list)  # cluster name -> what its next RunTask calls do, in order
 FAULTS = []  # dicts: key, service, action, code, status, until, remaining
 CALLS = defaultdict(Counter)
@@ -415,6 +424,99 @@ def update_express(req, start_response):
                                                     "createdAt": epoch(), "updatedAt": epoch()}})
 
 
+def cd_emit(region, info, state):
+    app, group = info.get("applicationName", ""), info.get("deploymentGroupName", "")
+    detail = {"instanceGroupId": "9fd2fbef-2157-40d8-91e7-6845af69e2d2", "region": region, "application": app,
+              "deploymentId": info["deploymentId"], "state": state, "deploymentGroup": group}
+    get_backend("events")[DEFAULT_ACCOUNT_ID][region].put_events([{
+        "Source": "aws.codedeploy", "DetailType": "CodeDeploy Deployment State-change Notification",
+        "Detail": json.dumps(detail), "EventBusName": "default",
+        "Resources": [f"arn:aws:codedeploy:{region}:{DEFAULT_ACCOUNT_ID}:application:{app}",
+                      f"arn:aws:codedeploy:{region}:{DEFAULT_ACCOUNT_ID}:deploymentgroup:{app}/{group}"]}])
+
+
+def cd_apply(region, body):
+    """Merge a deployment's fields and target, then emit its event (state first, event after: as CodeDeploy)."""
+    dep = body.get("deployment")
+    with LOCK:
+        if dep:
+            info = CD_DEPLOYMENTS.setdefault(dep["deploymentId"], {"createTime": epoch(), "computePlatform": "ECS",
+                                                                   "deploymentStyle": {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"}})
+            info.update(dep)
+        did = (dep or {}).get("deploymentId") or body.get("deployment_id")
+        if body.get("target") is not None:
+            CD_TARGETS[did] = body["target"]
+        if body.get("on_continue") is not None:
+            CD_ON_CONTINUE[did] = body["on_continue"]
+        info = CD_DEPLOYMENTS.get(did)
+    if body.get("emit") and info:
+        cd_emit(region, info, body["emit"])
+
+
+def ctl_codedeploy(body):
+    cd_apply(body.get("region", "us-east-1"), body)
+    return {"ok": True}
+
+
+def codedeploy(action, req, region, start_response):
+    def missing(code, msg):
+        return json_error(start_response, code, msg)
+    did = req.get("deploymentId", "")
+    with LOCK:
+        info = CD_DEPLOYMENTS.get(did)
+    if action == "GetDeployment":
+        return json_answer(start_response, {"deploymentInfo": info}) if info else missing("DeploymentDoesNotExistException", f"The deployment {did} could not be found.")
+    if action == "BatchGetDeployments":
+        with LOCK:
+            found = [CD_DEPLOYMENTS[i] for i in req.get("deploymentIds", []) if i in CD_DEPLOYMENTS]
+        return json_answer(start_response, {"deploymentsInfo": found})
+    if action in ("ListDeployments", "GetDeploymentGroup"):
+        app, group = req.get("applicationName"), req.get("deploymentGroupName")
+        statuses = req.get("includeOnlyStatuses")
+        with LOCK:
+            mine = [d for d in CD_DEPLOYMENTS.values() if d.get("applicationName") == app and d.get("deploymentGroupName") == group]
+        if action == "ListDeployments":
+            return json_answer(start_response, {"deployments": [d["deploymentId"] for d in mine if not statuses or d.get("status") in statuses]})
+        if not mine:
+            return missing("DeploymentGroupDoesNotExistException", f"No Deployment Group found for name: {group}")
+        last = max(mine, key=lambda d: d.get("createTime", 0))
+        return json_answer(start_response, {"deploymentGroupInfo": {"applicationName": app, "deploymentGroupName": group, "computePlatform": "ECS",
+                                                                    "lastAttemptedDeployment": {"deploymentId": last["deploymentId"], "status": last.get("status"), "createTime": last.get("createTime")}}})
+    if action == "GetDeploymentTarget":
+        if info is None:
+            return missing("DeploymentDoesNotExistException", f"The deployment {did} could not be found.")
+        with LOCK:
+            t = CD_TARGETS.get(did)
+        if t is None:
+            return missing("DeploymentNotStartedException", "The deployment has not started.")
+        t = dict(t, deploymentId=did, targetId=req.get("targetId"))
+        return json_answer(start_response, {"deploymentTarget": {"deploymentTargetType": "ECSTarget", "ecsTarget": t}})
+    if action == "ContinueDeployment":
+        if info is None:
+            return missing("DeploymentDoesNotExistException", f"The deployment {did} could not be found.")
+        if info.get("status") != "Ready":
+            return missing("DeploymentIsNotInReadyStateException", "The deployment is not in the Ready state.")
+        with LOCK:
+            info["status"] = "InProgress"
+            then = CD_ON_CONTINUE.pop(did, None)
+        if then:
+            # CodeDeploy goes on after the reroute: later, as a test set it.
+            def later():
+                time.sleep(then.get("delay", 0.3))
+                cd_apply(region, dict(then, deployment=dict(then.get("deployment", {}), deploymentId=did)))
+            threading.Thread(target=later, daemon=True).start()
+        return json_answer(start_response, {})
+    if action == "StopDeployment":
+        if info is None:
+            return missing("DeploymentDoesNotExistException", f"The deployment {did} could not be found.")
+        with LOCK:
+            info["status"] = "Stopped"
+            info["errorInformation"] = {"code": "MANUAL_STOP", "message": "The deployment was stopped by a user."}
+        cd_emit(region, info, "STOP")
+        return json_answer(start_response, {"status": "Succeeded", "statusMessage": "No more commands will be scheduled for execution in the deployment instances"})
+    return json_error(start_response, "UnsupportedOperation", action)
+
+
 def ctl_run_outcome(body):
     with LOCK:
         RUN_OUTCOMES[body["cluster"].split("/")[-1]].append(body)
@@ -620,6 +722,16 @@ class Layer:
             if action == "DescribeAlarms":
                 return describe_alarms_cbor(raw, start_response)
             return json_error(start_response, "UnsupportedOperation", action)
+        if target.startswith("CodeDeploy_20141006."):
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+            req = json.loads(environ["wsgi.input"].read(size) or b"{}")
+            with LOCK:
+                CALLS[key][f"{service}.{action}"] += 1
+                LOG[key].append(f"{service}.{action}")
+            f = match_fault(key, service, action)
+            if f:
+                return json_error(start_response, f.get("code", "InternalFailure"), f"injected {f.get('code')}")
+            return codedeploy(action, req, region, start_response)
         if action in ("DescribeServiceRevisions", "DescribeExpressGatewayService", "UpdateExpressGatewayService"):
             size = int(environ.get("CONTENT_LENGTH") or 0)
             req = json.loads(environ["wsgi.input"].read(size) or b"{}")
@@ -738,7 +850,8 @@ class Layer:
                            "/_ecsgate/fault": ctl_fault, "/_ecsgate/target_health": ctl_target_health,
                            "/_ecsgate/target_group": ctl_target_group, "/_ecsgate/service_config": ctl_service_config,
                            "/_ecsgate/service_deployment": ctl_service_deployment, "/_ecsgate/alarm": ctl_alarm,
-                           "/_ecsgate/run_outcome": ctl_run_outcome, "/_ecsgate/express": ctl_express}[path]
+                           "/_ecsgate/run_outcome": ctl_run_outcome, "/_ecsgate/express": ctl_express,
+                           "/_ecsgate/codedeploy": ctl_codedeploy}[path]
                 out = handler(body)
             data = json.dumps(out, default=str).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])

@@ -94,7 +94,7 @@ fn the_rollback_deployment_is_followed_to_its_outcome() {
     rb.status = "Succeeded".into();
     let notes = feed(&mut g, [CdInput::Deployment(rb)]);
     assert!(
-        matches!(&notes[0], Note::Deployment { role: Role::EcsRollback, state, .. } if state == "CodeDeploy Succeeded")
+        matches!(&notes[0], Note::Deployment { role: Role::CodeDeployRollback, state, .. } if state == "CodeDeploy Succeeded")
     );
     let v = g.verdict(None, None).unwrap();
     assert_eq!(v.rollback.unwrap().outcome, Some(RollbackOutcome::Succeeded));
