@@ -244,6 +244,17 @@ pub struct DeployArgs {
     /// the deployment that update started.
     #[arg(long, env = "ECSGATE_EXPRESS", value_parser = boolish(), num_args = 0..=1, default_missing_value = "true", default_value = "false", conflicts_with_all = ["force_new_deployment", "desired_count"])]
     pub express: bool,
+    /// CODE_DEPLOY services: the AppSpec to deploy (JSON, whose TargetService TaskDefinition is set to the
+    /// new revision; or any AppSpec holding the `<TASK_DEFINITION>` placeholder). Default: one built from
+    /// the service's load balancer (container and port).
+    #[arg(long, env = "ECSGATE_APPSPEC", value_name = "FILE", conflicts_with = "express")]
+    pub appspec: Option<std::path::PathBuf>,
+    /// CODE_DEPLOY services: the CodeDeploy application (default: AppECS-<cluster>-<service>).
+    #[arg(long, env = "ECSGATE_CODEDEPLOY_APPLICATION", value_parser = non_empty, conflicts_with = "express")]
+    pub codedeploy_application: Option<String>,
+    /// CODE_DEPLOY services: the deployment group (default: DgpECS-<cluster>-<service>).
+    #[arg(long, env = "ECSGATE_CODEDEPLOY_DEPLOYMENT_GROUP", value_parser = non_empty, conflicts_with = "express")]
+    pub codedeploy_deployment_group: Option<String>,
     /// Express: the task's CPU units (e.g. 256, 512, 1024).
     #[arg(long, env = "ECSGATE_CPU", requires = "express", value_parser = non_empty)]
     pub cpu: Option<String>,

@@ -56,6 +56,26 @@ pub(crate) async fn gate(
         })
     };
     let first = g.before_setup("reading the CodeDeploy deployment", read).await?;
+    let (app, group) = (first.application.clone().unwrap_or_default(), first.group.clone().unwrap_or_default());
+    let source = Source::polling(&clients);
+    judge(g, svc, snap, first, source, Some((app, group)), reporter).await
+}
+
+/// The gate on CodeDeploy deployment `first` (as GetDeployment read it): subscribes unless `source` is a
+/// subscription already (`deploy` subscribed before CreateDeployment) or the deployment is decided
+/// already, then the loop, the diagnosis and the report beside the teardown.
+pub(crate) async fn judge(
+    mut g: Gate<'_>,
+    svc: &Svc,
+    snap: &ServiceSnapshot,
+    first: crate::engine::codedeploy::CdDeployment,
+    mut source: Source,
+    subscribe_to: Option<(String, String)>,
+    reporter: &mut Reporter,
+) -> Result<u8, AppError> {
+    let s = g.s;
+    let clients = g.clients.clone();
+    let id = first.deployment_id.clone();
     if s.timeout_auto {
         let own = Duration::from_secs(60 * first.configured_wait_minutes.unwrap_or(0).max(0) as u64);
         g.timeout = own + AUTO_SLACK;
@@ -78,14 +98,12 @@ pub(crate) async fn gate(
         svc.cluster,
         format_elapsed(g.timeout)
     ));
-    let (app, group) = (first.application.clone().unwrap_or_default(), first.group.clone().unwrap_or_default());
     let mut lp = Loop { who, engine, clients: &clients, svc, started: Instant::now() };
     lp.feed(CdInput::Deployment(first), reporter);
     lp.reconcile(reporter).await.ok();
 
-    let mut source = Source::polling(&clients);
     let mut cut = None;
-    if !s.poll && !lp.engine.is_decided() {
+    if let Some((app, group)) = subscribe_to.filter(|_| !s.poll && !lp.engine.is_decided()) {
         let mut w = svc.watched();
         w.deployment_id = id.clone();
         let plan = aws::subscription::plan_codedeploy(&w, &app, &group);

@@ -59,9 +59,13 @@ async fn deploy(d: &DeploySettings, reporter: &mut Reporter) -> Result<u8, AppEr
     let mut g = Gate::open(s).await?;
     let clients = g.clients.clone();
     let (mut svcs, snaps) = g.before_setup("describing the service", resolve(&clients, s, reporter)).await?;
+    if snaps[0].deployment_controller.as_deref() == Some("CODE_DEPLOY") {
+        return deploy_code_deploy(g, d, &svcs[0], &snaps[0], reporter).await;
+    }
     g.settle_timeout(&snaps, reporter).await?;
     let svc = svcs[0].clone();
-    let plan = g.before_setup("checking the task definition", prepare(&clients, d, &svc.deployment_id, &svc)).await?;
+    let plan =
+        g.before_setup("checking the task definition", prepare(&clients, d, &svc.deployment_id, &svc, None)).await?;
 
     // Subscribe first: nothing the new deployment does can happen before the rule exists.
     let setup_started = std::time::Instant::now();
@@ -127,20 +131,13 @@ async fn abandon(g: &mut Gate<'_>, source: &mut Source, e: AppError, reporter: &
 /// say what it did and undo a registration. A further signal gives up waiting.
 const SETTLE_BUDGET: Duration = Duration::from_secs(10);
 
-/// RegisterTaskDefinition (when the plan registers) then UpdateService, each raced against signals and
-/// the deadline. What the user is told when one of them is cut short is the truth about the service:
-/// before UpdateService, that it was not called and that the revision registered meanwhile was
-/// deregistered (or the command that does); during UpdateService, whether it started the deployment.
-async fn start_deployment(
-    g: &mut Gate<'_>,
-    d: &DeploySettings,
-    plan: &Plan,
-    svc: &Svc,
-    reporter: &mut Reporter,
-) -> Result<Updated, AppError> {
+/// RegisterTaskDefinition when the plan registers, raced against signals and the deadline: the new
+/// revision's ARN (`None` for a plan that registers nothing). Cut short, the revision that may have
+/// been registered is deregistered (or the command that does is said), and nothing else was changed.
+async fn register(g: &mut Gate<'_>, plan: &Plan, reporter: &mut Reporter) -> Result<Option<String>, AppError> {
     let clients = g.clients.clone();
     let region = clients.region.clone();
-    let registered = match plan {
+    Ok(match plan {
         Plan::Register { .. } | Plan::RegisterJson { .. } => {
             let call = async {
                 match plan {
@@ -185,8 +182,27 @@ async fn start_deployment(
             }
         }
         Plan::Existing(_) | Plan::Same => None,
-        Plan::Express(change) => return start_express(g, change, svc, reporter).await,
-    };
+        Plan::Express(_) => None,
+    })
+}
+
+/// RegisterTaskDefinition (when the plan registers) then UpdateService, each raced against signals and
+/// the deadline. What the user is told when one of them is cut short is the truth about the service:
+/// before UpdateService, that it was not called and that the revision registered meanwhile was
+/// deregistered (or the command that does); during UpdateService, whether it started the deployment.
+async fn start_deployment(
+    g: &mut Gate<'_>,
+    d: &DeploySettings,
+    plan: &Plan,
+    svc: &Svc,
+    reporter: &mut Reporter,
+) -> Result<Updated, AppError> {
+    let clients = g.clients.clone();
+    let region = clients.region.clone();
+    if let Plan::Express(change) = plan {
+        return start_express(g, change, svc, reporter).await;
+    }
+    let registered = register(g, plan, reporter).await?;
     let td = match plan {
         Plan::Existing(td) => Some(td.clone()),
         _ => registered.clone(),
@@ -318,6 +334,125 @@ async fn start_express(
     Ok(Updated { snapshot })
 }
 
+/// `deploy` on a CODE_DEPLOY service: checked first (the deployment group exists, the revision, the
+/// AppSpec), subscribed (CodeDeploy's events of the group, the service's tasks), then RegisterTaskDefinition
+/// and CreateDeployment with the AppSpec; the CodeDeploy gate judges the deployment it created.
+async fn deploy_code_deploy(
+    mut g: Gate<'_>,
+    d: &DeploySettings,
+    svc: &Svc,
+    snap: &crate::engine::ServiceSnapshot,
+    reporter: &mut Reporter,
+) -> Result<u8, AppError> {
+    let s = &d.wait;
+    let clients = g.clients.clone();
+    if matches!(d.change, TaskDefChange::Same | TaskDefChange::Express(_)) {
+        return Err(AppError::usage(format!(
+            "service {} is deployed by CodeDeploy: it deploys a new revision",
+            svc.name
+        ))
+        .with_hint(
+            "give --image CONTAINER=IMAGE or --task-definition; --force-new-deployment and --express do not apply",
+        ));
+    }
+    let (app, group) = (d.codedeploy.0.as_deref(), d.codedeploy.1.as_deref());
+    let read = async {
+        aws::codedeploy::setup_for(&clients, &svc.cluster, &svc.describe_as, app, group).await.map_err(|e| match e {
+            aws::codedeploy::SetupError::NoGroup(what) => {
+                AppError::usage(format!("no CodeDeploy deployment group for service {} ({what})", svc.name))
+                    .with_hint("name it with --codedeploy-application and --codedeploy-deployment-group")
+            }
+            aws::codedeploy::SetupError::Aws(op, e) => fatal(op, &format!("codedeploy:{op}"), e),
+        })
+    };
+    let setup = g.before_setup("reading the CodeDeploy deployment group", read).await?;
+    let plan = g
+        .before_setup(
+            "checking the task definition",
+            prepare(&clients, d, &svc.deployment_id, svc, setup.task_definition.as_deref()),
+        )
+        .await?;
+    if d.appspec.is_none() && setup.container.is_none() {
+        return Err(AppError::usage(format!("service {} has no load balancer to build an AppSpec from", svc.name))
+            .with_hint("give --appspec FILE (its TargetService names the container and port)"));
+    }
+    let mut source = Source::polling(&clients);
+    if !s.poll {
+        let mut w = svc.watched();
+        w.deployment_id = "CodeDeploy".into();
+        let sub = aws::subscription::plan_codedeploy(&w, &setup.application, &setup.group);
+        let periods = (s.timing.wait_seconds, s.timing.poll_interval);
+        if let Some(ev) =
+            super::wait::subscribe_with(&mut g.sigs, g.deadline, &clients, periods, &mut source, &sub, reporter).await?
+        {
+            let kind = match ev {
+                super::handler::LoopEvent::Signal(sig) => ErrorKind::Interrupted(sig),
+                _ => ErrorKind::TimedOut,
+            };
+            let e = AppError {
+                kind,
+                message: format!(
+                    "{} before the deployment was started: CreateDeployment was not called, the service was not changed",
+                    cut_short(kind)
+                ),
+                hint: None,
+            };
+            return Err(abandon(&mut g, &mut source, e, reporter).await);
+        }
+    }
+    let registered = match register(&mut g, &plan, reporter).await {
+        Ok(r) => r,
+        Err(mut e) => {
+            e.message = e.message.replace("UpdateService", "CreateDeployment");
+            return Err(abandon(&mut g, &mut source, e, reporter).await);
+        }
+    };
+    let td = match &plan {
+        Plan::Existing(td) => td.clone(),
+        _ => registered.clone().unwrap_or_default(),
+    };
+    let appspec = match super::settings::appspec_with(d.appspec.as_deref(), &td, setup.container.as_ref()) {
+        Ok(a) => a,
+        Err(e) => return Err(abandon(&mut g, &mut source, e, reporter).await),
+    };
+    let call = aws::codedeploy::create(&clients, &setup.application, &setup.group, &appspec);
+    let id = match race(&mut g.sigs, g.deadline, call).await {
+        Raced::Done(Ok(id)) => id,
+        Raced::Done(Err(e)) => {
+            if let Some(arn) = &registered {
+                let undone = undo_registration(&mut g, arn, reporter).await;
+                reporter.info(&format!("ecsgate: CreateDeployment failed; {undone}"));
+            }
+            let e = change_error(
+                "CreateDeployment",
+                e,
+                "nothing was deployed; check the AppSpec (container name and port), the deployment group and its service role",
+            );
+            return Err(abandon(&mut g, &mut source, e, reporter).await);
+        }
+        Raced::Signal(_) | Raced::OutOfTime => {
+            let e = AppError::aws(
+                "CreateDeployment did not answer before the signal or the deadline: a deployment may have been created",
+            )
+            .with_hint(format!(
+                "check with: aws deploy list-deployments --application-name {} --deployment-group-name {}",
+                setup.application, setup.group
+            ));
+            return Err(abandon(&mut g, &mut source, e, reporter).await);
+        }
+    };
+    reporter.info(&format!("ecsgate: CodeDeploy deployment {id} created (revision {})", crate::engine::arn_name(&td)));
+    let first = match aws::codedeploy::get_deployment(&clients, &id).await {
+        Ok(f) => f,
+        Err(_) => crate::engine::codedeploy::CdDeployment {
+            deployment_id: id.clone(),
+            status: "Created".into(),
+            ..Default::default()
+        },
+    };
+    super::codedeploy::judge(g, svc, snap, first, source, None, reporter).await
+}
+
 /// "interrupted by SIGINT" / "timed out", for the message about a call cut short.
 fn cut_short(kind: ErrorKind) -> String {
     match kind {
@@ -389,6 +524,7 @@ async fn prepare(
     d: &DeploySettings,
     current_deployment: &str,
     svc: &super::wait::Svc,
+    base: Option<&str>,
 ) -> Result<Plan, AppError> {
     match &d.change {
         TaskDefChange::Same => Ok(Plan::Same),
@@ -418,11 +554,16 @@ async fn prepare(
             Err(e) => Err(fatal("DescribeTaskDefinition", "ecs:DescribeTaskDefinition", e)),
         },
         TaskDefChange::Images(images) => {
-            let snap = aws::ecs::describe_service(c, &svc.cluster, &svc.describe_as).await.ok().map(|(s, _)| s);
+            let snap = match base {
+                Some(_) => None,
+                None => aws::ecs::describe_service(c, &svc.cluster, &svc.describe_as).await.ok().map(|(s, _)| s),
+            };
+            // A CODE_DEPLOY service has no deployments: its own revision (`base`) is the base then.
             let td_arn = snap
                 .as_ref()
                 .and_then(|s| s.deployments.iter().find(|x| x.id == current_deployment || x.status == "PRIMARY"))
                 .and_then(|x| x.task_definition.clone())
+                .or_else(|| base.map(str::to_string))
                 .ok_or_else(|| {
                     AppError::usage(format!("service {} has no current task definition to take images into", svc.name))
                         .with_hint("pass --task-definition family:revision instead")

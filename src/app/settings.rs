@@ -59,6 +59,10 @@ pub struct WaitSettings {
 #[derive(Debug, Clone)]
 pub struct DeploySettings {
     pub wait: WaitSettings,
+    /// CODE_DEPLOY services: `--appspec FILE`'s text, read before anything is created.
+    pub appspec: Option<String>,
+    /// CODE_DEPLOY services: `--codedeploy-application`, `--codedeploy-deployment-group`.
+    pub codedeploy: (Option<String>, Option<String>),
     pub change: TaskDefChange,
     pub force_new_deployment: bool,
     pub desired_count: Option<i32>,
@@ -76,6 +80,43 @@ pub enum TaskDefChange {
     Same,
     /// An ECS Express Mode service, changed with UpdateExpressGatewayService.
     Express(crate::aws::express::ExpressChange),
+}
+
+/// The AppSpec of a CodeDeploy deployment of `task_definition`: `--appspec`'s text with its
+/// `<TASK_DEFINITION>` placeholder replaced, or its JSON with every TargetService's TaskDefinition set;
+/// without a file, one built from the service's load balancer container and port.
+pub fn appspec_with(file: Option<&str>, task_definition: &str, lb: Option<&(String, i32)>) -> Result<String, AppError> {
+    use serde_json::{Value, json};
+    let Some(text) = file else {
+        let Some((container, port)) = lb else {
+            return Err(AppError::usage("the service has no load balancer to build an AppSpec from")
+                .with_hint("give --appspec FILE (its TargetService names the container and port)"));
+        };
+        let spec = json!({"version": 0.0, "Resources": [{"TargetService": {"Type": "AWS::ECS::Service",
+            "Properties": {"TaskDefinition": task_definition, "LoadBalancerInfo": {"ContainerName": container, "ContainerPort": port}}}}]});
+        return Ok(spec.to_string());
+    };
+    if text.contains("<TASK_DEFINITION>") {
+        return Ok(text.replace("<TASK_DEFINITION>", task_definition));
+    }
+    let mut v: Value = serde_json::from_str(text).map_err(|e| {
+        AppError::usage(format!("--appspec is neither JSON nor holds the <TASK_DEFINITION> placeholder ({e})"))
+            .with_hint("give the AppSpec as JSON, or write TaskDefinition: <TASK_DEFINITION> in the YAML")
+    })?;
+    let mut set = 0;
+    for r in v["Resources"].as_array_mut().into_iter().flatten() {
+        if let Some(props) =
+            r.get_mut("TargetService").and_then(|t| t.get_mut("Properties")).and_then(Value::as_object_mut)
+        {
+            props.insert("TaskDefinition".into(), json!(task_definition));
+            set += 1;
+        }
+    }
+    if set == 0 {
+        return Err(AppError::usage("--appspec has no Resources[].TargetService.Properties to deploy the revision to")
+            .with_hint("an ECS AppSpec names its service as Resources: [{TargetService: {Type: AWS::ECS::Service, Properties: …}}]"));
+    }
+    Ok(v.to_string())
 }
 
 /// `deploy --express`: one image for the primary container (`IMAGE`, or `NAME=IMAGE` as the other
@@ -139,8 +180,20 @@ impl DeploySettings {
             )
             .with_hint("for example: ecsgate deploy --service api --image app=registry/app:1.2.3"));
         };
+        let appspec = match &a.appspec {
+            Some(p) => Some(std::fs::read_to_string(p).map_err(|e| {
+                AppError::usage(format!("cannot read --appspec {}: {e}", p.display())).with_hint("check the path")
+            })?),
+            None => None,
+        };
+        if let Some(text) = &appspec {
+            // Checked now, with a placeholder revision: a bad file is found before anything is created.
+            appspec_with(Some(text), "arn:aws:ecs:check", None)?;
+        }
         Ok(DeploySettings {
             wait,
+            appspec,
+            codedeploy: (a.codedeploy_application.clone(), a.codedeploy_deployment_group.clone()),
             change,
             force_new_deployment: a.force_new_deployment,
             desired_count: a.desired_count,
@@ -700,5 +753,27 @@ mod tests {
         let two_regions =
             ["arn:aws:ecs:us-east-1:1:service/a/x".to_string(), "arn:aws:ecs:eu-west-1:1:service/a/y".to_string()];
         assert!(parse_services(&two_regions, "default").unwrap_err().message.contains("several regions"));
+    }
+
+    #[test]
+    fn the_appspec_gets_the_new_revision_from_a_placeholder_json_or_the_load_balancer() {
+        let td = "arn:aws:ecs:us-east-1:1:task-definition/web:43";
+        let yaml = "version: 0.0\nResources:\n  - TargetService:\n      Properties:\n        TaskDefinition: <TASK_DEFINITION>\n";
+        assert!(appspec_with(Some(yaml), td, None).unwrap().contains(&format!("TaskDefinition: {td}")));
+        // The docs' JSON AppSpec (hooks and all): every TargetService gets the revision, the rest is kept.
+        let docs = std::fs::read_to_string(format!(
+            "{}/tests/fixtures/deploy-kinds/appspec__ecs-with-hooks-codedeploy-docs.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let out: serde_json::Value = serde_json::from_str(&appspec_with(Some(&docs), td, None).unwrap()).unwrap();
+        assert_eq!(out["Resources"][0]["TargetService"]["Properties"]["TaskDefinition"], td);
+        assert_eq!(out["Hooks"].as_array().unwrap().len(), 5, "{out}");
+        let built: serde_json::Value =
+            serde_json::from_str(&appspec_with(None, td, Some(&("app".into(), 8080))).unwrap()).unwrap();
+        assert_eq!(built["Resources"][0]["TargetService"]["Properties"]["LoadBalancerInfo"]["ContainerPort"], 8080);
+        assert_eq!(appspec_with(None, td, None).unwrap_err().exit_code(), crate::exit::USAGE);
+        assert!(appspec_with(Some("Resources: []"), td, None).unwrap_err().message.contains("neither JSON"));
+        assert!(appspec_with(Some(r#"{"Resources": []}"#), td, None).unwrap_err().message.contains("no Resources"));
     }
 }

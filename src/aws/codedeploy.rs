@@ -176,3 +176,81 @@ pub async fn stop_with_rollback(c: &Clients, id: &str) -> Result<(), ErrInfo> {
         .map_err(|e| err_info(&e))?;
     Ok(())
 }
+
+/// What `deploy` needs of a CODE_DEPLOY service: its deployment group (checked to exist), the revision
+/// it runs (the base of `--image`) and the container and port of its load balancer (the AppSpec's
+/// `LoadBalancerInfo`).
+#[derive(Debug, Clone)]
+pub struct CdSetup {
+    pub application: String,
+    pub group: String,
+    pub task_definition: Option<String>,
+    pub container: Option<(String, i32)>,
+}
+
+/// Why the setup could not be read.
+pub enum SetupError {
+    /// The application or deployment group does not exist (named).
+    NoGroup(String),
+    Aws(&'static str, ErrInfo),
+}
+
+pub async fn setup_for(
+    c: &Clients,
+    cluster: &str,
+    service: &str,
+    application: Option<&str>,
+    group: Option<&str>,
+) -> Result<CdSetup, SetupError> {
+    let out = c
+        .ecs
+        .describe_services()
+        .cluster(cluster)
+        .services(service)
+        .send()
+        .await
+        .map_err(|e| SetupError::Aws("DescribeServices", err_info(&e)))?;
+    let s = out.services().first();
+    let name = s.and_then(|s| s.service_name()).unwrap_or(service).to_string();
+    let cluster_name = crate::engine::arn_name(cluster).to_string();
+    let application = application.map(str::to_string).unwrap_or_else(|| format!("AppECS-{cluster_name}-{name}"));
+    let group = group.map(str::to_string).unwrap_or_else(|| format!("DgpECS-{cluster_name}-{name}"));
+    let got =
+        c.codedeploy.get_deployment_group().application_name(&application).deployment_group_name(&group).send().await;
+    if let Err(e) = got {
+        let info = err_info(&e);
+        return match info.code.as_deref() {
+            Some("DeploymentGroupDoesNotExistException" | "ApplicationDoesNotExistException") => {
+                Err(SetupError::NoGroup(format!("application {application}, deployment group {group}: {info}")))
+            }
+            _ => Err(SetupError::Aws("GetDeploymentGroup", info)),
+        };
+    }
+    let lb = s.and_then(|s| s.load_balancers().first());
+    Ok(CdSetup {
+        application,
+        group,
+        task_definition: s.and_then(|s| s.task_definition()).map(str::to_string),
+        container: lb.and_then(|l| Some((l.container_name()?.to_string(), l.container_port()?))),
+    })
+}
+
+/// CreateDeployment with the AppSpec as content (`AppSpecContent`); its id.
+pub async fn create(c: &Clients, application: &str, group: &str, appspec: &str) -> Result<String, ErrInfo> {
+    use aws_sdk_codedeploy::types::{AppSpecContent, RevisionLocation, RevisionLocationType};
+    let revision = RevisionLocation::builder()
+        .revision_type(RevisionLocationType::AppSpecContent)
+        .app_spec_content(AppSpecContent::builder().content(appspec).build())
+        .build();
+    let out = c
+        .codedeploy
+        .create_deployment()
+        .application_name(application)
+        .deployment_group_name(group)
+        .revision(revision)
+        .description("ecsgate deploy")
+        .send()
+        .await
+        .map_err(|e| err_info(&e))?;
+    out.deployment_id().map(str::to_string).ok_or_else(|| ErrInfo::other("CreateDeployment returned no deployment id"))
+}

@@ -163,3 +163,77 @@ async fn a_deployment_ready_for_the_reroute_is_announced_and_ecsgate_continue_le
     assert_eq!(emu.calls()["codedeploy.ContinueDeployment"], 1, "{}", emu.calls());
     emu.assert_nothing_left(&svc).await;
 }
+
+#[tokio::test]
+async fn deploy_on_a_codedeploy_service_registers_the_revision_creates_the_deployment_with_an_appspec_and_judges_it() {
+    use aws_sdk_ecs::types::{ContainerDefinition, DeploymentController, DeploymentControllerType, LoadBalancer};
+    let emu = emu!("e2e_cd_deploy");
+    let cluster = "e2e-cd-deploy";
+    let ecs = emu.ecs();
+    ecs.create_cluster().cluster_name(cluster).send().await.unwrap();
+    let c = ContainerDefinition::builder().name("app").image("app:1").memory(128).essential(true).build();
+    let td = ecs.register_task_definition().family(cluster).container_definitions(c).send().await.unwrap();
+    let td = td.task_definition().unwrap().task_definition_arn().unwrap().to_string();
+    let tg = emu.ctl("/_ecsgate/target_group", json!({"name": "e2e-cd-deploy-blue", "port": 8080}))["arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let created = ecs
+        .create_service()
+        .cluster(cluster)
+        .service_name("api")
+        .task_definition(&td)
+        .desired_count(2)
+        .load_balancers(
+            LoadBalancer::builder().target_group_arn(&tg).container_name("app").container_port(8080).build(),
+        )
+        .deployment_controller(
+            DeploymentController::builder().r#type(DeploymentControllerType::CodeDeploy).build().unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let s = created.service().unwrap();
+    let svc = Svc {
+        cluster: cluster.into(),
+        name: "api".into(),
+        service_arn: s.service_arn().unwrap().to_string(),
+        cluster_arn: s.cluster_arn().unwrap().to_string(),
+        deployment: String::new(),
+        old_deployment: String::new(),
+        task_definition: td.clone(),
+    };
+    emu.ctl(
+        "/_ecsgate/codedeploy",
+        json!({"group": {"applicationName": "AppECS-e2e-cd-deploy-api", "deploymentGroupName": "DgpECS-e2e-cd-deploy-api",
+               "deployment": {"blueGreenDeploymentConfiguration": {"terminateBlueInstancesOnDeploymentSuccess": {"action": "TERMINATE", "terminationWaitTimeInMinutes": 0}}},
+               "target": target(&["InProgress"])}}),
+    );
+    let args = ["deploy", "--cluster", cluster, "--service", "api", "--image", "app=registry/app:9"];
+    let gate = watch(emu.spawn_as("AKIDCODEDEPLOYDEPLOYGATE", &args));
+    gate.until("CodeDeploy deployment d-", WITHIN).await;
+    let id = gate.stderr().split("CodeDeploy deployment ").nth(1).unwrap().split(' ').next().unwrap().to_string();
+    emu.ctl("/_ecsgate/codedeploy", json!({"deployment": {"deploymentId": id, "status": "Succeeded"}, "target": target(&["Succeeded"; 8]), "emit": "SUCCESS"}));
+    let d = gate.finish(LIMIT).await;
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    assert!(d.stdout.contains(&format!("verdict: SUCCEEDED  deployment {id} of service api")), "{}", d.stdout);
+    // The AppSpec names the new revision and the service's load balancer container and port.
+    let cd = aws_sdk_codedeploy::Client::new(&emu.cfg);
+    let got = cd.get_deployment().deployment_id(&id).send().await.unwrap();
+    let content =
+        got.deployment_info().unwrap().revision().unwrap().app_spec_content().unwrap().content().unwrap().to_string();
+    let spec: serde_json::Value = serde_json::from_str(&content).unwrap();
+    let props = &spec["Resources"][0]["TargetService"]["Properties"];
+    assert_eq!(props["LoadBalancerInfo"], json!({"ContainerName": "app", "ContainerPort": 8080}), "{spec}");
+    let new_td = props["TaskDefinition"].as_str().unwrap();
+    assert_ne!(new_td, td);
+    let described = ecs.describe_task_definition().task_definition(new_td).send().await.unwrap();
+    assert_eq!(described.task_definition().unwrap().container_definitions()[0].image(), Some("registry/app:9"));
+    // Subscribed before the deployment existed; the service itself was never updated.
+    let log = emu.log("AKIDCODEDEPLOYDEPLOYGATE");
+    let put_targets = log.iter().position(|c| c == "events.PutTargets").expect("a rule target");
+    let create = log.iter().position(|c| c == "codedeploy.CreateDeployment").expect("CreateDeployment");
+    assert!(put_targets < create, "{log:?}");
+    assert!(!log.iter().any(|c| c == "ecs.UpdateService"), "{log:?}");
+    emu.assert_nothing_left(&svc).await;
+}

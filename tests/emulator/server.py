@@ -50,7 +50,9 @@ What the layer adds, in-process, around moto's own WSGI app:
 - CodeDeploy (JSON 1.1, `CodeDeploy_20141006.*`), played whole by the layer for ECS deployments (moto's lacks
   deployment targets, Continue and Stop): GetDeployment, BatchGetDeployments, ListDeployments,
   GetDeploymentGroup (its last attempted deployment), GetDeploymentTarget, ContinueDeployment (only from
-  Ready; then what `on_continue` says happens), StopDeployment. POST /_ecsgate/codedeploy merges a
+  Ready; then what `on_continue` says happens), StopDeployment, CreateDeployment (in a group a test declared
+  with `group`: InProgress with the group's `deployment` fields and `target`, the request's revision kept,
+  START emitted). POST /_ecsgate/codedeploy merges a
   deployment's `deploymentInfo` fields and its ECS target, and emits a `CodeDeploy Deployment State-change
   Notification` with `emit` (START, SUCCESS, FAILURE, STOP, READY) onto the default bus, as CodeDeploy would.
 Tasks never advance on DescribeTasks (moto's state manager is set to manual for ecs::task).
@@ -86,6 +88,7 @@ REVISIONS = {}  # service-revision ARN -> ecsManagedResources
 CD_DEPLOYMENTS = {}  # deployment id -> deploymentInfo
 CD_TARGETS = {}  # deployment id -> ecsTarget
 CD_ON_CONTINUE = {}  # deployment id -> what ContinueDeployment makes happen
+CD_GROUPS = {}  # (application, group) -> {"deployment": fields of every deployment created in it, "target": its first target}
 RUN_OUTCOMES = defaultdict(list)  # cluster name -> what its next RunTask calls do, in order
 FAULTS = []  # dicts: key, service, action, code, status, until, remaining
 CALLS = defaultdict(Counter)
@@ -448,6 +451,9 @@ def cd_apply(region, body):
             CD_TARGETS[did] = body["target"]
         if body.get("on_continue") is not None:
             CD_ON_CONTINUE[did] = body["on_continue"]
+        if body.get("group"):
+            g = body["group"]
+            CD_GROUPS[(g["applicationName"], g["deploymentGroupName"])] = g
         info = CD_DEPLOYMENTS.get(did)
     if body.get("emit") and info:
         cd_emit(region, info, body["emit"])
@@ -475,13 +481,27 @@ def codedeploy(action, req, region, start_response):
         statuses = req.get("includeOnlyStatuses")
         with LOCK:
             mine = [d for d in CD_DEPLOYMENTS.values() if d.get("applicationName") == app and d.get("deploymentGroupName") == group]
+            known = (app, group) in CD_GROUPS
         if action == "ListDeployments":
             return json_answer(start_response, {"deployments": [d["deploymentId"] for d in mine if not statuses or d.get("status") in statuses]})
-        if not mine:
+        if not mine and not known:
             return missing("DeploymentGroupDoesNotExistException", f"No Deployment Group found for name: {group}")
-        last = max(mine, key=lambda d: d.get("createTime", 0))
-        return json_answer(start_response, {"deploymentGroupInfo": {"applicationName": app, "deploymentGroupName": group, "computePlatform": "ECS",
-                                                                    "lastAttemptedDeployment": {"deploymentId": last["deploymentId"], "status": last.get("status"), "createTime": last.get("createTime")}}})
+        info = {"applicationName": app, "deploymentGroupName": group, "computePlatform": "ECS"}
+        if mine:
+            last = max(mine, key=lambda d: d.get("createTime", 0))
+            info["lastAttemptedDeployment"] = {"deploymentId": last["deploymentId"], "status": last.get("status"), "createTime": last.get("createTime")}
+        return json_answer(start_response, {"deploymentGroupInfo": info})
+    if action == "CreateDeployment":
+        app, group = req.get("applicationName"), req.get("deploymentGroupName")
+        with LOCK:
+            g = CD_GROUPS.get((app, group))
+        if g is None:
+            return missing("DeploymentGroupDoesNotExistException", f"No Deployment Group found for name: {group}")
+        new_id = "d-" + "".join(random.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(9))
+        dep = dict(g.get("deployment", {}), deploymentId=new_id, applicationName=app, deploymentGroupName=group,
+                   status="InProgress", revision=req.get("revision"), createTime=epoch())
+        cd_apply(region, {"deployment": dep, "target": g.get("target"), "emit": "START"})
+        return json_answer(start_response, {"deploymentId": new_id})
     if action == "GetDeploymentTarget":
         if info is None:
             return missing("DeploymentDoesNotExistException", f"The deployment {did} could not be found.")
