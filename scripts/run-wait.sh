@@ -63,6 +63,7 @@ if [ "${INPUT_ROLLBACK_ON_FAILURE:-false}" = "true" ]; then args+=(--rollback-on
 if [ -n "${INPUT_NOTIFY_ON:-}" ]; then args+=(--notify-on "$INPUT_NOTIFY_ON"); fi
 if [ -n "${INPUT_JUNIT_FILE:-}" ]; then args+=(--junit "$INPUT_JUNIT_FILE"); fi
 if [ -n "${INPUT_GITHUB_DEPLOYMENT:-}" ]; then args+=(--github-deployment "$INPUT_GITHUB_DEPLOYMENT"); fi
+if [ -n "${INPUT_DETACH_AT:-}" ]; then args+=(--detach-at "$INPUT_DETACH_AT"); fi
 record="${INPUT_RECORD_FILE:-${RUNNER_TEMP:-/tmp}/ecsgate-record.jsonl}"
 mkdir -p "$(dirname "$record")"
 # The wrapper owns this file (a re-run of the step in the same job finds the last one): replace it.

@@ -32,6 +32,14 @@ pub enum Command {
     /// exits 0 only when every task's essential containers exited 0.
     #[command(after_help = exit::RUN_TABLE)]
     Run(RunArgs),
+    /// Pick up a gate that detached (--detach-at): wait for the deployment its handle names, with any
+    /// `wait` flags after the handle (`ecsgate resume ecsgate-handle.json --timeout 2h`).
+    #[command(after_help = exit::TABLE)]
+    Resume(HandleArgs),
+    /// The verdict so far of a gate that detached, in one read (no queue, no rule): exit 0/1/4 when the
+    /// deployment ended, 6 while it goes on.
+    #[command(after_help = exit::TABLE)]
+    Status(HandleArgs),
     /// Replay recorded ECS events (JSON Lines, a JSON array, or a CloudWatch Logs export) to a verdict.
     #[command(after_help = exit::REPLAY_TABLE)]
     Replay(ReplayArgs),
@@ -172,6 +180,14 @@ pub struct GateArgs {
     /// Do not create a queue and rule: poll the ECS API only.
     #[arg(long, env = "ECSGATE_POLL", value_parser = boolish(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]
     pub poll: bool,
+    /// Stop waiting here and exit 6 with a handle (--handle), the deployment going on: traffic-shifted
+    /// (production traffic on ours), paused (a lifecycle hook awaits action) or a DURATION (e.g. 5h, under
+    /// a CI job's limit). `ecsgate resume HANDLE` waits for the rest in a later job.
+    #[arg(long, env = "ECSGATE_DETACH_AT", value_name = "traffic-shifted|paused|DURATION", value_parser = parse_detach)]
+    pub detach_at: Option<DetachArg>,
+    /// Where --detach-at writes the handle (a small JSON file; also the GitHub output `handle`).
+    #[arg(long, env = "ECSGATE_HANDLE", value_name = "FILE", default_value = "ecsgate-handle.json")]
+    pub handle: std::path::PathBuf,
     /// When our deployment fails by ecsgate's own rule or times out and ECS is not already rolling back:
     /// roll back (StopServiceDeployment, or UpdateService to the previous revision) and wait for that.
     #[arg(long, env = "ECSGATE_ROLLBACK_ON_FAILURE", value_parser = boolish(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]
@@ -344,6 +360,15 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct HandleArgs {
+    /// The handle file `--detach-at` wrote.
+    pub handle: std::path::PathBuf,
+    /// `wait` flags (resume), or output flags (status), as `wait` takes them.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "FLAGS")]
+    pub flags: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
     /// Recordings to count (`ecsgate wait --record` files; plain event files work too).
     #[arg(required = true, value_name = "FILE")]
@@ -453,6 +478,23 @@ fn parse_deployment_id(s: &str) -> Result<String, String> {
         return Err("must not be empty (expected ecs-svc/<digits>)".into());
     }
     Ok(s.trim().to_string())
+}
+
+/// `--detach-at`: a point of the deployment, or a time after the start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DetachArg {
+    At(crate::engine::DetachAt),
+    After(Duration),
+}
+
+fn parse_detach(s: &str) -> Result<DetachArg, String> {
+    match s.trim() {
+        "traffic-shifted" => Ok(DetachArg::At(crate::engine::DetachAt::TrafficShifted)),
+        "paused" => Ok(DetachArg::At(crate::engine::DetachAt::Paused)),
+        d => parse_duration(d)
+            .map(DetachArg::After)
+            .map_err(|e| format!("expected traffic-shifted, paused or a duration: {e}")),
+    }
 }
 
 /// `--timeout`: a duration, or `auto`.

@@ -17,6 +17,9 @@ pub const TIMED_OUT: u8 = 3;
 pub const SUPERSEDED: u8 = 4;
 /// An AWS error: no credentials, a permission missing on an ECS read, the API failing persistently.
 pub const AWS_ERROR: u8 = 5;
+/// Detached (`--detach-at`): the gate stopped waiting at the point asked for and wrote a handle; the
+/// deployment goes on, and `ecsgate resume HANDLE` picks the gate up in a later job.
+pub const DETACHED: u8 = 6;
 /// Interrupted by SIGINT (Ctrl-C), after teardown.
 pub const SIGINT: u8 = 130;
 /// Interrupted by SIGTERM, after teardown.
@@ -84,6 +87,7 @@ pub fn severity(code: u8) -> u8 {
         USAGE => 4,
         TIMED_OUT => 3,
         SUPERSEDED => 2,
+        DETACHED => 1,
         SUCCEEDED => 0,
         _ => 1,
     }
@@ -102,9 +106,10 @@ pub const TABLE: &str = "Exit codes:
   3    timed out, or the event stream ended with no verdict
   4    superseded by another deployment
   5    AWS error (credentials, permissions, API failures)
+  6    detached (--detach-at): the deployment goes on; `ecsgate resume HANDLE` waits for the rest
   130  interrupted by SIGINT (after cleanup)
   143  terminated by SIGTERM (after cleanup)
-Several services: the most severe code wins, in the order 143, 130, 1, 5, 2, 3, 4, 0.";
+Several services: the most severe code wins, in the order 143, 130, 1, 5, 2, 3, 4, 6, 0.";
 
 /// `ecsgate replay`'s exit codes (no AWS, no signals to clean up after).
 pub const REPLAY_TABLE: &str = "Exit codes:

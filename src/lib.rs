@@ -78,6 +78,8 @@ pub fn run() -> ExitCode {
         cli::Command::Wait(args) => app::wait::run(args),
         cli::Command::Deploy(args) => app::deploy::run(args),
         cli::Command::Run(args) => app::run::run(args),
+        cli::Command::Resume(args) => app::handle::resume(args),
+        cli::Command::Status(args) => app::handle::status(args),
         cli::Command::Gc(args) => app::gc::run(args),
         cli::Command::Doctor(args) => app::doctor::run(args),
         cli::Command::Continue(args) => app::hook::run(args),

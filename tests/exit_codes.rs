@@ -7,7 +7,7 @@ mod common;
 use ecsgate::exit::{self, combine};
 
 /// The order README "Several services" promises, most severe first.
-const README_ORDER: [u8; 8] = [143, 130, 1, 5, 2, 3, 4, 0];
+const README_ORDER: [u8; 9] = [143, 130, 1, 5, 2, 3, 4, 6, 0];
 
 fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
@@ -46,8 +46,8 @@ fn every_code_beats_every_code_after_it_in_the_readme_order() {
 
 #[test]
 fn the_readme_and_help_state_the_order_the_code_applies() {
-    assert!(readme().contains("143, 130, 1, 5, 2, 3, 4, then 0"), "README \"Exit codes\" order changed");
-    assert!(exit::TABLE.contains("in the order 143, 130, 1, 5, 2, 3, 4, 0."), "--help order changed");
+    assert!(readme().contains("143, 130, 1, 5, 2, 3, 4, 6, then 0"), "README \"Exit codes\" order changed");
+    assert!(exit::TABLE.contains("in the order 143, 130, 1, 5, 2, 3, 4, 6, 0."), "--help order changed");
 }
 
 #[test]
@@ -60,6 +60,7 @@ fn the_readme_exit_code_table_lists_every_code_the_binary_uses() {
         exit::TIMED_OUT,
         exit::SUPERSEDED,
         exit::AWS_ERROR,
+        exit::DETACHED,
         exit::SIGINT,
         exit::SIGTERM,
     ] {

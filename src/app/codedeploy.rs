@@ -6,18 +6,17 @@
 
 use std::time::{Duration, Instant};
 
+use super::lite::{DIAGNOSIS_BUDGET, Tick, conclude, failing, next_tick};
 use super::race::{Raced, race};
 use super::source::{Received, Source};
-use super::wait::{Gate, Svc, bounded_teardown, report_leftovers, subscribe_with};
+use super::wait::{Gate, Svc, subscribe_with};
 use crate::aws::{self, Clients, Kind, fatal};
 use crate::engine::codedeploy::{CdInput, CodeDeployGate, parse_event};
 use crate::engine::event::parse_envelope_str;
 use crate::engine::{EcsEvent, Outcome, ServiceSnapshot};
 use crate::error::AppError;
-use crate::report::{GateReport, Reporter, Who, format_elapsed};
+use crate::report::{Reporter, Who, format_elapsed};
 
-/// How long the diagnosis reads may take beside the teardown.
-const DIAGNOSIS_BUDGET: Duration = Duration::from_secs(10);
 /// What `--timeout auto` adds to the deployment group's own waits (ready wait, blue termination).
 const AUTO_SLACK: Duration = Duration::from_secs(30 * 60);
 
@@ -121,28 +120,11 @@ pub(crate) async fn judge(
         }
         None => lp.wait(&mut g, &mut source, reporter).await,
     };
-    source.stop_receiving();
-    let verdict_path = async {
-        if result.is_err() {
-            return None;
-        }
-        let (tail, hook) = tokio::time::timeout(DIAGNOSIS_BUDGET, lp.diagnose(reporter)).await.unwrap_or((None, None));
-        let v = lp.engine.verdict(tail, hook)?;
-        let report = GateReport::new(vec![v]);
-        reporter.report(&report);
-        super::notify::deliver(reporter).await;
-        Some(report.exit_code)
+    let verdict = async |r: &mut Reporter| {
+        let (tail, hook) = tokio::time::timeout(DIAGNOSIS_BUDGET, lp.diagnose(r)).await.unwrap_or((None, None));
+        lp.engine.verdict(tail, hook)
     };
-    let ((left, hurried), code) = tokio::join!(bounded_teardown(&source, &mut g.sigs), verdict_path);
-    if hurried {
-        reporter.info("ecsgate: second signal; teardown hurried");
-    }
-    report_leftovers(reporter, &left);
-    match (result, code) {
-        (Ok(()), Some(code)) => Ok(code),
-        (Err(e), _) => Err(e),
-        (Ok(()), None) => Err(AppError::bug("waiting for the CodeDeploy deployment")),
-    }
+    conclude(&mut g.sigs, &mut source, result, verdict, reporter).await
 }
 
 struct Loop<'a> {
@@ -157,12 +139,7 @@ impl Loop<'_> {
     fn feed(&mut self, input: CdInput, reporter: &mut Reporter) {
         let mut notes = Vec::new();
         self.engine.apply(input, &mut notes);
-        for n in &notes {
-            reporter.note(&self.who, n);
-        }
-        if reporter.wants_progress() {
-            reporter.progress(&self.who, &self.engine.progress());
-        }
+        super::lite::tell(reporter, &self.who, &notes, || self.engine.progress());
     }
 
     /// GetDeployment (ours, and CodeDeploy's rollback once named), the service's deployment target,
@@ -201,34 +178,19 @@ impl Loop<'_> {
         let mut beat = tokio::time::Instant::now() + s.timing.heartbeat;
         let mut failing_since: Option<Instant> = None;
         while !self.engine.is_decided() {
-            enum Got {
-                Rx(Received),
-                Reconcile,
-                Beat,
-            }
-            let gather = async {
-                tokio::select! {
-                    biased;
-                    r = source.next() => Got::Rx(r),
-                    _ = tokio::time::sleep_until(next) => Got::Reconcile,
-                    _ = tokio::time::sleep_until(beat) => Got::Beat,
-                }
-            };
-            let got = match race(&mut g.sigs, g.deadline, gather).await {
-                Raced::Done(x) => x,
-                Raced::Signal(sig) => {
+            let got = next_tick(&mut g.sigs, g.deadline, source, next, beat).await;
+            match got {
+                Tick::Signal(sig) => {
                     self.engine.finish(Outcome::Interrupted(sig), format!("interrupted by {}", sig.name()));
                     return Ok(());
                 }
-                Raced::OutOfTime => {
+                Tick::OutOfTime => {
                     let state = crate::report::view::format_state(&self.engine.progress());
                     self.engine
                         .finish(Outcome::TimedOut, format!("timed out after {} ({state})", format_elapsed(g.timeout)));
                     return Ok(());
                 }
-            };
-            match got {
-                Got::Rx(Received::Batch(batch)) => {
+                Tick::Rx(Received::Batch(batch)) => {
                     let mut handles = Vec::new();
                     for (body, handle) in batch {
                         handles.push(handle);
@@ -244,7 +206,7 @@ impl Loop<'_> {
                         source.ack(handles);
                     }
                 }
-                Got::Rx(Received::Error(e)) if e.kind == Kind::NotFound => {
+                Tick::Rx(Received::Error(e)) if e.kind == Kind::NotFound => {
                     source.stop_receiving();
                     next = tokio::time::Instant::now();
                     reporter.warn(&format!(
@@ -252,10 +214,10 @@ impl Loop<'_> {
                         format_elapsed(s.timing.poll_interval)
                     ));
                 }
-                Got::Rx(Received::Error(e)) => {
+                Tick::Rx(Received::Error(e)) => {
                     failing(&mut failing_since, s.timing.api_error_budget, ("ReceiveMessage", "sqs:ReceiveMessage", e))?
                 }
-                Got::Reconcile => {
+                Tick::Reconcile => {
                     match race(&mut g.sigs, g.deadline, self.reconcile(reporter)).await {
                         Raced::Done(Ok(())) => failing_since = None,
                         Raced::Done(Err(f)) => failing(&mut failing_since, s.timing.api_error_budget, f)?,
@@ -267,7 +229,7 @@ impl Loop<'_> {
                     }
                     next = tokio::time::Instant::now() + period(source.is_queue());
                 }
-                Got::Beat => {
+                Tick::Beat => {
                     let state = crate::report::view::format_state(&self.engine.progress());
                     let elapsed = format_elapsed(self.started.elapsed());
                     reporter.heartbeat(&format!("ecsgate: still waiting after {elapsed} — {state}"));
@@ -324,17 +286,4 @@ impl Loop<'_> {
         };
         (tail, hook)
     }
-}
-
-/// A failed call: denied ends the gate; anything else is retried until the error budget is spent.
-fn failing(
-    since: &mut Option<Instant>,
-    budget: Duration,
-    (op, permission, e): (&'static str, &'static str, aws::ErrInfo),
-) -> Result<(), AppError> {
-    let first = *since.get_or_insert_with(Instant::now);
-    if matches!(e.kind, Kind::AccessDenied | Kind::Credentials) || first.elapsed() >= budget {
-        return Err(fatal(op, permission, e));
-    }
-    Ok(())
 }

@@ -21,6 +21,8 @@ pub struct Driver {
     units: Vec<Unit>,
     recorder: Option<Recorder>,
     notes: Vec<Note>,
+    /// The handle a detached gate wrote (`--detach-at`), said in its verdicts.
+    handle: Option<String>,
 }
 
 impl Driver {
@@ -37,7 +39,23 @@ impl Driver {
                 engine: Engine::new(t, max_task_failures),
             })
             .collect();
-        Driver { units, recorder: None, notes: Vec::new() }
+        Driver { units, recorder: None, notes: Vec::new(), handle: None }
+    }
+
+    /// Where to detach (`--detach-at traffic-shifted|paused`), for every service.
+    pub fn with_detach(mut self, at: Option<crate::engine::DetachAt>) -> Self {
+        self.units = self.units.into_iter().map(|u| Unit { who: u.who, engine: u.engine.with_detach(at) }).collect();
+        self
+    }
+
+    /// The handle file a detached gate wrote: its verdicts name it and say how to resume.
+    pub fn set_handle(&mut self, path: String) {
+        self.handle = Some(path);
+    }
+
+    /// Whether any service ended detached (`--detach-at`).
+    pub fn any_detached(&self) -> bool {
+        self.units.iter().any(|u| u.engine.verdict().is_some_and(|v| v.outcome == Outcome::Detached))
     }
 
     /// Where "deployed" is, for every service (`--until`).
@@ -211,7 +229,20 @@ impl Driver {
 
     /// The verdicts (every service must be decided by now) and the gate's exit code, reported.
     pub fn conclude(&self, reporter: &mut Reporter) -> GateReport {
-        let verdicts = self.units.iter().filter_map(|u| u.engine.verdict()).collect();
+        let verdicts = self
+            .units
+            .iter()
+            .filter_map(|u| u.engine.verdict())
+            .map(|mut v| {
+                if let (Outcome::Detached, Some(h)) = (v.outcome, &self.handle) {
+                    v.hint = Some(format!(
+                        "the deployment goes on; resume the gate with `ecsgate resume {h}`, or read the verdict so far with `ecsgate status {h}`"
+                    ));
+                    v.handle = Some(h.clone());
+                }
+                v
+            })
+            .collect();
         let r = GateReport::new(verdicts);
         reporter.report(&r);
         r

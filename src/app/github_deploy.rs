@@ -76,6 +76,8 @@ pub fn final_status(r: &GateReport) -> (&'static str, String) {
         Outcome::Succeeded => "success",
         Outcome::Error(_) | Outcome::Interrupted(_) => "error",
         Outcome::Failed | Outcome::TimedOut | Outcome::Superseded | Outcome::InProgress => "failure",
+        // The deployment goes on; `ecsgate resume` ends it later (with its own --github-deployment).
+        Outcome::Detached => "in_progress",
     };
     let text = match r.verdicts.as_slice() {
         [v] => v.reason.clone().unwrap_or_else(|| r.outcome.as_str().into()),

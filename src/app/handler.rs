@@ -87,6 +87,8 @@ pub struct Handler {
     /// Per unit: the state of our deployment when its stopped tasks were last listed. Listing again is
     /// worth a call only when that changed (a task started or stopped shows in the counts).
     listed: Vec<Option<DeploymentKey>>,
+    /// `--detach-at DURATION`.
+    detach_after: Option<Duration>,
 }
 
 /// What of our deployment's snapshot tells that its tasks changed.
@@ -113,7 +115,14 @@ impl Handler {
             started: now,
             next_heartbeat: now + timing.heartbeat,
             listed: vec![None; units],
+            detach_after: None,
         }
+    }
+
+    /// `--detach-at DURATION`: the loop's deadline is then the earlier of it and `--timeout`.
+    pub fn with_detach_after(mut self, after: Option<Duration>) -> Self {
+        self.detach_after = after;
+        self
     }
 
     /// The first action once the subscription exists: list what already stopped, since nothing from
@@ -176,6 +185,17 @@ impl Handler {
             LoopEvent::Signal(sig) => {
                 r.info(&format!("ecsgate: {}; cleaning up", sig.name()));
                 d.finish_undecided(Outcome::Interrupted(sig), |_| format!("interrupted by {}", sig.name()));
+                Action::Stop
+            }
+            LoopEvent::Deadline if self.detach_after.is_some_and(|d| d < self.timeout) => {
+                // `--detach-at DURATION` came before `--timeout`: not judged, the deployment goes on.
+                let after = format_elapsed(self.detach_after.unwrap_or_default());
+                d.finish_undecided(Outcome::Detached, |e| {
+                    format!(
+                        "detached after {after}; the deployment goes on; last state: {}",
+                        format_state(&e.progress())
+                    )
+                });
                 Action::Stop
             }
             LoopEvent::Deadline => {

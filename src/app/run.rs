@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use super::handler::LoopEvent;
+use super::lite::Tick;
 use super::race::{Raced, race};
 use super::source::{Received, Source};
-use super::wait::{bounded_teardown, report_leftovers, signals, subscribe_with};
+use super::wait::{signals, subscribe_with};
 use crate::aws::run::{RunFrom, RunRequest};
 use crate::aws::{self, Clients, Kind, fatal};
 use crate::cli::{NotifyOn, RunArgs};
@@ -21,7 +22,7 @@ use crate::engine::snapshot::TaskDefinitionInfo;
 use crate::engine::{Input, Outcome, arn_name};
 use crate::error::AppError;
 use crate::exit::{ErrorKind, Signal};
-use crate::report::{GateReport, Reporter, Who, format_elapsed};
+use crate::report::{Reporter, Who, format_elapsed};
 
 /// The flags of `ecsgate run`, checked.
 #[derive(Debug, Clone)]
@@ -110,9 +111,6 @@ pub fn run(args: RunArgs) -> u8 {
     super::block_on(&mut reporter, async |r| one_off(&settings, r).await)
 }
 
-/// How long the culprit's log lines may take to read beside the teardown.
-const DIAGNOSIS_BUDGET: Duration = Duration::from_secs(10);
-
 /// A step before anything exists to tear down: a signal or the deadline ends the command with its error.
 async fn before_setup<T>(
     sigs: &mut mpsc::UnboundedReceiver<Signal>,
@@ -176,30 +174,13 @@ async fn one_off(s: &RunSettings, reporter: &mut Reporter) -> Result<u8, AppErro
             Err(e) => Err(e),
         },
     };
-    source.stop_receiving();
     let Loop { engine, sigs, .. } = lp;
     let mut engine = engine;
-    let verdict_path = async {
-        if result.is_err() {
-            return None;
-        }
-        let _ = tokio::time::timeout(DIAGNOSIS_BUDGET, diagnose(&clients, &td, &mut engine)).await;
-        let v = engine.verdict()?;
-        let report = GateReport::new(vec![v]);
-        reporter.report(&report);
-        super::notify::deliver(reporter).await;
-        Some(report.exit_code)
+    let verdict = async |_: &mut Reporter| {
+        let _ = tokio::time::timeout(super::lite::DIAGNOSIS_BUDGET, diagnose(&clients, &td, &mut engine)).await;
+        engine.verdict()
     };
-    let ((left, hurried), code) = tokio::join!(bounded_teardown(&source, sigs), verdict_path);
-    if hurried {
-        reporter.info("ecsgate: second signal; teardown hurried");
-    }
-    report_leftovers(reporter, &left);
-    match (result, code) {
-        (Ok(()), Some(code)) => Ok(code),
-        (Err(e), _) => Err(e),
-        (Ok(()), None) => Err(AppError::bug("running the tasks")),
-    }
+    super::lite::conclude(sigs, &mut source, result, verdict, reporter).await
 }
 
 /// The service (when given) and the task definition, read before anything is created: a wrong name is
@@ -284,12 +265,7 @@ impl Loop<'_> {
     fn feed(&mut self, input: Input, reporter: &mut Reporter) {
         let mut notes = Vec::new();
         self.engine.apply(input, &mut notes);
-        for n in &notes {
-            reporter.note(&self.who, n);
-        }
-        if reporter.wants_progress() {
-            reporter.progress(&self.who, &self.engine.progress());
-        }
+        super::lite::tell(reporter, &self.who, &notes, || self.engine.progress());
     }
 
     /// RunTask, raced against signals and the deadline. Its answer's tasks are ours from now on (the
@@ -340,26 +316,13 @@ impl Loop<'_> {
         let mut next_beat = tokio::time::Instant::now() + self.s.heartbeat;
         let mut failing_since: Option<Instant> = None;
         while !self.engine.is_decided() {
-            enum Got {
-                Rx(Received),
-                Describe,
-                Beat,
-            }
-            let gather = async {
-                tokio::select! {
-                    biased;
-                    r = source.next() => Got::Rx(r),
-                    _ = tokio::time::sleep_until(next_describe) => Got::Describe,
-                    _ = tokio::time::sleep_until(next_beat) => Got::Beat,
-                }
-            };
-            let got = match race(self.sigs, self.deadline, gather).await {
-                Raced::Done(g) => g,
-                Raced::Signal(sig) => {
+            let got = super::lite::next_tick(self.sigs, self.deadline, source, next_describe, next_beat).await;
+            match got {
+                Tick::Signal(sig) => {
                     self.engine.finish(Outcome::Interrupted(sig), format!("interrupted by {}", sig.name()));
                     return Ok(());
                 }
-                Raced::OutOfTime => {
+                Tick::OutOfTime => {
                     let state = crate::report::view::format_state(&self.engine.progress());
                     self.engine.finish(
                         Outcome::TimedOut,
@@ -367,9 +330,7 @@ impl Loop<'_> {
                     );
                     return Ok(());
                 }
-            };
-            match got {
-                Got::Rx(Received::Batch(batch)) => {
+                Tick::Rx(Received::Batch(batch)) => {
                     let mut handles = Vec::new();
                     for (body, handle) in batch {
                         handles.push(handle);
@@ -382,7 +343,7 @@ impl Loop<'_> {
                         source.ack(handles);
                     }
                 }
-                Got::Rx(Received::Error(e)) if e.kind == Kind::NotFound => {
+                Tick::Rx(Received::Error(e)) if e.kind == Kind::NotFound => {
                     source.stop_receiving();
                     next_describe = tokio::time::Instant::now();
                     reporter.warn(&format!(
@@ -390,10 +351,12 @@ impl Loop<'_> {
                         format_elapsed(self.s.poll_interval)
                     ));
                 }
-                Got::Rx(Received::Error(e)) => {
-                    self.failing(&mut failing_since, "ReceiveMessage", "sqs:ReceiveMessage", e)?
-                }
-                Got::Describe => {
+                Tick::Rx(Received::Error(e)) => super::lite::failing(
+                    &mut failing_since,
+                    self.s.api_error_budget,
+                    ("ReceiveMessage", "sqs:ReceiveMessage", e),
+                )?,
+                Tick::Reconcile => {
                     let arns = self.engine.task_arns().to_vec();
                     let call = aws::ecs::describe_tasks(self.clients, &self.s.request.cluster, &arns);
                     match race(self.sigs, self.deadline, call).await {
@@ -403,10 +366,11 @@ impl Loop<'_> {
                                 self.feed(Input::Task(t), reporter);
                             }
                         }
-                        Raced::Done(Err(e)) => {
-                            self.failing(&mut failing_since, "DescribeTasks", "ecs:DescribeTasks", e)?
-                        }
-                        // Served at the top of the next turn: the race sees it again.
+                        Raced::Done(Err(e)) => super::lite::failing(
+                            &mut failing_since,
+                            self.s.api_error_budget,
+                            ("DescribeTasks", "ecs:DescribeTasks", e),
+                        )?,
                         Raced::Signal(sig) => {
                             self.engine.finish(Outcome::Interrupted(sig), format!("interrupted by {}", sig.name()));
                             return Ok(());
@@ -415,7 +379,7 @@ impl Loop<'_> {
                     }
                     next_describe = tokio::time::Instant::now() + period(source.is_queue());
                 }
-                Got::Beat => {
+                Tick::Beat => {
                     let state = crate::report::view::format_state(&self.engine.progress());
                     reporter.heartbeat(&format!(
                         "ecsgate: still waiting after {} — {state}",
@@ -424,21 +388,6 @@ impl Loop<'_> {
                     next_beat = tokio::time::Instant::now() + self.s.heartbeat;
                 }
             }
-        }
-        Ok(())
-    }
-
-    /// A failed call: denied ends the run; anything else is retried until the error budget is spent.
-    fn failing(
-        &self,
-        since: &mut Option<Instant>,
-        op: &str,
-        permission: &str,
-        e: aws::ErrInfo,
-    ) -> Result<(), AppError> {
-        let first = *since.get_or_insert_with(Instant::now);
-        if matches!(e.kind, Kind::AccessDenied | Kind::Credentials) || first.elapsed() >= self.s.api_error_budget {
-            return Err(fatal(op, permission, e));
         }
         Ok(())
     }

@@ -53,6 +53,10 @@ pub struct WaitSettings {
     pub notify: Vec<String>,
     pub notify_on: NotifyOn,
     pub until: crate::engine::Until,
+    /// `--detach-at`.
+    pub detach: Option<crate::cli::DetachArg>,
+    /// `--handle`.
+    pub handle: PathBuf,
 }
 
 /// What `deploy` changes, on top of the wait.
@@ -395,6 +399,8 @@ impl WaitSettings {
             notify: parse_notify(&a.notify)?,
             notify_on: a.notify_on,
             until: a.until.into(),
+            detach: a.detach_at,
+            handle: a.handle.clone(),
         })
     }
 }

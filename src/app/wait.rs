@@ -44,6 +44,41 @@ pub fn run(args: WaitArgs) -> u8 {
     super::block_on(&mut reporter, async |r| wait(&settings, r).await)
 }
 
+/// `ecsgate status HANDLE`: the services read once (DescribeServices, their service deployments, the
+/// stopped tasks for a failure's diagnosis), the verdict of each that ended, the rest detached still.
+pub fn status(args: WaitArgs, handle: String) -> u8 {
+    let o = &args.gate.output;
+    let mut reporter = Reporter::new(o.output, o.quiet, false, o.github);
+    let settings = match WaitSettings::from_args(args) {
+        Ok(s) => s,
+        Err(e) => {
+            reporter.error(&e);
+            return e.exit_code();
+        }
+    };
+    super::block_on(&mut reporter, async |r| {
+        let mut g = Gate::open(&settings).await?;
+        let clients = g.clients.clone();
+        let (svcs, snaps) = g.before_setup("describing the services", resolve(&clients, &settings, r)).await?;
+        let mut driver = start_driver(&settings, g.timeout, &svcs, &snaps, r)?;
+        let found = g
+            .before_setup("describing the service deployments", async {
+                Ok(service_deployments(&clients, &snaps, Vec::new()).await)
+            })
+            .await?;
+        for sd in found {
+            driver.feed(Input::ServiceDeployment(sd), r);
+        }
+        find_service_deployments(&mut g, &svcs, &snaps, &mut driver, r).await?;
+        driver.finish_undecided(crate::engine::Outcome::Detached, |e| {
+            format!("still in progress: {}", crate::report::view::format_state(&e.progress()))
+        });
+        let _ = tokio::time::timeout(DIAGNOSIS_BUDGET, diagnose(&clients, &svcs, &mut driver, r)).await;
+        driver.set_handle(handle);
+        Ok(driver.conclude(r).exit_code)
+    })
+}
+
 /// One gated service, as DescribeServices described it at the start.
 #[derive(Debug, Clone)]
 pub(crate) struct Svc {
@@ -253,7 +288,11 @@ pub(crate) fn start_driver(
     reporter: &mut Reporter,
 ) -> Result<Driver, AppError> {
     let targets: Vec<Target> = svcs.iter().map(|v| v.target(&v.deployment_id)).collect();
-    let mut driver = Driver::new(targets, s.max_task_failures).with_until(s.until);
+    let detach_at = match s.detach {
+        Some(crate::cli::DetachArg::At(at)) => Some(at),
+        _ => None,
+    };
+    let mut driver = Driver::new(targets, s.max_task_failures).with_until(s.until).with_detach(detach_at);
     driver.begin(reporter);
     if let Some(p) = &s.record {
         let rec = Recorder::create(p, s.force).map_err(|e| {
@@ -362,7 +401,15 @@ pub(crate) async fn run_gate(
 ) -> Result<u8, AppError> {
     let s = g.s;
     let clients = g.clients.clone();
-    let mut handler = Handler::new(s.timing, g.timeout, s.fail_fast, !source.is_queue(), svcs.len(), Instant::now());
+    let detach_after = match s.detach {
+        Some(crate::cli::DetachArg::After(d)) => Some(d),
+        _ => None,
+    };
+    let mut handler = Handler::new(s.timing, g.timeout, s.fail_fast, !source.is_queue(), svcs.len(), Instant::now())
+        .with_detach_after(detach_after);
+    if let Some(after) = detach_after {
+        g.deadline = g.deadline.min(tokio::time::Instant::from_std(g.started + after));
+    }
     // `--github-deployment`: in_progress before the wait (best effort, bounded by its own timeout).
     let github = match &s.github_deployment {
         Some(gd) => super::github_deploy::start(gd, reporter).await.map(|st| (gd, st)),
@@ -398,6 +445,9 @@ pub(crate) async fn run_gate(
                 return None;
             }
             let _ = tokio::time::timeout(DIAGNOSIS_BUDGET, diagnose(clients, svcs, driver, rep)).await;
+            if driver.any_detached() {
+                super::handle::write(s, clients, svcs, driver, rep);
+            }
             let report = driver.conclude(rep);
             let printed = ended.elapsed();
             // The notification sink queued its payloads with the report: post them beside the teardown.

@@ -56,6 +56,14 @@ pub enum Until {
     Drained,
 }
 
+/// Where `--detach-at` stops waiting without a verdict (the deployment goes on; `ecsgate resume` picks
+/// the gate up): once production traffic is on ours, or at a lifecycle hook awaiting action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DetachAt {
+    TrafficShifted,
+    Paused,
+}
+
 /// Which deployment of which service we judge. Names or ARNs are both accepted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Target {
@@ -290,6 +298,8 @@ pub struct Engine {
     target: Target,
     max_task_failures: u32,
     until: Until,
+    /// `--detach-at` traffic-shifted or paused.
+    detach: Option<DetachAt>,
     decision: Option<Decision>,
     stats: Stats,
     dep: deployments::Deployments,
@@ -395,10 +405,17 @@ impl Engine {
             decision: None,
             stats: Stats::default(),
             until,
+            detach: None,
         }
     }
 
     /// Where "deployed" is (`--until`); the default is completed.
+    /// Detach (Outcome::Detached) at this point rather than wait for it to end.
+    pub fn with_detach(mut self, at: Option<DetachAt>) -> Self {
+        self.detach = at;
+        self
+    }
+
     pub fn with_until(mut self, until: Until) -> Self {
         self.until = until;
         self.target.until = (until != Until::Completed).then_some(until);
@@ -765,6 +782,7 @@ impl Engine {
             }),
             run: None,
             express: self.express_out(),
+            handle: None,
         })
     }
 }

@@ -113,6 +113,14 @@ impl Engine {
             self.on_hook_detail(&sd, h, out);
         }
         let shifted = matches!(sd.lifecycle_stage.as_deref(), Some("BAKE_TIME" | "CLEAN_UP"));
+        if self.detach == Some(DetachAt::TrafficShifted) && shifted && sd.status == "IN_PROGRESS" {
+            let id = self.ours().unwrap_or_default().to_string();
+            let stage = sd.lifecycle_stage.clone().unwrap_or_default();
+            let reason =
+                format!("detached once production traffic was on deployment {id} ({stage}); the deployment goes on");
+            self.decide(Outcome::Detached, reason, out);
+            return;
+        }
         if self.until == Until::TrafficShifted && shifted && sd.status == "IN_PROGRESS" {
             let id = self.ours().unwrap_or_default().to_string();
             let stage = sd.lifecycle_stage.clone().unwrap_or_default();
@@ -212,6 +220,9 @@ impl Engine {
             service_deployment_arn: h.service_deployment_arn.clone(),
             role,
         });
+        if h.event_name == "HOOK_AWAITING_ACTION" && ours && !self.is_decided() {
+            self.detach_at_pause(h.hook_id.as_deref(), h.lifecycle_stage.as_deref(), out);
+        }
         if !matches!(h.event_name.as_str(), "HOOK_FAILED" | "HOOK_TIMED_OUT") || !ours || self.is_decided() {
             return;
         }
@@ -225,6 +236,18 @@ impl Engine {
             log_tail: None,
         };
         self.fail_by_hook(hook, true, out);
+    }
+
+    /// `--detach-at paused`: a hook of ours awaits action, so the gate detaches (the pause can last days).
+    fn detach_at_pause(&mut self, hook_id: Option<&str>, stage: Option<&str>, out: &mut Vec<Note>) {
+        if self.detach == Some(DetachAt::Paused) {
+            let reason = format!(
+                "detached while lifecycle hook {} awaits action at {}; the deployment goes on",
+                hook_id.unwrap_or("?"),
+                stage.unwrap_or("its stage")
+            );
+            self.decide(Outcome::Detached, reason, out);
+        }
     }
 
     /// A hook of ours failed or timed out: it is the culprit, and (unless ECS's own status already
@@ -271,6 +294,9 @@ impl Engine {
             // Hooks ECS re-runs while rolling back are about the rollback, not our progress.
             role: if rolling_back { Role::EcsRollback } else { self.our_role() },
         });
+        if status == "AWAITING_ACTION" && !rolling_back {
+            self.detach_at_pause(h.hook_id.as_deref(), sd.lifecycle_stage.as_deref(), out);
+        }
         if !matches!(status, "FAILED" | "TIMED_OUT") || rolling_back {
             return;
         }

@@ -17,6 +17,9 @@ pub enum Outcome {
     InProgress,
     Interrupted(Signal),
     Error(ErrorKind),
+    /// The gate stopped waiting where `--detach-at` asked (traffic shifted, a paused hook, a time): not
+    /// judged yet, and the deployment goes on.
+    Detached,
 }
 
 impl Outcome {
@@ -29,6 +32,7 @@ impl Outcome {
             Outcome::Superseded => exit::SUPERSEDED,
             Outcome::Interrupted(s) => s.exit_code(),
             Outcome::Error(k) => k.exit_code(),
+            Outcome::Detached => exit::DETACHED,
         }
     }
 
@@ -41,6 +45,7 @@ impl Outcome {
             Outcome::InProgress => "in_progress",
             Outcome::Interrupted(_) => "interrupted",
             Outcome::Error(_) => "error",
+            Outcome::Detached => "detached",
         }
     }
 }
@@ -99,6 +104,9 @@ pub struct Verdict {
     /// An Express Mode service: what ECS manages for our revision (endpoint, alarms, log groups).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub express: Option<super::snapshot::ManagedResources>,
+    /// A detached gate's handle file (`--detach-at`): what `ecsgate resume` and `ecsgate status` take.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handle: Option<String>,
 }
 
 /// What `ecsgate run` started and how each task ended (the verdict of a run, beside its reason).
@@ -257,6 +265,7 @@ impl Verdict {
             rollback: None,
             run: None,
             express: None,
+            handle: None,
         }
     }
 }

@@ -94,6 +94,9 @@ pub fn outputs(r: &GateReport) -> Vec<(&'static str, String)> {
         ("container-exit-code", field(|v| v.culprit.as_ref().and_then(|c| c.exit_code).map(|x| x.to_string()))),
         ("hint", field(|v| v.hint.clone())),
     ];
+    if let Some(h) = r.verdicts.iter().find_map(|v| v.handle.clone()) {
+        o.push(("handle", h));
+    }
     if r.several() {
         o.push(("verdicts", serde_json::to_string(&r.verdicts).unwrap_or_default()));
     }

@@ -102,7 +102,7 @@ fn testcase(v: &Verdict, time: f64) -> String {
                 body()
             ));
         }
-        Outcome::InProgress => {
+        Outcome::InProgress | Outcome::Detached => {
             s.push_str(&format!(">\n      <skipped message=\"{message}\" />\n    </testcase>\n"));
         }
     }
@@ -114,7 +114,7 @@ pub fn document(r: &GateReport, times: &[f64], timestamp: &str) -> String {
     let count = |f: fn(Outcome) -> bool| r.verdicts.iter().filter(|v| f(v.outcome)).count();
     let failures = count(|o| matches!(o, Outcome::Failed | Outcome::TimedOut | Outcome::Superseded));
     let errors = count(|o| matches!(o, Outcome::Error(_) | Outcome::Interrupted(_)));
-    let skipped = count(|o| o == Outcome::InProgress);
+    let skipped = count(|o| matches!(o, Outcome::InProgress | Outcome::Detached));
     let total: f64 = times.iter().copied().fold(0.0, f64::max);
     let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     s.push_str(&format!(

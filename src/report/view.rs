@@ -218,6 +218,7 @@ pub fn outcome_word(o: Outcome) -> &'static str {
         Outcome::InProgress => "IN PROGRESS",
         Outcome::Interrupted(_) => "INTERRUPTED",
         Outcome::Error(_) => "ERROR",
+        Outcome::Detached => "DETACHED",
     }
 }
 

@@ -45,6 +45,7 @@ async fn breaker_rolls_back(emu: &Emu, svc: &Svc) {
 mod aws_access;
 mod codedeploy;
 mod deploy_and_rollback;
+mod detach;
 mod express;
 mod interruptions;
 mod modern;

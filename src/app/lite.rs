@@ -1,0 +1,114 @@
+//! What the gates with a loop of their own share — `ecsgate run` (one-off tasks) and the CodeDeploy gate:
+//! one subject, no Driver, no handler. The next thing to happen (a batch, a due reconcile, a heartbeat,
+//! a signal, the deadline), the error budget of their API calls, and the end: the verdict reported
+//! beside the teardown, the leftovers after it.
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use super::race::{Raced, race};
+use super::source::{Received, Source};
+use super::wait::{bounded_teardown, report_leftovers};
+use crate::aws::{self, Kind, fatal};
+use crate::error::AppError;
+use crate::exit::Signal;
+use crate::report::{GateReport, Reporter};
+
+/// A subject's notes to the reporter, then its progress (only computed for a live display).
+pub(crate) fn tell(
+    reporter: &mut Reporter,
+    who: &crate::report::Who,
+    notes: &[crate::engine::Note],
+    progress: impl FnOnce() -> crate::engine::Progress,
+) {
+    for n in notes {
+        reporter.note(who, n);
+    }
+    if reporter.wants_progress() {
+        reporter.progress(who, &progress());
+    }
+}
+
+/// How long the diagnosis reads may take beside the teardown.
+pub(crate) const DIAGNOSIS_BUDGET: Duration = Duration::from_secs(10);
+
+/// What happened next.
+pub(crate) enum Tick {
+    Rx(Received),
+    Reconcile,
+    Beat,
+    Signal(Signal),
+    OutOfTime,
+}
+
+/// Waits for the next batch, the reconcile due at `reconcile`, the heartbeat due at `beat`, a signal
+/// or the deadline, whichever comes first.
+pub(crate) async fn next_tick(
+    sigs: &mut mpsc::UnboundedReceiver<Signal>,
+    deadline: tokio::time::Instant,
+    source: &mut Source,
+    reconcile: tokio::time::Instant,
+    beat: tokio::time::Instant,
+) -> Tick {
+    let gather = async {
+        tokio::select! {
+            biased;
+            r = source.next() => Tick::Rx(r),
+            _ = tokio::time::sleep_until(reconcile) => Tick::Reconcile,
+            _ = tokio::time::sleep_until(beat) => Tick::Beat,
+        }
+    };
+    match race(sigs, deadline, gather).await {
+        Raced::Done(t) => t,
+        Raced::Signal(sig) => Tick::Signal(sig),
+        Raced::OutOfTime => Tick::OutOfTime,
+    }
+}
+
+/// A failed call: denied (or no credentials) ends the gate at once; anything else is retried until it
+/// has failed for `budget`. `since` is when the calls began failing (reset by a success).
+pub(crate) fn failing(
+    since: &mut Option<Instant>,
+    budget: Duration,
+    (op, permission, e): (&'static str, &'static str, aws::ErrInfo),
+) -> Result<(), AppError> {
+    let first = *since.get_or_insert_with(Instant::now);
+    if matches!(e.kind, Kind::AccessDenied | Kind::Credentials) || first.elapsed() >= budget {
+        return Err(fatal(op, permission, e));
+    }
+    Ok(())
+}
+
+/// The end of a gate: the verdict (when the loop ended well; `verdict` reads what explains it first,
+/// bounded) reported and notified beside the teardown, then the leftovers; the exit code, or the error.
+pub(crate) async fn conclude(
+    sigs: &mut mpsc::UnboundedReceiver<Signal>,
+    source: &mut Source,
+    result: Result<(), AppError>,
+    verdict: impl AsyncFnOnce(&mut Reporter) -> Option<crate::engine::Verdict>,
+    reporter: &mut Reporter,
+) -> Result<u8, AppError> {
+    source.stop_receiving();
+    let ok = result.is_ok();
+    let verdict_path = async {
+        if !ok {
+            return None;
+        }
+        let v = verdict(&mut *reporter).await?;
+        let report = GateReport::new(vec![v]);
+        reporter.report(&report);
+        super::notify::deliver(reporter).await;
+        Some(report.exit_code)
+    };
+    let ((left, hurried), code) = tokio::join!(bounded_teardown(source, sigs), verdict_path);
+    if hurried {
+        reporter.info("ecsgate: second signal; teardown hurried");
+    }
+    report_leftovers(reporter, &left);
+    match (result, code) {
+        (Ok(()), Some(code)) => Ok(code),
+        (Err(e), _) => Err(e),
+        (Ok(()), None) => Err(AppError::bug("ending the gate")),
+    }
+}
