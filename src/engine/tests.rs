@@ -1504,3 +1504,44 @@ fn an_express_rollback_for_another_reason_blames_no_managed_alarm_and_a_success_
     feed(&mut plain, [sd_from_api(&json!({"status": "SUCCESSFUL"}))]);
     assert!(!plain.wants_managed_resources());
 }
+
+#[test]
+fn detach_at_paused_detaches_when_our_hook_awaits_action_and_not_for_another_deployments() {
+    let mut e = engine().with_detach(Some(DetachAt::Paused));
+    with_service_deployment(&mut e, SD);
+    let Input::Event(EcsEvent::Hook(mut other)) =
+        hook("HOOK_AWAITING_ACTION", "arn:aws:ecs:us-west-2:111122223333:service-deployment/default/servicetest/other")
+    else {
+        unreachable!()
+    };
+    other.hook_id = Some("ecs-pause-of-another-deployment".into());
+    feed(&mut e, [Input::Event(EcsEvent::Hook(other))]);
+    assert!(!e.is_decided(), "another deployment's pause");
+    feed(&mut e, [hook("HOOK_AWAITING_ACTION", SD)]);
+    let v = e.verdict().expect("detached");
+    assert_eq!((v.outcome, v.exit_code), (Outcome::Detached, crate::exit::DETACHED));
+    assert!(v.reason.unwrap().starts_with("detached while lifecycle hook ecs-pause-"), "the hook is named");
+    // Without --detach-at the same pause only announces itself.
+    let mut plain = engine();
+    with_service_deployment(&mut plain, SD);
+    feed(&mut plain, [hook("HOOK_AWAITING_ACTION", SD)]);
+    assert!(!plain.is_decided());
+}
+
+#[test]
+fn detach_at_traffic_shifted_detaches_when_the_bake_begins_and_a_success_still_succeeds() {
+    let mut e = engine().with_detach(Some(DetachAt::TrafficShifted));
+    with_service_deployment(&mut e, SD);
+    feed(&mut e, [sd_from_api(&json!({"status": "IN_PROGRESS", "lifecycleStage": "PRODUCTION_TRAFFIC_SHIFT"}))]);
+    assert!(!e.is_decided());
+    feed(&mut e, [sd_from_api(&json!({"status": "IN_PROGRESS", "lifecycleStage": "BAKE_TIME"}))]);
+    assert_eq!(e.verdict().unwrap().outcome, Outcome::Detached);
+    let mut quick = engine().with_detach(Some(DetachAt::TrafficShifted));
+    with_service_deployment(&mut quick, SD);
+    feed(&mut quick, [sd_from_api(&json!({"status": "SUCCESSFUL", "lifecycleStage": "CLEAN_UP"}))]);
+    assert_eq!(
+        quick.verdict().unwrap().outcome,
+        Outcome::Succeeded,
+        "a deployment already done is judged, not detached"
+    );
+}
