@@ -28,6 +28,17 @@ pub(crate) async fn gate(
 ) -> Result<u8, AppError> {
     let s = g.s;
     let clients = g.clients.clone();
+    // What the CodeDeploy gate does not do (yet): said, not silently dropped.
+    for (set, flag) in [
+        (s.rollback_on_failure, "--rollback-on-failure (CodeDeploy rolls back by its own configuration)"),
+        (s.record.is_some(), "--record"),
+        (s.github_deployment.is_some(), "--github-deployment"),
+        (s.detach.is_some(), "--detach-at"),
+    ] {
+        if set {
+            reporter.warn(&format!("{flag} is not supported for CODE_DEPLOY services; ignored"));
+        }
+    }
     let id = match s.deployment_id.as_deref().filter(|d| d.starts_with("d-")) {
         Some(d) => d.to_string(),
         None => {

@@ -48,7 +48,8 @@ pub fn run(args: WaitArgs) -> u8 {
 /// stopped tasks for a failure's diagnosis), the verdict of each that ended, the rest detached still.
 pub fn status(args: WaitArgs, handle: String) -> u8 {
     let o = &args.gate.output;
-    let mut reporter = Reporter::new(o.output, o.quiet, false, o.github);
+    // One read, no wait: the verdict so far is the answer (no "waiting for" line, no timeline).
+    let mut reporter = Reporter::new(o.output, true, false, o.github);
     let settings = match WaitSettings::from_args(args) {
         Ok(s) => s,
         Err(e) => {
