@@ -8,6 +8,7 @@ pub mod doctor;
 pub mod ecs;
 pub mod elb;
 pub mod gc;
+pub mod hub;
 pub mod logs;
 pub mod queue;
 pub mod subscription;
@@ -33,6 +34,9 @@ pub struct Clients {
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     /// GetCallerIdentity only (`doctor`): who the credentials are, in which account.
     pub sts: aws_sdk_sts::Client,
+    /// The hub's table (Query) and where it is published (GetParameter).
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub ssm: aws_sdk_ssm::Client,
     /// The region the clients talk to (for the commands printed about leftovers).
     pub region: String,
 }
@@ -84,6 +88,8 @@ pub async fn load(region: Option<String>, profile: Option<String>) -> Result<Cli
         cloudwatch: aws_sdk_cloudwatch::Client::new(&conf),
         elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
         sts: aws_sdk_sts::Client::new(&conf),
+        dynamodb: aws_sdk_dynamodb::Client::new(&conf),
+        ssm: aws_sdk_ssm::Client::new(&conf),
         region,
     })
 }
