@@ -51,6 +51,10 @@ pub enum Command {
     /// Delete leftover ecsgate EventBridge rules and SQS queues (found by tag and name prefix).
     #[command(after_help = exit::GC_TABLE)]
     Gc(GcArgs),
+    /// The hub: one EventBridge rule per account writing ECS events into a DynamoDB table that gates
+    /// read (`--hub auto`), installed once from a CloudFormation template.
+    #[command(subcommand)]
+    Hub(HubCommand),
     /// Check what a gate needs before a pipeline depends on it: credentials and region, each permission
     /// of the mode (probed with calls that change nothing), the clock against AWS's, and the rules left
     /// on the default event bus. Prints what to fix.
@@ -188,6 +192,11 @@ pub struct GateArgs {
     /// Where --detach-at writes the handle (a small JSON file; also the GitHub output `handle`).
     #[arg(long, env = "ECSGATE_HANDLE", value_name = "FILE", default_value = "ecsgate-handle.json")]
     pub handle: std::path::PathBuf,
+    /// Read events from the hub (`ecsgate hub template`) instead of creating a queue and rule: `auto`
+    /// finds its table through the SSM parameter /ecsgate/hub/table, or name the table. Without a hub
+    /// (no parameter, or not allowed to read it) the gate subscribes as usual, with a notice.
+    #[arg(long, env = "ECSGATE_HUB", value_name = "auto|TABLE", value_parser = non_empty)]
+    pub hub: Option<String>,
     /// When our deployment fails by ecsgate's own rule or times out and ECS is not already rolling back:
     /// roll back (StopServiceDeployment, or UpdateService to the previous revision) and wait for that.
     #[arg(long, env = "ECSGATE_ROLLBACK_ON_FAILURE", value_parser = boolish(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]
@@ -425,6 +434,14 @@ pub struct ContinueArgs {
     pub rollback: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum HubCommand {
+    /// Print the hub's CloudFormation template (rule, ingestion function, table with TTL, SSM parameter):
+    /// ecsgate hub template > hub.yaml && aws cloudformation deploy --template-file hub.yaml
+    /// --stack-name ecsgate-hub --capabilities CAPABILITY_IAM
+    Template,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -82,6 +82,7 @@ pub fn run() -> ExitCode {
         cli::Command::Status(args) => app::handle::status(args),
         cli::Command::Gc(args) => app::gc::run(args),
         cli::Command::Doctor(args) => app::doctor::run(args),
+        cli::Command::Hub(cli::HubCommand::Template) => report::hub_template(),
         cli::Command::Continue(args) => app::hook::run(args),
         cli::Command::Report(args) => app::report::run(args),
         cli::Command::Completions { shell } => report::completions(shell),

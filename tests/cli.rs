@@ -273,3 +273,13 @@ fn report_gives_the_lead_time_of_recordings_that_name_a_commit_time() {
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("ECSGATE_COMMIT_TIME"), "{}", bad.stderr);
 }
+
+#[test]
+fn hub_template_prints_the_template_whose_ingestion_the_emulator_runs() {
+    let r = ecsgate(&["hub", "template"], None, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, std::fs::read_to_string(format!("{}/hub/template.yaml", env!("CARGO_MANIFEST_DIR"))).unwrap());
+    for part in ["AWS::DynamoDB::Table", "AWS::Events::Rule", "AWS::SSM::Parameter", "def items(event, now=None):"] {
+        assert!(r.stdout.contains(part), "{part}");
+    }
+}

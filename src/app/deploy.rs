@@ -72,7 +72,9 @@ async fn deploy(d: &DeploySettings, reporter: &mut Reporter) -> Result<u8, AppEr
     let mut source = Source::polling(&clients);
     let mut first = None;
     if !s.poll {
-        first = subscribe(&mut g, &mut source, &[svc.watched()], reporter).await?;
+        // The deployment does not exist yet: it will be created after this.
+        let since = crate::engine::time::now_millis() - 60_000;
+        first = subscribe(&mut g, &mut source, &[svc.watched()], since, reporter).await?;
     }
     if let Some(ev) = first {
         // Interrupted (or out of time) before the service was touched: tear down, change nothing.

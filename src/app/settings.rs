@@ -41,6 +41,8 @@ pub struct WaitSettings {
     /// `--github-deployment ENVIRONMENT`, resolved from the environment before anything is created.
     pub github_deployment: Option<super::github_deploy::GithubDeployment>,
     pub poll: bool,
+    /// `--hub auto|TABLE`: read events from the hub's table instead of a per-run subscription.
+    pub hub: Option<String>,
     pub fail_fast: bool,
     pub timing: Timing,
     pub region: Option<String>,
@@ -381,6 +383,7 @@ impl WaitSettings {
                 None => None,
             },
             poll: a.poll,
+            hub: a.hub.clone(),
             fail_fast,
             timing: Timing {
                 reconcile_interval: a.reconcile_interval.max(Duration::from_millis(100)),

@@ -39,6 +39,13 @@ impl Source {
         Source { clients: clients.clone(), teardown: Teardown::default(), queue: None }
     }
 
+    /// The hub: the services' events read from the hub's table (`keys`: their service ARNs) from
+    /// `from_ms` on. Nothing is created, so there is nothing to tear down.
+    pub fn hub(clients: &Clients, table: String, keys: Vec<String>, from_ms: i64) -> Self {
+        let reader = spawn_hub_reader(clients.clone(), table, keys, from_ms);
+        Source { clients: clients.clone(), teardown: Teardown::default(), queue: Some(reader) }
+    }
+
     /// Creates the queue, the rule and the target, and starts receiving. Each resource is registered in
     /// this source before its create call, so a subscription that fails — or whose future is dropped by
     /// a signal or the deadline — still leaves [`Source::teardown`] everything to delete.
@@ -68,6 +75,10 @@ impl Source {
     /// which the engine absorbs as a duplicate).
     pub fn ack(&self, handles: Vec<String>) {
         let Some(q) = &self.queue else { return };
+        // The hub's events have no receipt: nothing to delete.
+        if q.url.is_empty() {
+            return;
+        }
         let clients = self.clients.clone();
         let url = q.url.clone();
         tokio::spawn(async move {
@@ -125,4 +136,65 @@ fn spawn_receiver(c: Clients, url: String, wait_seconds: i32) -> QueueRx {
         }
     });
     QueueRx { rx, task, url: queue_url }
+}
+
+/// How far back each read of the hub reaches before the newest event it saw: the rule and the function
+/// deliver events out of order by up to this much, and an event seen once is not handed over again.
+const HUB_OVERLAP_MS: i64 = 120_000;
+/// How often the hub is read while events come, and once nothing came for a minute.
+const HUB_FAST: Duration = Duration::from_secs(1);
+const HUB_IDLE: Duration = Duration::from_secs(3);
+
+fn spawn_hub_reader(c: Clients, table: String, keys: Vec<String>, from_ms: i64) -> QueueRx {
+    use crate::aws::hub;
+    use crate::engine::time::{now_millis, parse_rfc3339_millis};
+    let (tx, rx) = mpsc::channel(16);
+    let task = tokio::spawn(async move {
+        let mut from = from_ms;
+        let mut seen: std::collections::HashSet<(usize, String)> = Default::default();
+        let mut last_new = now_millis();
+        loop {
+            let mut batch = Vec::new();
+            let mut failed = None;
+            let mut newest = from;
+            for (i, key) in keys.iter().enumerate() {
+                match hub::events_since(&c, &table, key, &hub::sort_key_at(from)).await {
+                    Ok(events) => {
+                        for e in events {
+                            if let Some(t) = e.at.split('#').next().and_then(parse_rfc3339_millis) {
+                                newest = newest.max(t);
+                            }
+                            if seen.insert((i, e.at)) {
+                                batch.push((e.body, String::new()));
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            if let Some(e) = failed {
+                if tx.send(Received::Error(e)).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(HUB_IDLE).await;
+                continue;
+            }
+            if !batch.is_empty() {
+                last_new = now_millis();
+                if tx.send(Received::Batch(batch)).await.is_err() {
+                    return;
+                }
+            }
+            // Reach back the overlap from the newest event seen; forget what lies before that.
+            from = from.max(newest - HUB_OVERLAP_MS);
+            let floor = hub::sort_key_at(from);
+            seen.retain(|(_, at)| at.as_str() >= floor.as_str());
+            let idle = now_millis() - last_new > 60_000;
+            tokio::time::sleep(if idle { HUB_IDLE } else { HUB_FAST }).await;
+        }
+    });
+    QueueRx { rx, task, url: String::new() }
 }

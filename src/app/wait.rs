@@ -274,7 +274,7 @@ async fn wait(s: &WaitSettings, reporter: &mut Reporter) -> Result<u8, AppError>
     let setup_started = Instant::now();
     if let Some(units) = plan::subscribe_for(s.poll, &driver) {
         let watched: Vec<Watched> = units.into_iter().map(|i| svcs[i].watched()).collect();
-        first = subscribe(&mut g, &mut source, &watched, reporter).await?;
+        first = subscribe(&mut g, &mut source, &watched, hub_since(&svcs, &snaps), reporter).await?;
     }
     let setup = setup_started.elapsed();
     run_gate(g, svcs, snaps, driver, source, first, setup, reporter).await
@@ -331,8 +331,24 @@ pub(crate) async fn subscribe(
     g: &mut Gate<'_>,
     source: &mut Source,
     watched: &[Watched],
+    since_ms: i64,
     reporter: &mut Reporter,
 ) -> Result<Option<LoopEvent>, AppError> {
+    if let Some(spec) = g.s.hub.clone() {
+        let keys: Vec<String> = watched.iter().map(|w| w.service_arn.clone()).collect();
+        match use_hub(g, &spec, &keys, reporter).await {
+            Ok(Some(table)) => {
+                reporter.info(&format!(
+                    "ecsgate: reading the hub's table {table} from {} (no queue, no rule created)",
+                    crate::engine::time::format_rfc3339_secs(since_ms)
+                ));
+                *source = Source::hub(&g.clients, table, keys, since_ms);
+                return Ok(None);
+            }
+            Ok(None) => {}
+            Err(cut_short) => return Ok(Some(cut_short)),
+        }
+    }
     let plan = subscription::plan(watched);
     let t = g.s.timing;
     subscribe_with(&mut g.sigs, g.deadline, &g.clients, (t.wait_seconds, t.poll_interval), source, &plan, reporter)
@@ -386,6 +402,64 @@ pub(crate) async fn subscribe_with(
         }
     }
     Ok(first)
+}
+
+/// `--hub auto|TABLE`: the hub's table, proven readable with one read of the first service's events;
+/// `Ok(None)`, with a notice, when there is no hub or it cannot be read (the gate then subscribes).
+/// A signal or the deadline during these reads is handed back as the loop's first event.
+async fn use_hub(
+    g: &mut Gate<'_>,
+    spec: &str,
+    keys: &[String],
+    reporter: &mut Reporter,
+) -> Result<Option<String>, LoopEvent> {
+    use crate::aws::hub;
+    let clients = g.clients.clone();
+    let table = if spec.eq_ignore_ascii_case("auto") {
+        match race(&mut g.sigs, g.deadline, hub::table_from_parameter(&clients)).await {
+            Raced::Done(Ok(Some(t))) => t,
+            Raced::Done(Ok(None)) => {
+                reporter.info(&format!(
+                    "ecsgate: no hub (SSM parameter {} not found); subscribing with a queue and rule",
+                    hub::PARAMETER
+                ));
+                return Ok(None);
+            }
+            Raced::Done(Err(e)) => {
+                reporter.warn(&format!(
+                    "cannot read the hub's SSM parameter {} ({e}); subscribing with a queue and rule",
+                    hub::PARAMETER
+                ));
+                return Ok(None);
+            }
+            Raced::Signal(sig) => return Err(LoopEvent::Signal(sig)),
+            Raced::OutOfTime => return Err(LoopEvent::Deadline),
+        }
+    } else {
+        spec.to_string()
+    };
+    let Some(key) = keys.first() else { return Ok(None) };
+    let now = hub::sort_key_at(crate::engine::time::now_millis());
+    let probe = hub::events_since(&clients, &table, key, &now);
+    match race(&mut g.sigs, g.deadline, probe).await {
+        Raced::Done(Ok(_)) => Ok(Some(table)),
+        Raced::Done(Err(e)) => {
+            reporter.warn(&format!("cannot read the hub's table {table} ({e}); subscribing with a queue and rule"));
+            Ok(None)
+        }
+        Raced::Signal(sig) => Err(LoopEvent::Signal(sig)),
+        Raced::OutOfTime => Err(LoopEvent::Deadline),
+    }
+}
+
+/// Where a gate on the hub starts reading: a minute before the earliest of its deployments was
+/// created (events from before the gate began are used: no race), or a quarter of an hour back when
+/// no creation time is known.
+fn hub_since(svcs: &[Svc], snaps: &[ServiceSnapshot]) -> i64 {
+    let created = svcs.iter().filter_map(|v| {
+        snaps.iter().flat_map(|s| s.deployments.iter()).find(|d| d.id == v.deployment_id).and_then(|d| d.created_at_ms)
+    });
+    created.min().unwrap_or_else(|| crate::engine::time::now_millis() - 15 * 60_000) - 60_000
 }
 
 /// The gate from its loop to its end: the loop, teardown beside the diagnosis, the report.

@@ -10,6 +10,7 @@ pub mod ecs;
 pub mod elb;
 pub mod express;
 pub mod gc;
+pub mod hub;
 pub mod logs;
 pub mod queue;
 pub mod run;
@@ -38,6 +39,9 @@ pub struct Clients {
     pub sts: aws_sdk_sts::Client,
     /// CodeDeploy blue/green deployments of CODE_DEPLOY services.
     pub codedeploy: aws_sdk_codedeploy::Client,
+    /// The hub's table (Query) and where it is published (GetParameter).
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub ssm: aws_sdk_ssm::Client,
     /// The region the clients talk to (for the commands printed about leftovers).
     pub region: String,
 }
@@ -90,6 +94,8 @@ pub async fn load(region: Option<String>, profile: Option<String>) -> Result<Cli
         elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
         sts: aws_sdk_sts::Client::new(&conf),
         codedeploy: aws_sdk_codedeploy::Client::new(&conf),
+        dynamodb: aws_sdk_dynamodb::Client::new(&conf),
+        ssm: aws_sdk_ssm::Client::new(&conf),
         region,
     })
 }

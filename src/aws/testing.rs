@@ -62,6 +62,8 @@ pub fn clients(status: u16, body: &str) -> Clients {
         elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
         sts: aws_sdk_sts::Client::new(&conf),
         codedeploy: aws_sdk_codedeploy::Client::new(&conf),
+        dynamodb: aws_sdk_dynamodb::Client::new(&conf),
+        ssm: aws_sdk_ssm::Client::new(&conf),
         region: "us-east-1".into(),
     }
 }

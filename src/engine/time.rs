@@ -70,13 +70,13 @@ pub fn format_rfc3339_millis(ms: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z", sod / 3600, (sod % 3600) / 60, sod % 60)
 }
 
-/// `HH:MM:SS` of epoch milliseconds, UTC: the prefix of timeline lines.
 /// `2026-03-05T16:04:41Z`: whole seconds, as ECS writes `expiresAt` in its events.
 pub fn format_rfc3339_secs(ms: i64) -> String {
     let s = format_rfc3339_millis(ms.div_euclid(1000) * 1000);
     s.replace(".000Z", "Z")
 }
 
+/// `HH:MM:SS` of epoch milliseconds, UTC: the prefix of timeline lines.
 pub fn format_clock(ms: i64) -> String {
     let sod = ms.div_euclid(1000).rem_euclid(86_400);
     format!("{:02}:{:02}:{:02}", sod / 3600, (sod % 3600) / 60, sod % 60)

@@ -243,6 +243,16 @@ pub fn man_page() -> u8 {
     }
 }
 
+/// `ecsgate hub template`: the hub's CloudFormation template, as shipped in `hub/template.yaml` (the
+/// emulator runs the ingestion code in that very file, so what is printed is what is tested).
+pub fn hub_template() -> u8 {
+    let mut stdout = std::io::stdout().lock();
+    let _ = std::io::Write::write_all(&mut stdout, HUB_TEMPLATE.as_bytes());
+    crate::exit::SUCCEEDED
+}
+
+pub const HUB_TEMPLATE: &str = include_str!("../../hub/template.yaml");
+
 /// The manual's roff.
 pub fn render_man() -> std::io::Result<Vec<u8>> {
     use clap::CommandFactory;

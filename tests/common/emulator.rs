@@ -183,7 +183,8 @@ impl Emu {
         let v = self.ctl(
             "/_ecsgate/task",
             json!({"cluster": svc.cluster, "service": svc.name, "started_by": deployment, "task_definition": svc.task_definition,
-                   "lastStatus": "STOPPED", "stopCode": stop_code, "stoppedReason": reason, "containers": [c]}),
+                   "lastStatus": "STOPPED", "stopCode": stop_code, "stoppedReason": reason, "containers": [c],
+                   "region": self.region}),
         );
         v["taskArn"].as_str().unwrap().to_string()
     }
@@ -204,7 +205,7 @@ impl Emu {
     pub fn service_config(&self, svc: &Svc, cfg: Value) {
         let v = self.ctl(
             "/_ecsgate/service_config",
-            json!({"cluster": svc.cluster, "service": svc.name, "deployment_configuration": cfg}),
+            json!({"cluster": svc.cluster, "service": svc.name, "deployment_configuration": cfg, "region": self.region}),
         );
         assert_eq!(v["ok"], true, "{v}");
     }
@@ -212,8 +213,8 @@ impl Emu {
     /// Drives service deployment `arn` (the service's current one): merges `fields` into what
     /// Describe/ListServiceDeployments answer, and emits a hook event when `hook` is given.
     pub fn service_deployment(&self, svc: &Svc, arn: &str, fields: Value, hook: Option<Value>) {
-        let mut body =
-            json!({"cluster": svc.cluster, "service": svc.name, "service_deployment_arn": arn, "fields": fields});
+        let mut body = json!({"cluster": svc.cluster, "service": svc.name, "service_deployment_arn": arn, "fields": fields,
+                              "region": self.region});
         if let Some(h) = hook {
             body["emit_hook"] = h;
         }

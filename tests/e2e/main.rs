@@ -47,6 +47,7 @@ mod codedeploy;
 mod deploy_and_rollback;
 mod detach;
 mod express;
+mod hub;
 mod interruptions;
 mod modern;
 mod outputs_and_tools;

@@ -55,6 +55,10 @@ What the layer adds, in-process, around moto's own WSGI app:
   START emitted). POST /_ecsgate/codedeploy merges a
   deployment's `deploymentInfo` fields and its ECS target, and emits a `CodeDeploy Deployment State-change
   Notification` with `emit` (START, SUCCESS, FAILURE, STOP, READY) onto the default bus, as CodeDeploy would.
+- The hub (hub/template.yaml): when the SSM parameter /ecsgate/hub/table names a DynamoDB table of the
+  region, every ECS event put on the default bus that the template's rule matches is written into it by
+  the template's own ingestion code (its Lambda's ZipFile, run here), as the rule and function would: the
+  reader under test and the writer it ships cannot drift.
 Tasks never advance on DescribeTasks (moto's state manager is set to manual for ecs::task).
 Usage: server.py --port PORT   (binds 127.0.0.1 only)
 """
@@ -75,6 +79,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.moto_api import state_manager
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.ecs import models as ecs_models
+from moto.events import models as events_models
 from werkzeug.serving import run_simple
 
 LOCK = threading.Lock()
@@ -132,6 +137,57 @@ def update_service(self, props):
 
 
 ecs_models.EC2ContainerServiceBackend.update_service = update_service
+
+
+# ---------------------------------------------------------------- the hub's ingestion
+HUB_PATTERN = {"ECS Deployment State Change", "ECS Service Action", "ECS Task State Change", "ECS Hook State Change"}
+_hub_code = {}
+
+
+def hub_code():
+    """The template's ingestion function (`items`), read from hub/template.yaml once."""
+    if not _hub_code:
+        import os
+        import textwrap
+        here = os.path.dirname(os.path.abspath(__file__))
+        text = open(os.path.join(here, "..", "..", "hub", "template.yaml")).read()
+        m = re.search(r"^( *)ZipFile: \|\n((?:\1  .*\n|\s*\n)+)", text, re.M)
+        exec(textwrap.dedent(m.group(2)), _hub_code)
+    return _hub_code
+
+
+def hub_ingest(region, entries):
+    try:
+        param = get_backend("ssm")[DEFAULT_ACCOUNT_ID][region].get_parameter("/ecsgate/hub/table")
+    except Exception:
+        return
+    if param is None:
+        return
+    ddb = get_backend("dynamodb")[DEFAULT_ACCOUNT_ID][region]
+    for e in entries:
+        if e.get("Source") != "aws.ecs" or e.get("DetailType") not in HUB_PATTERN:
+            continue
+        event = {"version": "0", "id": str(__import__("uuid").uuid4()), "detail-type": e["DetailType"], "source": "aws.ecs",
+                 "account": DEFAULT_ACCOUNT_ID, "time": now().strftime("%Y-%m-%dT%H:%M:%SZ"), "region": region,
+                 "resources": e.get("Resources") or [], "detail": json.loads(e.get("Detail") or "{}")}
+        for item in hub_code()["items"](event):
+            ddb.put_item(param.value, {"key": {"S": item["key"]}, "at": {"S": item["at"]}, "event": {"S": item["event"]},
+                                       "expires": {"N": str(item["expires"])}})
+
+
+_orig_put_events = events_models.EventsBackend.put_events
+
+
+def put_events(self, events):
+    out = _orig_put_events(self, events)
+    try:
+        hub_ingest(self.region_name, events)
+    except Exception as err:  # a broken ingestion must show in the log, not break PutEvents
+        print(f"hub ingestion failed: {type(err).__name__}: {err}", flush=True)
+    return out
+
+
+events_models.EventsBackend.put_events = put_events
 
 
 # ---------------------------------------------------------------- control endpoints

@@ -1,0 +1,80 @@
+//! The hub (`hub/template.yaml`): a DynamoDB table that one rule per account fills with ECS events,
+//! keyed by service. Gates on the hub create nothing: they find the table (an SSM parameter) and query
+//! their services' events.
+
+use super::{Clients, ErrInfo, Kind, err_info};
+
+/// Where the template publishes the table's name.
+pub const PARAMETER: &str = "/ecsgate/hub/table";
+
+/// The table named by the SSM parameter; `None` when there is no hub (the parameter does not exist).
+pub async fn table_from_parameter(c: &Clients) -> Result<Option<String>, ErrInfo> {
+    match c.ssm.get_parameter().name(PARAMETER).send().await {
+        Ok(out) => Ok(out.parameter().and_then(|p| p.value()).map(str::to_string).filter(|v| !v.is_empty())),
+        Err(e) => {
+            let e = err_info(&e);
+            if e.kind == Kind::NotFound || e.code.as_deref() == Some("ParameterNotFound") { Ok(None) } else { Err(e) }
+        }
+    }
+}
+
+/// One stored event: its sort key (`<time>#<id>`) and the event as EventBridge delivered it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    pub at: String,
+    pub body: String,
+}
+
+/// The events of one key (a service ARN) with a sort key at or after `from`, oldest first, every page.
+pub async fn events_since(c: &Clients, table: &str, key: &str, from: &str) -> Result<Vec<Stored>, ErrInfo> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let page = c
+            .dynamodb
+            .query()
+            .table_name(table)
+            .key_condition_expression("#k = :k AND #a >= :from")
+            .expression_attribute_names("#k", "key")
+            .expression_attribute_names("#a", "at")
+            .expression_attribute_values(":k", AttributeValue::S(key.to_string()))
+            .expression_attribute_values(":from", AttributeValue::S(from.to_string()))
+            // A gate must see an event as soon as it is written.
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| err_info(&e))?;
+        for item in page.items() {
+            let s = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+            if let (Some(at), Some(body)) = (s("at"), s("event")) {
+                out.push(Stored { at, body });
+            }
+        }
+        match page.last_evaluated_key() {
+            Some(k) if !k.is_empty() => start = Some(k.clone()),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// The sort key of an instant: the template's `<event time>#<id>`, where event times are
+/// `YYYY-MM-DDTHH:MM:SSZ` — so a bare time sorts before every event of that second.
+pub fn sort_key_at(epoch_ms: i64) -> String {
+    crate::engine::time::format_rfc3339_secs(epoch_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sort_keys_are_the_event_time_format_and_sort_before_that_seconds_events() {
+        assert_eq!(sort_key_at(0), "1970-01-01T00:00:00Z");
+        // 2020-01-23T17:57:58Z, the time of the docs' deployment event sample.
+        assert_eq!(sort_key_at(1_579_802_278_000), "2020-01-23T17:57:58Z");
+        assert_eq!(sort_key_at(1_709_251_199_999), "2024-02-29T23:59:59Z");
+        assert!(sort_key_at(1_579_802_278_000).as_str() < "2020-01-23T17:57:58Z#a1b2");
+    }
+}
