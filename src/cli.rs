@@ -455,6 +455,9 @@ pub struct DoctorArgs {
     /// Check the polling mode (no rule, no queue) instead of the per-run subscription.
     #[arg(long, env = "ECSGATE_POLL", value_parser = boolish(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]
     pub poll: bool,
+    /// Also check the hub gates would read (`--hub auto`: its SSM parameter, then its table).
+    #[arg(long, env = "ECSGATE_HUB", value_name = "auto|TABLE", value_parser = non_empty)]
+    pub hub: Option<String>,
     #[command(flatten)]
     pub aws: AwsArgs,
 }

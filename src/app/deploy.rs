@@ -96,7 +96,7 @@ async fn deploy(d: &DeploySettings, reporter: &mut Reporter) -> Result<u8, AppEr
     };
     let Some(primary) = updated.snapshot.deployments.iter().find(|x| x.status == "PRIMARY") else {
         let e = AppError::aws("UpdateService answered without a PRIMARY deployment")
-            .with_hint("services with the CODE_DEPLOY or EXTERNAL controller are not deployed this way");
+            .with_hint("services with the EXTERNAL deployment controller are not deployed this way");
         return Err(abandon(&mut g, &mut source, e, reporter).await);
     };
     if primary.id == svc.deployment_id {

@@ -112,8 +112,48 @@ async fn doctor(args: &DoctorArgs, reporter: &mut Reporter) -> Result<u8, AppErr
             }
         }
     }
+    if let Some(spec) = &args.hub {
+        lines.extend(hub_lines(&clients, spec).await);
+    }
     let failed = lines.iter().any(|(l, _)| *l == Level::Fail);
     Ok(print(reporter, &lines, if failed { exit::FAILED } else { exit::SUCCEEDED }))
+}
+
+/// `--hub auto|TABLE`: the parameter that names the table (auto), then one Query of a key no service
+/// has (it reads nothing, and proves dynamodb:Query on the table).
+async fn hub_lines(c: &aws::Clients, spec: &str) -> Vec<(Level, String)> {
+    use crate::aws::hub;
+    let mut lines = Vec::new();
+    let table = if spec.eq_ignore_ascii_case("auto") {
+        match hub::table_from_parameter(c).await {
+            Ok(Some(t)) => {
+                lines.push((Level::Ok, format!("ssm:GetParameter: {} names the hub's table {t}", hub::PARAMETER)));
+                t
+            }
+            Ok(None) => {
+                lines.push((Level::Warn, format!("no hub: SSM parameter {} not found — gates with --hub auto subscribe per run (install: ecsgate hub template)", hub::PARAMETER)));
+                return lines;
+            }
+            Err(e) => {
+                lines.push(permission_line(&Probe { permission: "ssm:GetParameter", answer: Err(e), missing: None }));
+                return lines;
+            }
+        }
+    } else {
+        spec.to_string()
+    };
+    let now = hub::sort_key_at(crate::engine::time::now_millis());
+    match hub::events_since(c, &table, "ecsgate-doctor-probe", &now).await {
+        Ok(_) => lines.push((Level::Ok, format!("dynamodb:Query on the hub's table {table}"))),
+        Err(e) if e.kind == aws::Kind::NotFound => {
+            lines.push((
+                Level::Fail,
+                format!("the hub's table {table} not found ({e}) — fix: --hub, --region, or install the hub"),
+            ));
+        }
+        Err(e) => lines.push(permission_line(&Probe { permission: "dynamodb:Query", answer: Err(e), missing: None })),
+    }
+    lines
 }
 
 fn permission_line(p: &Probe) -> (Level, String) {

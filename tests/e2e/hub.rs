@@ -141,3 +141,49 @@ async fn a_canary_paused_at_a_hook_then_successful_is_judged_on_the_hub() {
     assert!(d.stdout.contains("service deployment SUCCESSFUL"), "{}", d.stdout);
     created_nothing(&hub, key);
 }
+
+#[tokio::test]
+async fn a_hub_the_role_may_not_read_falls_back_to_the_usual_subscription_with_a_warning() {
+    let hub = install_hub(&emu!("e2e_hub_denied")).await;
+    let svc = hub.service("e2e-hub-denied").await;
+    let key = "AKIDHUBDENIEDGATE";
+    hub.ctl(
+        "/_ecsgate/fault",
+        json!({"key": key, "service": "ssm", "action": "GetParameter", "code": "AccessDeniedException", "status": 400, "count": 5}),
+    );
+    let child = hub_gate(&hub, key, &["--cluster", &svc.cluster, "--service", "api"]);
+    hub.wait_for_rule(&svc).await;
+    hub.deployment_event(&svc, "SERVICE_DEPLOYMENT_COMPLETED", &svc.deployment, "ECS deployment completed.").await;
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 0, "{}\n{}", d.stdout, d.stderr);
+    assert!(d.stderr.contains("cannot read the hub's SSM parameter /ecsgate/hub/table"), "{}", d.stderr);
+    assert!(d.stderr.contains("subscribing with a queue and rule"), "{}", d.stderr);
+    hub.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn doctor_checks_the_hub_and_names_a_query_the_role_may_not_make() {
+    let hub = install_hub(&emu!("e2e_hub_doctor")).await;
+    hub.ecs().create_cluster().cluster_name("e2e-hub-doctor").send().await.unwrap();
+    let run = |key: &str| {
+        let mut cmd = common::command();
+        cmd.args(["doctor", "--hub", "auto", "--poll", "--cluster", "e2e-hub-doctor"]);
+        hub.env(&mut cmd);
+        cmd.env("AWS_ACCESS_KEY_ID", key);
+        cmd.output().unwrap()
+    };
+    let out = run("AKIDHUBDOCTOROK");
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains("ok    ssm:GetParameter: /ecsgate/hub/table names the hub's table ecsgate-hub"), "{said}");
+    assert!(said.contains("ok    dynamodb:Query on the hub's table ecsgate-hub"), "{said}");
+    let key = "AKIDHUBDOCTORDENIED";
+    hub.ctl(
+        "/_ecsgate/fault",
+        json!({"key": key, "service": "dynamodb", "action": "Query", "code": "AccessDeniedException", "status": 400}),
+    );
+    let out = run(key);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("FAIL  dynamodb:Query not granted"), "{said}");
+}
