@@ -221,6 +221,18 @@ pub struct GateArgs {
     /// Also write the verdict as a JUnit XML report (one test case per service) to this file.
     #[arg(long, env = "ECSGATE_JUNIT", value_name = "FILE")]
     pub junit: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub timing: TimingArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The loop's periods and budgets (hidden: tests and benches set them; users need not), the same for
+/// every command that waits.
+#[derive(Debug, Clone, Args)]
+pub struct TimingArgs {
     /// How often to reconcile with the ECS API until the first event arrives (four times as long after).
     #[arg(long, env = "ECSGATE_RECONCILE_INTERVAL", default_value = "15s", value_parser = parse_duration, hide = true)]
     pub reconcile_interval: Duration,
@@ -236,10 +248,6 @@ pub struct GateArgs {
     /// Seconds of SQS long polling (AWS maximum: 20).
     #[arg(long, env = "ECSGATE_WAIT_SECONDS", default_value_t = 20, value_parser = clap::value_parser!(i32).range(0..=20), hide = true)]
     pub wait_seconds: i32,
-    #[command(flatten)]
-    pub aws: AwsArgs,
-    #[command(flatten)]
-    pub output: OutputArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -344,21 +352,8 @@ pub struct RunArgs {
     /// Also write the verdict as a JUnit XML report to this file.
     #[arg(long, env = "ECSGATE_JUNIT", value_name = "FILE")]
     pub junit: Option<std::path::PathBuf>,
-    /// How often to describe the tasks while events flow (a safety net for lost events).
-    #[arg(long, env = "ECSGATE_RECONCILE_INTERVAL", default_value = "15s", value_parser = parse_duration, hide = true)]
-    pub reconcile_interval: Duration,
-    /// How often to describe the tasks when no event subscription exists.
-    #[arg(long, env = "ECSGATE_POLL_INTERVAL", default_value = "5s", value_parser = parse_duration, hide = true)]
-    pub poll_interval: Duration,
-    /// How long AWS API calls may keep failing before giving up with exit 5.
-    #[arg(long, env = "ECSGATE_API_ERROR_BUDGET", default_value = "60s", value_parser = parse_duration, hide = true)]
-    pub api_error_budget: Duration,
-    /// Without a terminal, print a heartbeat line this often.
-    #[arg(long, env = "ECSGATE_HEARTBEAT", default_value = "60s", value_parser = parse_duration, hide = true)]
-    pub heartbeat: Duration,
-    /// Seconds of SQS long polling (AWS maximum: 20).
-    #[arg(long, env = "ECSGATE_WAIT_SECONDS", default_value_t = 20, value_parser = clap::value_parser!(i32).range(0..=20), hide = true)]
-    pub wait_seconds: i32,
+    #[command(flatten)]
+    pub timing: TimingArgs,
     /// The command to run instead of the container's (after `--`): `ecsgate run --service api -- ./manage.py migrate`.
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<String>,

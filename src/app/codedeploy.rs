@@ -110,10 +110,15 @@ pub(crate) async fn judge(
     ));
     let mut lp = Loop { who, engine, clients: &clients, svc, started: Instant::now() };
     lp.feed(CdInput::Deployment(first), reporter);
-    lp.reconcile(reporter).await.ok();
+    // The target (and a failure's lifecycle event) before subscribing: raced, as every call that may
+    // stall (a signal or the deadline then ends the gate before anything is created).
+    let mut cut = match race(&mut g.sigs, g.deadline, lp.reconcile(reporter)).await {
+        Raced::Done(_) => None,
+        Raced::Signal(sig) => Some(super::handler::LoopEvent::Signal(sig)),
+        Raced::OutOfTime => Some(super::handler::LoopEvent::Deadline),
+    };
 
-    let mut cut = None;
-    if let Some((app, group)) = subscribe_to.filter(|_| !s.poll && !lp.engine.is_decided()) {
+    if let Some((app, group)) = subscribe_to.filter(|_| cut.is_none() && !s.poll && !lp.engine.is_decided()) {
         let mut w = svc.watched();
         w.deployment_id = id.clone();
         let plan = aws::subscription::plan_codedeploy(&w, &app, &group);
@@ -129,7 +134,9 @@ pub(crate) async fn judge(
             lp.engine.finish(Outcome::TimedOut, format!("timed out after {}", format_elapsed(g.timeout)));
             Ok(())
         }
-        None => lp.wait(&mut g, &mut source, reporter).await,
+        None => {
+            super::lite::guarded("waiting for the CodeDeploy deployment", lp.wait(&mut g, &mut source, reporter)).await
+        }
     };
     let verdict = async |r: &mut Reporter| {
         let (tail, hook) = tokio::time::timeout(DIAGNOSIS_BUDGET, lp.diagnose(r)).await.unwrap_or((None, None));
@@ -174,7 +181,9 @@ impl Loop<'_> {
         {
             self.feed(CdInput::Deployment(d), reporter);
         }
-        if let Ok((snap, _)) = aws::ecs::describe_service(c, &self.svc.cluster, &self.svc.describe_as).await
+        // Only until the green task set is known: CodeDeploy creates it once, at Install.
+        if !self.engine.has_green()
+            && let Ok((snap, _)) = aws::ecs::describe_service(c, &self.svc.cluster, &self.svc.describe_as).await
             && let Some(t) = snap.task_sets.iter().find(|t| t.external_id.as_deref() == Some(id.as_str()))
         {
             self.engine.set_green(t.id.clone(), t.task_definition.clone());

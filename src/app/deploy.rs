@@ -136,7 +136,12 @@ const SETTLE_BUDGET: Duration = Duration::from_secs(10);
 /// RegisterTaskDefinition when the plan registers, raced against signals and the deadline: the new
 /// revision's ARN (`None` for a plan that registers nothing). Cut short, the revision that may have
 /// been registered is deregistered (or the command that does is said), and nothing else was changed.
-async fn register(g: &mut Gate<'_>, plan: &Plan, reporter: &mut Reporter) -> Result<Option<String>, AppError> {
+async fn register(
+    g: &mut Gate<'_>,
+    plan: &Plan,
+    then: &str,
+    reporter: &mut Reporter,
+) -> Result<Option<String>, AppError> {
     let clients = g.clients.clone();
     let region = clients.region.clone();
     Ok(match plan {
@@ -175,7 +180,7 @@ async fn register(g: &mut Gate<'_>, plan: &Plan, reporter: &mut Reporter) -> Res
                     return Err(AppError {
                         kind,
                         message: format!(
-                            "{} while registering the task definition: UpdateService was not called, the service was not changed",
+                            "{} while registering the task definition: {then} was not called, the service was not changed",
                             cut_short(kind)
                         ),
                         hint: Some(undo),
@@ -204,7 +209,7 @@ async fn start_deployment(
     if let Plan::Express(change) = plan {
         return start_express(g, change, svc, reporter).await;
     }
-    let registered = register(g, plan, reporter).await?;
+    let registered = register(g, plan, "UpdateService", reporter).await?;
     let td = match plan {
         Plan::Existing(td) => Some(td.clone()),
         _ => registered.clone(),
@@ -402,12 +407,9 @@ async fn deploy_code_deploy(
             return Err(abandon(&mut g, &mut source, e, reporter).await);
         }
     }
-    let registered = match register(&mut g, &plan, reporter).await {
+    let registered = match register(&mut g, &plan, "CreateDeployment", reporter).await {
         Ok(r) => r,
-        Err(mut e) => {
-            e.message = e.message.replace("UpdateService", "CreateDeployment");
-            return Err(abandon(&mut g, &mut source, e, reporter).await);
-        }
+        Err(e) => return Err(abandon(&mut g, &mut source, e, reporter).await),
     };
     let td = match &plan {
         Plan::Existing(td) => td.clone(),
@@ -444,9 +446,11 @@ async fn deploy_code_deploy(
         }
     };
     reporter.info(&format!("ecsgate: CodeDeploy deployment {id} created (revision {})", crate::engine::arn_name(&td)));
-    let first = match aws::codedeploy::get_deployment(&clients, &id).await {
-        Ok(f) => f,
-        Err(_) => crate::engine::codedeploy::CdDeployment {
+    // Raced like every call: a stalled read must not hold back a signal (the loop reads it again anyway).
+    let read = race(&mut g.sigs, Instant::now() + SETTLE_BUDGET, aws::codedeploy::get_deployment(&clients, &id));
+    let first = match read.await {
+        Raced::Done(Ok(f)) => f,
+        _ => crate::engine::codedeploy::CdDeployment {
             deployment_id: id.clone(),
             status: "Created".into(),
             ..Default::default()

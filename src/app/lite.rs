@@ -15,6 +15,20 @@ use crate::error::AppError;
 use crate::exit::Signal;
 use crate::report::{GateReport, Reporter};
 
+/// A gate's loop, with a bug in it caught: the panic becomes the error of a bug, so the caller's
+/// teardown still deletes the queue and rule (a panic would otherwise unwind past it).
+pub(crate) async fn guarded(
+    what: &str,
+    run: impl std::future::Future<Output = Result<(), AppError>>,
+) -> Result<(), AppError> {
+    use futures_util::FutureExt;
+    match std::panic::AssertUnwindSafe(run).catch_unwind().await {
+        Ok(r) => r,
+        Err(_) => Err(AppError::bug(what)
+            .with_hint("the queue and rule it created are deleted now; the deployment itself is not affected")),
+    }
+}
+
 /// A subject's notes to the reporter, then its progress (only computed for a live display).
 pub(crate) fn tell(
     reporter: &mut Reporter,

@@ -32,11 +32,8 @@ pub struct RunSettings {
     pub task_definition: Option<String>,
     pub timeout: Duration,
     pub poll: bool,
-    pub reconcile_interval: Duration,
-    pub poll_interval: Duration,
-    pub api_error_budget: Duration,
-    pub heartbeat: Duration,
-    pub wait_seconds: i32,
+    /// The loop's periods and budgets, as `wait` takes them.
+    pub timing: super::settings::Timing,
     pub notify: Vec<String>,
     pub notify_on: NotifyOn,
     pub junit: Option<std::path::PathBuf>,
@@ -82,11 +79,7 @@ impl RunSettings {
             task_definition: a.task_definition,
             timeout: a.timeout,
             poll: a.poll,
-            reconcile_interval: a.reconcile_interval.max(Duration::from_millis(100)),
-            poll_interval: a.poll_interval.max(Duration::from_millis(100)),
-            api_error_budget: a.api_error_budget,
-            heartbeat: a.heartbeat.max(Duration::from_secs(1)),
-            wait_seconds: a.wait_seconds,
+            timing: super::settings::Timing::from(&a.timing),
             notify: a.notify,
             notify_on: a.notify_on,
             junit: a.junit,
@@ -156,7 +149,7 @@ async fn one_off(s: &RunSettings, reporter: &mut Reporter) -> Result<u8, AppErro
     let mut first = None;
     if !s.poll {
         let plan = crate::aws::subscription::plan_run(&td.arn, &request.started_by);
-        let periods = (s.wait_seconds, s.poll_interval);
+        let periods = (s.timing.wait_seconds, s.timing.poll_interval);
         first = subscribe_with(&mut sigs, deadline, &clients, periods, &mut source, &plan, reporter).await?;
     }
     let mut lp = Loop { clients: &clients, s, sigs: &mut sigs, deadline, who, engine };
@@ -169,10 +162,13 @@ async fn one_off(s: &RunSettings, reporter: &mut Reporter) -> Result<u8, AppErro
             lp.engine.finish(Outcome::TimedOut, "timed out before RunTask".into());
             Ok(())
         }
-        None => match lp.start(&from, &request, reporter).await {
-            Ok(()) => lp.wait(&mut source, reporter).await,
-            Err(e) => Err(e),
-        },
+        None => {
+            let run = async {
+                lp.start(&from, &request, reporter).await?;
+                lp.wait(&mut source, reporter).await
+            };
+            super::lite::guarded("running the tasks", run).await
+        }
     };
     let Loop { engine, sigs, .. } = lp;
     let mut engine = engine;
@@ -311,9 +307,9 @@ impl Loop<'_> {
     /// Until every task stopped (or could not be placed), a signal, or the deadline.
     async fn wait(&mut self, source: &mut Source, reporter: &mut Reporter) -> Result<(), AppError> {
         let started = Instant::now();
-        let period = |queue: bool| if queue { self.s.reconcile_interval } else { self.s.poll_interval };
+        let period = |queue: bool| if queue { self.s.timing.reconcile_interval } else { self.s.timing.poll_interval };
         let mut next_describe = tokio::time::Instant::now() + period(source.is_queue());
-        let mut next_beat = tokio::time::Instant::now() + self.s.heartbeat;
+        let mut next_beat = tokio::time::Instant::now() + self.s.timing.heartbeat;
         let mut failing_since: Option<Instant> = None;
         while !self.engine.is_decided() {
             let got = super::lite::next_tick(self.sigs, self.deadline, source, next_describe, next_beat).await;
@@ -348,12 +344,12 @@ impl Loop<'_> {
                     next_describe = tokio::time::Instant::now();
                     reporter.warn(&format!(
                         "the event queue is gone ({e}); polling DescribeTasks every {}",
-                        format_elapsed(self.s.poll_interval)
+                        format_elapsed(self.s.timing.poll_interval)
                     ));
                 }
                 Tick::Rx(Received::Error(e)) => super::lite::failing(
                     &mut failing_since,
-                    self.s.api_error_budget,
+                    self.s.timing.api_error_budget,
                     ("ReceiveMessage", "sqs:ReceiveMessage", e),
                 )?,
                 Tick::Reconcile => {
@@ -368,7 +364,7 @@ impl Loop<'_> {
                         }
                         Raced::Done(Err(e)) => super::lite::failing(
                             &mut failing_since,
-                            self.s.api_error_budget,
+                            self.s.timing.api_error_budget,
                             ("DescribeTasks", "ecs:DescribeTasks", e),
                         )?,
                         Raced::Signal(sig) => {
@@ -385,7 +381,7 @@ impl Loop<'_> {
                         "ecsgate: still waiting after {} — {state}",
                         format_elapsed(started.elapsed())
                     ));
-                    next_beat = tokio::time::Instant::now() + self.s.heartbeat;
+                    next_beat = tokio::time::Instant::now() + self.s.timing.heartbeat;
                 }
             }
         }

@@ -295,6 +295,18 @@ pub struct Timing {
     pub heartbeat: Duration,
 }
 
+impl From<&crate::cli::TimingArgs> for Timing {
+    fn from(a: &crate::cli::TimingArgs) -> Self {
+        Timing {
+            reconcile_interval: a.reconcile_interval.max(Duration::from_millis(100)),
+            poll_interval: a.poll_interval.max(Duration::from_millis(100)),
+            api_error_budget: a.api_error_budget,
+            wait_seconds: a.wait_seconds,
+            heartbeat: a.heartbeat.max(Duration::from_millis(100)),
+        }
+    }
+}
+
 impl WaitSettings {
     pub fn from_args(a: WaitArgs) -> Result<Self, AppError> {
         WaitSettings::from_gate(&a.service, a.deployment_id, a.fail_fast, a.gate)
@@ -385,13 +397,7 @@ impl WaitSettings {
             poll: a.poll,
             hub: a.hub.clone(),
             fail_fast,
-            timing: Timing {
-                reconcile_interval: a.reconcile_interval.max(Duration::from_millis(100)),
-                poll_interval: a.poll_interval.max(Duration::from_millis(100)),
-                api_error_budget: a.api_error_budget,
-                wait_seconds: a.wait_seconds,
-                heartbeat: a.heartbeat.max(Duration::from_millis(100)),
-            },
+            timing: Timing::from(&a.timing),
             // An ARN names its region; --region still wins, as with the AWS CLI.
             region: a.aws.region.or(arn_region),
             profile: a.aws.profile,

@@ -493,15 +493,8 @@ pub(crate) async fn run_gate(
     let mut io = Io { clients: &clients, svcs: &svcs, sigs: &mut g.sigs, deadline: g.deadline };
     // A bug in the loop must not leave the queue and rule behind: the panic is caught, reported, and
     // teardown runs as on any other path.
-    let result = {
-        use futures_util::FutureExt;
-        let run = run_loop(&mut io, &mut driver, &mut handler, &mut source, reporter, &snaps, first);
-        match std::panic::AssertUnwindSafe(run).catch_unwind().await {
-            Ok(r) => r,
-            Err(_) => Err(AppError::bug("waiting")
-                .with_hint("the queue and rule it created are deleted now; the deployment itself is not affected")),
-        }
-    };
+    let run = run_loop(&mut io, &mut driver, &mut handler, &mut source, reporter, &snaps, first);
+    let result = super::lite::guarded("waiting", run).await;
 
     if s.rollback_on_failure && result.is_ok() {
         super::rollback::roll_back(&mut g, &svcs, &snaps, &mut driver, &mut source, reporter).await;

@@ -34,9 +34,7 @@ pub async fn get_deployment(c: &Clients, id: &str) -> Result<CdDeployment, ErrIn
         error_code: d.error_information().and_then(|e| e.code()).map(|c| c.as_str().to_string()),
         error_message: d.error_information().and_then(|e| e.message()).filter(|m| !m.is_empty()).map(str::to_string),
         rollback_deployment_id: d.rollback_info().and_then(|r| r.rollback_deployment_id()).map(str::to_string),
-        rollback_message: d.rollback_info().and_then(|r| r.rollback_message()).map(str::to_string),
         rollback_of: d.rollback_info().and_then(|r| r.rollback_triggering_deployment_id()).map(str::to_string),
-        status_messages: d.deployment_status_messages().to_vec(),
         configured_wait_minutes: match (ready, termination) {
             (None, None) => None,
             (r, t) => Some(r.unwrap_or(0) + t.unwrap_or(0)),

@@ -22,7 +22,7 @@ use super::diagnose;
 use super::hints::StopClass;
 use super::snapshot::TaskDefinitionInfo;
 use super::verdict::{Hook, LogTail, Outcome, Rollback, RollbackBy, RollbackOutcome, Verdict};
-use super::{Note, Progress, Role, Source, StopNote, TaskRecord, Until, arn_name};
+use super::{Note, Progress, Role, Source, TaskRecord, Until, arn_name};
 
 /// GetDeployment's `deploymentInfo`, reduced to what a verdict tells.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -35,11 +35,8 @@ pub struct CdDeployment {
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub rollback_deployment_id: Option<String>,
-    pub rollback_message: Option<String>,
     /// The deployment this one rolls back (when it is CodeDeploy's rollback).
     pub rollback_of: Option<String>,
-    #[serde(default)]
-    pub status_messages: Vec<String>,
     /// Minutes the blue/green configuration may wait on its own: Ready (when it stops the deployment
     /// on timeout) plus the blue task set's termination wait — what `--timeout auto` adds.
     #[serde(default)]
@@ -168,6 +165,11 @@ impl CodeDeployGate {
         self.green = Some((id, task_definition));
     }
 
+    /// Whether the green task set is known.
+    pub fn has_green(&self) -> bool {
+        self.green.is_some()
+    }
+
     pub fn deployment_id(&self) -> &str {
         &self.deployment_id
     }
@@ -284,14 +286,7 @@ impl CodeDeployGate {
         if !self.is_green(&t) {
             return;
         }
-        let newer = match self.tasks.iter().find(|x| x.task_arn == t.task_arn) {
-            None => true,
-            Some(p) => match (t.version, p.version) {
-                (Some(a), Some(b)) if a != b => a > b,
-                _ => super::status_rank(t.last_status.as_deref()) > super::status_rank(p.last_status.as_deref()),
-            },
-        };
-        if !newer {
+        if self.tasks.iter().find(|x| x.task_arn == t.task_arn).is_some_and(|p| !super::replaces(p, &t)) {
             return;
         }
         self.tasks.retain(|x| x.task_arn != t.task_arn);
@@ -299,26 +294,8 @@ impl CodeDeployGate {
         let class = classify_stop(t.stop_code.as_deref(), t.stopped_reason.as_deref());
         self.tasks.push(t.clone());
         let failed = self.failed_tasks().len() as u32;
-        out.push(Note::Task {
-            at: t.updated_at_ms.or(t.meta.time_ms),
-            task_id: t.short_id().to_string(),
-            task_arn: t.task_arn.clone(),
-            started_by: t.started_by.clone(),
-            role: Role::Ours,
-            status: t.last_status.clone().unwrap_or_else(|| "?".into()),
-            stop: stopped.then(|| StopNote {
-                stop_code: t.stop_code.clone(),
-                stopped_reason: t.stopped_reason.clone(),
-                class,
-                counted: (class == StopClass::Failure).then_some((failed, self.max_task_failures)),
-                containers: t
-                    .containers
-                    .iter()
-                    .filter(|c| c.exit_code != Some(0))
-                    .map(diagnose::describe_container)
-                    .collect(),
-            }),
-        });
+        let counted = (stopped && class == StopClass::Failure).then_some((failed, self.max_task_failures));
+        out.push(super::our_task_note(&t, class, counted));
         if self.decided.is_none() && failed >= self.max_task_failures {
             let why = self.failed_tasks().first().and_then(|t| t.stopped_reason.clone()).unwrap_or_default();
             self.decided = Some((

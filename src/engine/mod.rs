@@ -368,6 +368,44 @@ pub(crate) fn status_rank(s: Option<&str>) -> u8 {
     }
 }
 
+/// Whether task state `t` replaces `prev` of the same task — the one rule for every subject (events are
+/// at-least-once and unordered, SEMANTICS.md): the higher `detail.version` wins and an equal one is a
+/// duplicate; without versions on both sides (trimmed captures, some API answers) the lifecycle order
+/// decides; a stopped task never comes back.
+pub(crate) fn replaces(prev: &TaskRecord, t: &TaskRecord) -> bool {
+    let (rp, rt) = (status_rank(prev.last_status.as_deref()), status_rank(t.last_status.as_deref()));
+    let newer = match (prev.version, t.version) {
+        (Some(a), Some(b)) => b > a,
+        _ => rt > rp,
+    };
+    newer && !(rp >= 8 && rt < 8)
+}
+
+/// The timeline line of one of our tasks (a one-off task, a green task-set task); when it stopped, its
+/// stop as `class` and `counted` say, with the containers that exited abnormally.
+pub(crate) fn our_task_note(t: &TaskRecord, class: StopClass, counted: Option<(u32, u32)>) -> Note {
+    Note::Task {
+        at: t.updated_at_ms.or(t.meta.time_ms),
+        task_id: t.short_id().to_string(),
+        task_arn: t.task_arn.clone(),
+        started_by: t.started_by.clone(),
+        role: Role::Ours,
+        status: t.last_status.clone().unwrap_or_else(|| "?".into()),
+        stop: (t.last_status.as_deref() == Some("STOPPED")).then(|| StopNote {
+            stop_code: t.stop_code.clone(),
+            stopped_reason: t.stopped_reason.clone(),
+            class,
+            counted,
+            containers: t
+                .containers
+                .iter()
+                .filter(|c| c.exit_code != Some(0))
+                .map(diagnose::describe_container)
+                .collect(),
+        }),
+    }
+}
+
 /// Last path segment of an ARN, or the string itself when it is a plain name.
 pub fn arn_name(s: &str) -> &str {
     if s.starts_with("arn:") { s.rsplit('/').next().unwrap_or(s) } else { s }

@@ -20,7 +20,7 @@ use super::diagnose;
 use super::hints::{self, StopClass};
 use super::snapshot::TaskDefinitionInfo;
 use super::verdict::{LaunchFailureOut, LogTail, Outcome, RunOut, RunTaskOut, Verdict};
-use super::{Input, Note, Progress, Role, StopNote, TaskRecord, arn_name, status_rank};
+use super::{Input, Note, Progress, TaskRecord, arn_name};
 
 /// A task RunTask could not place (`failures[]` of its answer).
 #[derive(Debug, Clone, PartialEq)]
@@ -160,53 +160,25 @@ impl OneOff {
         if !self.accepts(&t) {
             return;
         }
-        let newer = match self.tasks.get(&t.task_arn) {
-            None => true,
-            Some(p) => match (t.version, p.version) {
-                (Some(a), Some(b)) if a != b => a > b,
-                _ => status_rank(t.last_status.as_deref()) > status_rank(p.last_status.as_deref()),
-            },
-        };
-        if !newer {
+        if self.tasks.get(&t.task_arn).is_some_and(|p| !super::replaces(p, &t)) {
             return;
         }
         // A job's task that did its job stopped benignly, whatever its stop code; one that did not is a
         // failure of the run, counted against how many were run (even when the infrastructure stopped it).
-        let stop = (t.last_status.as_deref() == Some("STOPPED")).then(|| {
-            let td = t.task_definition_arn.as_deref().and_then(|a| self.defs.get(a));
-            let failed = task_failure(&t, td).is_some();
-            let before = self
-                .stopped()
-                .filter(|x| x.task_arn != t.task_arn)
-                .filter(|x| task_failure(x, x.task_definition_arn.as_deref().and_then(|a| self.defs.get(a))).is_some())
-                .count() as u32;
-            (failed, before)
-        });
-        let stop = stop.map(|(failed, before)| StopNote {
-            stop_code: t.stop_code.clone(),
-            stopped_reason: t.stopped_reason.clone(),
-            class: if failed {
-                classify_stop(t.stop_code.as_deref(), t.stopped_reason.as_deref())
-            } else {
-                StopClass::Benign
-            },
-            counted: failed.then_some((before + 1, self.count as u32)),
-            containers: t
-                .containers
-                .iter()
-                .filter(|c| c.exit_code != Some(0))
-                .map(diagnose::describe_container)
-                .collect(),
-        });
-        out.push(Note::Task {
-            at: t.updated_at_ms.or(t.meta.time_ms),
-            task_id: t.short_id().to_string(),
-            task_arn: t.task_arn.clone(),
-            started_by: t.started_by.clone(),
-            role: Role::Ours,
-            status: t.last_status.clone().unwrap_or_else(|| "?".into()),
-            stop,
-        });
+        let def = |x: &TaskRecord| x.task_definition_arn.as_deref().and_then(|a| self.defs.get(a));
+        let (class, counted) = if t.last_status.as_deref() != Some("STOPPED") {
+            (StopClass::Unknown, None)
+        } else if task_failure(&t, def(&t)).is_some() {
+            let before =
+                self.stopped().filter(|x| x.task_arn != t.task_arn && task_failure(x, def(x)).is_some()).count();
+            (
+                classify_stop(t.stop_code.as_deref(), t.stopped_reason.as_deref()),
+                Some((before as u32 + 1, self.count as u32)),
+            )
+        } else {
+            (StopClass::Benign, None)
+        };
+        out.push(super::our_task_note(&t, class, counted));
         if !self.tasks.contains_key(&t.task_arn) {
             self.order.push(t.task_arn.clone());
         }

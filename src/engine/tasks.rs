@@ -70,17 +70,11 @@ impl Engine {
         }
         let rank = status_rank(t.last_status.as_deref());
         let prev = self.tasks.by_arn.get(&t.task_arn);
-        if let Some(p) = prev {
-            // Highest detail.version wins; duplicates carry the same version. Without versions on both
-            // sides (trimmed captures, some API answers) the lifecycle order decides.
-            let newer = match (p.record.version, t.version) {
-                (Some(a), Some(b)) => b > a,
-                _ => rank > p.rank,
-            };
-            if !newer || p.rank >= 8 && rank < 8 {
-                self.stats.duplicates += 1;
-                return;
-            }
+        if let Some(p) = prev
+            && !replaces(&p.record, &t)
+        {
+            self.stats.duplicates += 1;
+            return;
         }
         let prev_rank = prev.map(|p| p.rank);
         let status_changed = prev.is_none_or(|p| p.rank != rank);
