@@ -43,6 +43,14 @@ pub enum Command {
     /// Replay recorded ECS events (JSON Lines, a JSON array, or a CloudWatch Logs export) to a verdict.
     #[command(after_help = exit::REPLAY_TABLE)]
     Replay(ReplayArgs),
+    /// The deployments of a service the hub saw (`ecsgate hub template`), newest first, each with the
+    /// verdict the engine gives from the stored events: what `wait` would have said, days later.
+    #[command(after_help = exit::HISTORY_TABLE)]
+    History(HistoryArgs),
+    /// One deployment's full verdict from the hub's stored events (culprit, exit code, stopped reason,
+    /// hint), after ECS forgot its tasks; --record writes those events as a recording for `replay`.
+    #[command(after_help = exit::EXPLAIN_TABLE)]
+    Explain(ExplainArgs),
     /// Answer a lifecycle hook that paused a deployment (ContinueServiceDeployment): continue it, or roll
     /// the deployment back with --rollback. Finds the hook awaiting action of the service's current
     /// service deployment unless --service-deployment-arn and --hook-id name it.
@@ -363,6 +371,58 @@ pub struct RunArgs {
     pub output: OutputArgs,
 }
 
+/// Where `history` and `explain` read: the hub's table and one service's key.
+#[derive(Debug, Clone, Args)]
+pub struct HubReadArgs {
+    /// The service: a name, `cluster/name` or an ARN (an ARN needs no ECS call: a deleted service's
+    /// history is read by its ARN).
+    #[arg(long, env = "ECSGATE_SERVICE", value_name = "SERVICE", value_parser = non_empty)]
+    pub service: String,
+    /// Cluster name or ARN (default: `default`).
+    #[arg(long, env = "ECSGATE_CLUSTER", value_parser = non_empty)]
+    pub cluster: Option<String>,
+    /// The hub's table: `auto` reads the SSM parameter /ecsgate/hub/table, or name the table.
+    #[arg(long, env = "ECSGATE_HUB", value_name = "auto|TABLE", default_value = "auto", value_parser = non_empty)]
+    pub hub: String,
+    /// Fail a deployment after this many failed tasks, as `wait` does.
+    #[arg(long, env = "ECSGATE_MAX_TASK_FAILURES", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_task_failures: u32,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub read: HubReadArgs,
+    /// How far back to list (the hub keeps events for its RetentionDays, 30 by default).
+    #[arg(long, env = "ECSGATE_SINCE", default_value = "7d", value_parser = parse_duration)]
+    pub since: Duration,
+    /// Output format: a line per deployment, or a JSON object per deployment (its verdict inside).
+    #[arg(long, env = "ECSGATE_OUTPUT", value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// The deployment to explain (`ecs-svc/…`, as `history` lists it).
+    #[arg(long, env = "ECSGATE_DEPLOYMENT_ID", value_parser = parse_deployment_id)]
+    pub deployment_id: String,
+    #[command(flatten)]
+    pub read: HubReadArgs,
+    /// How far back the hub is read for the deployment's events.
+    #[arg(long, env = "ECSGATE_SINCE", default_value = "30d", value_parser = parse_duration)]
+    pub since: Duration,
+    /// Also write the deployment's events as a recording (`ecsgate replay FILE` judges it again, no AWS).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<std::path::PathBuf>,
+    /// Overwrite an existing --record file.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct HandleArgs {
     /// The handle file `--detach-at` wrote.
@@ -543,7 +603,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             continue;
         }
         let n: u64 = num.parse().map_err(|_| {
-            if num.is_empty() { format!("invalid duration {s:?} (examples: 90s, 15m, 1h30m)") } else { too_long() }
+            if num.is_empty() { format!("invalid duration {s:?} (examples: 90s, 15m, 1h30m, 7d)") } else { too_long() }
         })?;
         num.clear();
         let unit = if c == 'm' && chars.peek() == Some(&'s') {
@@ -551,18 +611,19 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             Duration::from_millis(n)
         } else {
             match c {
+                'd' => Duration::from_secs(n.checked_mul(86_400).ok_or_else(too_long)?),
                 'h' => Duration::from_secs(n.checked_mul(3600).ok_or_else(too_long)?),
                 'm' => Duration::from_secs(n.checked_mul(60).ok_or_else(too_long)?),
                 's' => Duration::from_secs(n),
                 _ => {
-                    return Err(format!("invalid duration {s:?} (examples: 90s, 15m, 1h30m)"));
+                    return Err(format!("invalid duration {s:?} (examples: 90s, 15m, 1h30m, 7d)"));
                 }
             }
         };
         total = total.checked_add(unit).ok_or_else(too_long)?;
     }
     if !num.is_empty() {
-        return Err(format!("invalid duration {s:?}: a number needs a unit (s, m, h)"));
+        return Err(format!("invalid duration {s:?}: a number needs a unit (s, m, h, d)"));
     }
     if total > MAX_DURATION {
         return Err(too_long());

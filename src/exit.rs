@@ -120,6 +120,21 @@ pub const REPLAY_TABLE: &str = "Exit codes:
   4    superseded by another deployment
 Several services: the most severe code wins, in the order 1, 2, 3, 4, 0.";
 
+/// `ecsgate history`'s exit codes.
+pub const HISTORY_TABLE: &str = "Exit codes:
+  0    the deployments were listed (whatever their verdicts; none is a listing too)
+  2    usage error, no hub (install it: ecsgate hub template), or a service ECS does not know by name
+  5    AWS error (credentials, permissions, API failures)";
+
+/// `ecsgate explain`'s exit codes: the deployment's verdict, as `replay` gives it.
+pub const EXPLAIN_TABLE: &str = "Exit codes:
+  0    the deployment succeeded
+  1    it failed (circuit breaker, rollback, or repeated task failures)
+  2    usage error, no hub, or the hub holds no event of that deployment
+  3    no verdict in the hub: still in progress, or its end is older than --since
+  4    superseded by another deployment
+  5    AWS error (credentials, permissions, API failures)";
+
 /// `ecsgate run`'s exit codes.
 pub const RUN_TABLE: &str = "Exit codes:
   0    every task ran and every essential container exited 0

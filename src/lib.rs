@@ -75,6 +75,8 @@ pub fn run() -> ExitCode {
     };
     let code = match cli.command {
         cli::Command::Replay(args) => replay::run(args),
+        cli::Command::History(args) => app::history::history(args),
+        cli::Command::Explain(args) => app::history::explain(args),
         cli::Command::Wait(args) => app::wait::run(args),
         cli::Command::Deploy(args) => app::deploy::run(args),
         cli::Command::Run(args) => app::run::run(args),

@@ -25,6 +25,9 @@ pub struct Handle {
     pub profile: Option<String>,
     pub services: Vec<HandleService>,
     pub detached_at: String,
+    /// The hub the gate read (`--hub auto|TABLE`): `resume` reads what happened meanwhile from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hub: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,6 +59,7 @@ pub(crate) fn write(s: &WaitSettings, c: &Clients, svcs: &[Svc], driver: &mut Dr
             })
             .collect(),
         detached_at: format_rfc3339_millis(now_millis()),
+        hub: s.hub.clone(),
     };
     let path = s.handle.display().to_string();
     let body = serde_json::to_string_pretty(&h).unwrap_or_default() + "\n";
@@ -91,7 +95,8 @@ fn read(path: &Path) -> Result<Handle, AppError> {
 }
 
 /// `wait`'s arguments for a handle: its services, region and profile, and — one service — exactly the
-/// deployment it detached from; then the user's own flags.
+/// deployment it detached from; the hub it read, unless the user's flags choose another source (`--hub`,
+/// `--poll`); then the user's own flags.
 pub fn wait_argv(h: &Handle, flags: &[String]) -> Vec<String> {
     let services: Vec<String> = h.services.iter().map(|s| format!("{}/{}", s.cluster, s.service)).collect();
     let mut argv = vec![
@@ -107,6 +112,11 @@ pub fn wait_argv(h: &Handle, flags: &[String]) -> Vec<String> {
     }
     if let [one] = h.services.as_slice() {
         argv.extend(["--deployment-id".into(), one.deployment_id.clone()]);
+    }
+    let chooses_source =
+        flags.iter().any(|f| f == "--poll" || f.starts_with("--poll=") || f == "--hub" || f.starts_with("--hub="));
+    if let Some(hub) = h.hub.as_ref().filter(|_| !chooses_source) {
+        argv.extend(["--hub".into(), hub.clone()]);
     }
     argv.extend(flags.iter().cloned());
     argv
@@ -173,6 +183,7 @@ mod tests {
                 deployment_id: "ecs-svc/1".into(),
             }],
             detached_at: "2026-12-04T00:00:00.000Z".into(),
+            hub: None,
         };
         assert_eq!(
             wait_argv(&h, &["--timeout".into(), "2h".into()]).join(" "),
@@ -186,5 +197,31 @@ mod tests {
         });
         assert!(!wait_argv(&two, &[]).contains(&"--deployment-id".to_string()), "wait takes one deployment id");
         assert!(parse(&h, &["--timeout".into(), "2h".into()]).is_ok());
+    }
+
+    #[test]
+    fn a_handle_of_a_gate_on_the_hub_resumes_on_the_hub_unless_the_flags_choose_another_source() {
+        let h = Handle {
+            version: 1,
+            region: "eu-west-1".into(),
+            profile: None,
+            services: vec![HandleService {
+                cluster: "shop".into(),
+                service: "api".into(),
+                deployment_id: "ecs-svc/1".into(),
+            }],
+            detached_at: "2026-12-04T00:00:00.000Z".into(),
+            hub: Some("auto".into()),
+        };
+        assert_eq!(
+            wait_argv(&h, &[]).join(" "),
+            "ecsgate wait --service shop/api --region eu-west-1 --deployment-id ecs-svc/1 --hub auto"
+        );
+        assert!(!wait_argv(&h, &["--poll".into()]).contains(&"auto".to_string()), "status reads the API once");
+        assert_eq!(wait_argv(&h, &["--hub=t2".into()]).iter().filter(|a| a.starts_with("--hub")).count(), 1);
+        assert!(parse(&h, &[]).is_ok() && parse(&h, &["--poll".into()]).is_ok());
+        // A handle written before the hub field still reads.
+        let old = r#"{"version":1,"region":"r","services":[{"cluster":"c","service":"s","deployment_id":"d"}],"detached_at":"t"}"#;
+        assert_eq!(serde_json::from_str::<Handle>(old).unwrap().hub, None);
     }
 }

@@ -24,6 +24,7 @@ pub mod gc;
 pub mod github_deploy;
 pub mod handle;
 pub mod handler;
+pub mod history;
 pub mod hook;
 pub mod lite;
 pub mod notify;

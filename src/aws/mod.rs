@@ -83,21 +83,29 @@ pub async fn load(region: Option<String>, profile: Option<String>) -> Result<Cli
         return Err(AppError::usage("no AWS Region configured")
             .with_hint("pass --region, or set AWS_REGION (or a region in your AWS profile)"));
     };
-    Ok(Clients {
-        ecs: aws_sdk_ecs::Client::new(&conf),
-        sqs: aws_sdk_sqs::Client::new(&conf),
-        events: aws_sdk_eventbridge::Client::from_conf(
-            aws_sdk_eventbridge::config::Builder::from(&conf).retry_config(control_plane_retries()).build(),
-        ),
-        logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
-        cloudwatch: aws_sdk_cloudwatch::Client::new(&conf),
-        elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
-        sts: aws_sdk_sts::Client::new(&conf),
-        codedeploy: aws_sdk_codedeploy::Client::new(&conf),
-        dynamodb: aws_sdk_dynamodb::Client::new(&conf),
-        ssm: aws_sdk_ssm::Client::new(&conf),
-        region,
-    })
+    Ok(Clients::from_conf(&conf, region))
+}
+
+impl Clients {
+    /// Every client from one loaded configuration (`load`; tests build them from the emulator's).
+    pub fn from_conf(conf: &aws_config::SdkConfig, region: String) -> Clients {
+        let conf = conf.clone();
+        Clients {
+            ecs: aws_sdk_ecs::Client::new(&conf),
+            sqs: aws_sdk_sqs::Client::new(&conf),
+            events: aws_sdk_eventbridge::Client::from_conf(
+                aws_sdk_eventbridge::config::Builder::from(&conf).retry_config(control_plane_retries()).build(),
+            ),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&conf),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
+            sts: aws_sdk_sts::Client::new(&conf),
+            codedeploy: aws_sdk_codedeploy::Client::new(&conf),
+            dynamodb: aws_sdk_dynamodb::Client::new(&conf),
+            ssm: aws_sdk_ssm::Client::new(&conf),
+            region,
+        }
+    }
 }
 
 /// EventBridge's rule calls (PutRule, PutTargets, RemoveTargets, DeleteRule) share 50 calls per second

@@ -599,6 +599,38 @@ fn replay(args: &ReplayArgs, reporter: &mut Reporter) -> Result<u8, AppError> {
         };
         replay_input_from(&mut open, rereadable, &given, &wanted, max, reporter)
     };
+    let undecided = Outcome::TimedOut;
+    Ok(conclude(name, result, undecided, reporter)?.exit_code)
+}
+
+/// Judges events held in memory (`text`: JSON Lines, a recording's start line first) exactly as
+/// `ecsgate replay` judges a file: the same reading, errors and verdicts. `undecided` is the outcome of a
+/// deployment the events leave without a verdict. `ecsgate history` and `explain` judge the hub's events
+/// with it.
+pub fn judge_text(
+    name: &str,
+    text: &str,
+    given: &Target,
+    max_task_failures: u32,
+    undecided: Outcome,
+    reporter: &mut Reporter,
+) -> Result<crate::report::GateReport, AppError> {
+    let mut open = || -> std::io::Result<Box<dyn BufRead + '_>> { Ok(Box::new(text.as_bytes())) };
+    let result = replay_input_from(&mut open, true, given, &[], max_task_failures, reporter);
+    conclude(name, result, undecided, reporter)
+}
+
+/// What every replay does once the input is read: a clear error for input that cannot be judged, a
+/// warning for what was skipped, then the verdicts (`undecided` for a deployment without one).
+fn conclude(
+    name: &str,
+    result: Result<Replayed, ReadError>,
+    undecided: Outcome,
+    reporter: &mut Reporter,
+) -> Result<crate::report::GateReport, AppError> {
+    let unreadable = |e: std::io::Error| {
+        AppError::usage(format!("cannot read {name}: {e} (check the path; - reads standard input)"))
+    };
     let Replayed { mut driver, stats, target_known, newer_format } = result.map_err(|e| match e {
         ReadError::Io(e) => unreadable(e),
         ReadError::NotUtf8 => {
@@ -650,14 +682,14 @@ fn replay(args: &ReplayArgs, reporter: &mut Reporter) -> Result<u8, AppError> {
             LINE_CAP / (1024 * 1024)
         ));
     }
-    driver.finish_undecided(Outcome::TimedOut, |e| {
+    driver.finish_undecided(undecided, |e| {
         if target_known {
             format!("the event stream ended with no verdict (last state: {})", format_state(&e.progress()))
         } else {
             format!("no deployment found in {name}: pass --deployment-id (and --service)")
         }
     });
-    Ok(driver.conclude(reporter).exit_code)
+    Ok(driver.conclude(reporter))
 }
 
 #[cfg(test)]

@@ -58,7 +58,10 @@ What the layer adds, in-process, around moto's own WSGI app:
 - The hub (hub/template.yaml): when the SSM parameter /ecsgate/hub/table names a DynamoDB table of the
   region, every ECS event put on the default bus that the template's rule matches is written into it by
   the template's own ingestion code (its Lambda's ZipFile, run here), as the rule and function would: the
-  reader under test and the writer it ships cannot drift.
+  reader under test and the writer it ships cannot drift. POST /_ecsgate/hub_put writes events given
+  whole (as EventBridge delivered them: id, time and account kept) through the same code, into the
+  hub's table or the one it names.
+- POST /_ecsgate/forget_tasks: ECS forgets a cluster's tasks, as it forgets stopped tasks after an hour.
 Tasks never advance on DescribeTasks (moto's state manager is set to manual for ecs::task).
 Usage: server.py --port PORT   (binds 127.0.0.1 only)
 """
@@ -156,23 +159,52 @@ def hub_code():
     return _hub_code
 
 
-def hub_ingest(region, entries):
+def hub_table(region):
+    """The table the hub's SSM parameter names in `region`, or None (no hub)."""
     try:
         param = get_backend("ssm")[DEFAULT_ACCOUNT_ID][region].get_parameter("/ecsgate/hub/table")
     except Exception:
-        return
-    if param is None:
-        return
+        return None
+    return param.value if param is not None else None
+
+
+def hub_write(region, table, event):
+    """One delivered event into the hub's table, mapped by the template's own `items`."""
     ddb = get_backend("dynamodb")[DEFAULT_ACCOUNT_ID][region]
+    for item in hub_code()["items"](event):
+        ddb.put_item(table, {"key": {"S": item["key"]}, "at": {"S": item["at"]}, "event": {"S": item["event"]},
+                             "expires": {"N": str(item["expires"])}})
+
+
+def hub_ingest(region, entries):
+    table = hub_table(region)
+    if table is None:
+        return
     for e in entries:
         if e.get("Source") != "aws.ecs" or e.get("DetailType") not in HUB_PATTERN:
             continue
         event = {"version": "0", "id": str(__import__("uuid").uuid4()), "detail-type": e["DetailType"], "source": "aws.ecs",
                  "account": DEFAULT_ACCOUNT_ID, "time": now().strftime("%Y-%m-%dT%H:%M:%SZ"), "region": region,
                  "resources": e.get("Resources") or [], "detail": json.loads(e.get("Detail") or "{}")}
-        for item in hub_code()["items"](event):
-            ddb.put_item(param.value, {"key": {"S": item["key"]}, "at": {"S": item["at"]}, "event": {"S": item["event"]},
-                                       "expires": {"N": str(item["expires"])}})
+        hub_write(region, table, event)
+
+
+def ctl_hub_put(body):
+    region = body.get("region", "us-east-1")
+    table = body.get("table") or hub_table(region)
+    if table is None:
+        raise KeyError(f"no hub in {region}")
+    for event in body["events"]:
+        hub_write(region, table, event)
+    return {"written": len(body["events"])}
+
+
+def ctl_forget_tasks(body):
+    b = ecs(body.get("region", "us-east-1"))
+    cluster = body["cluster"].split("/")[-1]
+    forgotten = len(b.tasks.get(cluster, {}))
+    b.tasks[cluster] = {}
+    return {"forgotten": forgotten}
 
 
 _orig_put_events = events_models.EventsBackend.put_events
@@ -927,7 +959,8 @@ class Layer:
                            "/_ecsgate/target_group": ctl_target_group, "/_ecsgate/service_config": ctl_service_config,
                            "/_ecsgate/service_deployment": ctl_service_deployment, "/_ecsgate/alarm": ctl_alarm,
                            "/_ecsgate/run_outcome": ctl_run_outcome, "/_ecsgate/express": ctl_express,
-                           "/_ecsgate/codedeploy": ctl_codedeploy}[path]
+                           "/_ecsgate/codedeploy": ctl_codedeploy, "/_ecsgate/hub_put": ctl_hub_put,
+                           "/_ecsgate/forget_tasks": ctl_forget_tasks}[path]
                 out = handler(body)
             data = json.dumps(out, default=str).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
