@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks of the CI integrations: the action, the workflows and the packed orb against their schemas
 # (check-jsonschema's vendored GitHub and CircleCI schemas), shellcheck on every script they run, and
-# the installer's behaviour. Needs the venv scripts/test.sh builds.
+# the installer's behaviour, the hub's CloudFormation template. Needs the venv scripts/test.sh builds and
+# its emulator (ECSGATE_EMULATOR).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 venv="${ECSGATE_VENV:-.venv}"
@@ -55,4 +56,9 @@ assert f.get("message") and f.get("type") == "failed" and "hint:" in (f.text or 
 print("ok: JUnit report")
 PY
 echo "ok: schemas"
+# The hub's CloudFormation template: lint-clean, and it deploys (two stacks, with and without forwarding)
+# through moto's CloudFormation on the emulator scripts/test.sh started (ECSGATE_EMULATOR).
+"$venv/bin/cfn-lint" hub/template.yaml
+echo "ok: cfn-lint"
+"$venv/bin/python" tests/integrations/hub_template.py
 bash tests/integrations/install_test.sh
