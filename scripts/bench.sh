@@ -21,6 +21,7 @@ start_emulator
 export ECSGATE_AWS_CLI="$ECSGATE_VENV/bin/aws"
 cargo bench --locked "${profile[@]}" --bench latency
 cargo bench --locked "${profile[@]}" --bench scale
+cargo bench --locked "${profile[@]}" --bench hub_scale
 if [ -n "$smoke" ]; then
   # The release-binary replay figures' script, on the dev binary at smoke sizes.
   cargo build --locked

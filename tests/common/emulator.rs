@@ -134,6 +134,46 @@ impl Emu {
         }
     }
 
+    /// The hub as its template installs it, in this emulator's region: the table (key, at) and the SSM
+    /// parameter naming it — from then on the emulator writes every ECS event put on the region's bus
+    /// into the table with the template's own ingestion code. Installing it again changes nothing.
+    pub async fn install_hub(self, table: &str) -> Emu {
+        self.create_hub_table(table).await;
+        let ssm = aws_sdk_ssm::Client::new(&self.cfg);
+        ssm.put_parameter()
+            .name("/ecsgate/hub/table")
+            .value(table)
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .overwrite(true)
+            .send()
+            .await
+            .unwrap();
+        self
+    }
+
+    /// A table shaped as the hub's template creates it (key HASH, at RANGE); an existing one stays.
+    pub async fn create_hub_table(&self, table: &str) {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        let ddb = aws_sdk_dynamodb::Client::new(&self.cfg);
+        let attr = |n: &str| {
+            AttributeDefinition::builder().attribute_name(n).attribute_type(ScalarAttributeType::S).build().unwrap()
+        };
+        let key = |n: &str, t: KeyType| KeySchemaElement::builder().attribute_name(n).key_type(t).build().unwrap();
+        // Callers share the hub: a second CreateTable finds it (ResourceInUseException).
+        let _ = ddb
+            .create_table()
+            .table_name(table)
+            .attribute_definitions(attr("key"))
+            .attribute_definitions(attr("at"))
+            .key_schema(key("key", KeyType::Hash))
+            .key_schema(key("at", KeyType::Range))
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await;
+    }
+
     /// POST to the emulator layer's control API.
     pub fn ctl(&self, path: &str, body: Value) -> Value {
         let addr = self.endpoint.trim_start_matches("http://");

@@ -9,36 +9,9 @@ use super::*;
 const HUB_REGION: &str = "ca-central-1";
 const TABLE: &str = "ecsgate-hub";
 
-/// The hub as the template installs it: the table (key, at; TTL on expires) and the SSM parameter.
+/// The hub installed in the hub tests' region.
 async fn install_hub(emu: &Emu) -> Emu {
-    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
-    let hub = emu.in_region(HUB_REGION);
-    let ddb = aws_sdk_dynamodb::Client::new(&hub.cfg);
-    let attr = |n: &str| {
-        AttributeDefinition::builder().attribute_name(n).attribute_type(ScalarAttributeType::S).build().unwrap()
-    };
-    let key = |n: &str, t: KeyType| KeySchemaElement::builder().attribute_name(n).key_type(t).build().unwrap();
-    // Tests share the hub: the second CreateTable finds it (ResourceInUseException).
-    let _ = ddb
-        .create_table()
-        .table_name(TABLE)
-        .attribute_definitions(attr("key"))
-        .attribute_definitions(attr("at"))
-        .key_schema(key("key", KeyType::Hash))
-        .key_schema(key("at", KeyType::Range))
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await;
-    let ssm = aws_sdk_ssm::Client::new(&hub.cfg);
-    ssm.put_parameter()
-        .name("/ecsgate/hub/table")
-        .value(TABLE)
-        .r#type(aws_sdk_ssm::types::ParameterType::String)
-        .overwrite(true)
-        .send()
-        .await
-        .unwrap();
-    hub
+    emu.in_region(HUB_REGION).install_hub(TABLE).await
 }
 
 fn hub_gate(emu: &Emu, key: &str, args: &[&str]) -> std::process::Child {
@@ -318,7 +291,6 @@ fn verdicts(emu: &Emu, lines: &[serde_json::Value], path: &std::path::Path) -> (
 /// versions replay to the same verdicts and exit code.
 #[tokio::test]
 async fn the_hub_and_the_queue_give_the_same_verdict_on_every_bundled_recording() {
-    use aws_sdk_dynamodb::types::{AttributeDefinition, KeySchemaElement, KeyType, ScalarAttributeType};
     let hub = install_hub(&emu!("e2e_hub_same")).await;
     let ddb = aws_sdk_dynamodb::Client::new(&hub.cfg);
     let clients = ecsgate::aws::Clients::from_conf(&hub.cfg, HUB_REGION.into());
@@ -336,20 +308,7 @@ async fn the_hub_and_the_queue_give_the_same_verdict_on_every_bundled_recording(
         let lines = delivered(&stem, &std::fs::read_to_string(file).unwrap());
         // A table per recording: the examples share service ARNs.
         let table = format!("ecsgate-same-{stem}");
-        let attr = |n: &str| {
-            AttributeDefinition::builder().attribute_name(n).attribute_type(ScalarAttributeType::S).build().unwrap()
-        };
-        let key = |n: &str, t: KeyType| KeySchemaElement::builder().attribute_name(n).key_type(t).build().unwrap();
-        let _ = ddb
-            .create_table()
-            .table_name(&table)
-            .attribute_definitions(attr("key"))
-            .attribute_definitions(attr("at"))
-            .key_schema(key("key", KeyType::Hash))
-            .key_schema(key("at", KeyType::Range))
-            .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-            .send()
-            .await;
+        hub.create_hub_table(&table).await;
         let events: Vec<&serde_json::Value> = lines.iter().filter(|v| v.get("detail-type").is_some()).collect();
         hub.ctl("/_ecsgate/hub_put", json!({"region": HUB_REGION, "table": table, "events": events}));
         // Every service the ingestion wrote events for, read back by the gate's own reader: a gate's keys
