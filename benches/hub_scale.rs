@@ -4,7 +4,8 @@
 //! for a window, then every deployment's decisive event (`SERVICE_DEPLOYMENT_COMPLETED`). Prints, per
 //! mode, over the gates' whole life:
 //!
-//! - control-plane calls per minute: the queue's and rule's setup and teardown (CreateQueue, GetQueueUrl,
+//! - control-plane calls per gate and per minute, and the rule calls among them (the four that share
+//!   EventBridge's 50-per-second account quota): the queue's and rule's setup and teardown (CreateQueue, GetQueueUrl,
 //!   SetQueueAttributes, PutRule, PutTargets, RemoveTargets, DeleteRule, DeleteQueue) and the hub's SSM
 //!   GetParameter — the calls an account's quotas bound;
 //! - ECS reads per minute (the reconcile), and DynamoDB reads per minute (the hub's Queries);
@@ -59,7 +60,12 @@ fn pct(v: &mut [Duration], p: f64) -> Duration {
     v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// The calls that share EventBridge's 50-per-second account quota.
+const RULE_CALLS: [&str; 4] = ["events.PutRule", "events.PutTargets", "events.RemoveTargets", "events.DeleteRule"];
+
 struct Figures {
+    control_per_gate: f64,
+    rule_calls: u64,
     control_per_min: f64,
     ecs_per_min: f64,
     hub_per_min: f64,
@@ -140,6 +146,8 @@ async fn mode(n: usize, window: Duration, hub: bool) -> Figures {
     let mut took: Vec<Duration> = done.iter().map(|(i, at, _)| at.saturating_duration_since(put_at[*i])).collect();
     let per_min = |which: &[&str]| count(&emu, &key, which) as f64 / minutes;
     Figures {
+        control_per_gate: count(&emu, &key, &CONTROL_PLANE) as f64 / n as f64,
+        rule_calls: count(&emu, &key, &RULE_CALLS),
         control_per_min: per_min(&CONTROL_PLANE),
         ecs_per_min: per_min(&ECS_READS),
         hub_per_min: per_min(&HUB_READS),
@@ -171,15 +179,24 @@ async fn main() {
         window.as_secs()
     );
     println!(
-        "{:<6} {:>14} {:>12} {:>15} {:>22} {:>10}  exit 0",
-        "mode", "control/min", "ECS reads/min", "DynamoDB reads/min", "event → exit p50/p95", "minutes"
+        "{:<6} {:>12} {:>11} {:>12} {:>13} {:>18} {:>22} {:>8}  exit 0",
+        "mode",
+        "control/gate",
+        "rule calls",
+        "control/min",
+        "ECS reads/min",
+        "DynamoDB reads/min",
+        "event → exit p50/p95",
+        "minutes"
     );
     let mut rows = Vec::new();
     for hub in [false, true] {
         let f = mode(n, window, hub).await;
         println!(
-            "{:<6} {:>14.1} {:>12.1} {:>15.1} {:>13.2} s / {:.2} s {:>9.2}  {}/{}",
+            "{:<6} {:>12.2} {:>11} {:>12.1} {:>13.1} {:>18.1} {:>13.2} s / {:.2} s {:>7.2}  {}/{}",
             if hub { "hub" } else { "queue" },
+            f.control_per_gate,
+            f.rule_calls,
             f.control_per_min,
             f.ecs_per_min,
             f.hub_per_min,

@@ -53,19 +53,7 @@ pub fn clients(status: u16, body: &str) -> Clients {
         }))
         .retry_config(aws_config::retry::RetryConfig::disabled())
         .build();
-    Clients {
-        ecs: aws_sdk_ecs::Client::new(&conf),
-        sqs: aws_sdk_sqs::Client::new(&conf),
-        events: aws_sdk_eventbridge::Client::new(&conf),
-        logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
-        cloudwatch: aws_sdk_cloudwatch::Client::new(&conf),
-        elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
-        sts: aws_sdk_sts::Client::new(&conf),
-        codedeploy: aws_sdk_codedeploy::Client::new(&conf),
-        dynamodb: aws_sdk_dynamodb::Client::new(&conf),
-        ssm: aws_sdk_ssm::Client::new(&conf),
-        region: "us-east-1".into(),
-    }
+    Clients::from_conf(&conf, "us-east-1".into())
 }
 
 /// Runs a call to its end on a runtime of its own (tests are synchronous).
