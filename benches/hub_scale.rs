@@ -208,6 +208,11 @@ async fn main() {
         );
         rows.push(f);
     }
+    // A bench that cannot do its job must not pass: every gate of both modes must have exited 0.
+    if let Some(f) = rows.iter().find(|f| f.ok < f.gates) {
+        eprintln!("error: hub_scale bench: only {}/{} gates exited 0", f.ok, f.gates);
+        std::process::exit(1);
+    }
     let (q, h) = (&rows[0], &rows[1]);
     if q.control_per_min > 0.0 {
         println!(

@@ -203,7 +203,7 @@ pub struct GateArgs {
     /// Read events from the hub (`ecsgate hub template`) instead of creating a queue and rule: `auto`
     /// finds its table through the SSM parameter /ecsgate/hub/table, or name the table. Without a hub
     /// (no parameter, or not allowed to read it) the gate subscribes as usual, with a notice.
-    #[arg(long, env = "ECSGATE_HUB", value_name = "auto|TABLE", value_parser = non_empty)]
+    #[arg(long, env = "ECSGATE_HUB", value_name = "auto|TABLE", value_parser = parse_hub)]
     pub hub: Option<String>,
     /// When our deployment fails by ecsgate's own rule or times out and ECS is not already rolling back:
     /// roll back (StopServiceDeployment, or UpdateService to the previous revision) and wait for that.
@@ -382,7 +382,7 @@ pub struct HubReadArgs {
     #[arg(long, env = "ECSGATE_CLUSTER", value_parser = non_empty)]
     pub cluster: Option<String>,
     /// The hub's table: `auto` reads the SSM parameter /ecsgate/hub/table, or name the table.
-    #[arg(long, env = "ECSGATE_HUB", value_name = "auto|TABLE", default_value = "auto", value_parser = non_empty)]
+    #[arg(long, env = "ECSGATE_HUB", value_name = "auto|TABLE", default_value = "auto", value_parser = parse_hub)]
     pub hub: String,
     /// Fail a deployment after this many failed tasks, as `wait` does.
     #[arg(long, env = "ECSGATE_MAX_TASK_FAILURES", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10_000))]
@@ -511,7 +511,7 @@ pub struct DoctorArgs {
     #[arg(long, env = "ECSGATE_POLL", value_parser = boolish(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]
     pub poll: bool,
     /// Also check the hub gates would read (`--hub auto`: its SSM parameter, then its table).
-    #[arg(long, env = "ECSGATE_HUB", value_name = "auto|TABLE", value_parser = non_empty)]
+    #[arg(long, env = "ECSGATE_HUB", value_name = "auto|TABLE", value_parser = parse_hub)]
     pub hub: Option<String>,
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -540,6 +540,20 @@ fn boolish() -> clap::builder::BoolishValueParser {
 }
 
 /// A name, ARN or path that must say something: `--cluster ''` is a usage error, not "cluster  not found".
+/// `--hub`: `auto`, a DynamoDB table name (3–255 of `A-Za-z0-9_.-`) or a table ARN — checked here, so a
+/// typo is a usage error (exit 2) rather than an AWS validation error (exit 5).
+fn parse_hub(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    let name = s.strip_prefix("arn:").and_then(|_| s.split_once(":table/")).map_or(s, |(_, n)| n);
+    let valid = (3..=255).contains(&name.len())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if s.eq_ignore_ascii_case("auto") || valid {
+        Ok(s.to_string())
+    } else {
+        Err(format!("{s:?} is not `auto` or a DynamoDB table (3–255 of A-Z a-z 0-9 _ . -, or its ARN)"))
+    }
+}
+
 fn non_empty(s: &str) -> Result<String, String> {
     if s.trim().is_empty() { Err("must not be empty".into()) } else { Ok(s.trim().to_string()) }
 }
@@ -646,11 +660,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn hub_is_auto_a_table_name_or_a_table_arn() {
+        for ok in
+            ["auto", "AUTO", "ecsgate-hub", "a.b_c-1", "arn:aws:dynamodb:eu-west-1:123456789012:table/ecsgate-hub"]
+        {
+            assert_eq!(parse_hub(ok).as_deref(), Ok(ok), "{ok}");
+        }
+        for bad in ["my/table", "ab", "x y", "", "arn:aws:dynamodb:eu-west-1:1:table/a b"] {
+            assert!(parse_hub(bad).unwrap_err().contains("DynamoDB table"), "{bad}");
+        }
+    }
+
+    #[test]
     fn durations_accept_the_forms_the_readme_shows() {
         assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
         assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration("1d12h"), Ok(Duration::from_secs(36 * 3600)));
+        assert_eq!(parse_duration("365d"), Ok(MAX_DURATION));
+        assert!(parse_duration("366d").unwrap_err().contains("too long"));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("10x").is_err());
         assert!(parse_duration("1h30").is_err());

@@ -189,6 +189,12 @@ impl Recorder {
         }
     }
 
+    /// Lines already in the recording format (`explain --record`: what it judged), written as they are.
+    pub fn text(&mut self, text: &str) -> std::io::Result<()> {
+        self.out.write_all(text.as_bytes())?;
+        self.out.flush()
+    }
+
     pub fn task(&mut self, t: &TaskRecord) -> std::io::Result<()> {
         self.write(&Record::TaskSnapshot { data: t.to_detail_json() })
     }

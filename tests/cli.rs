@@ -150,6 +150,15 @@ fn record_refuses_an_existing_file_or_a_symlink_unless_force() {
         &[],
     );
     assert_ne!(r.code, 2, "{}", r.stderr);
+    // A directory that does not exist is refused up front too (wait and explain share the check).
+    let missing = dir.join("no-such-dir").join("r.jsonl");
+    let r = usage(&["wait", "--service", "api", "--record", missing.to_str().unwrap()], &[]);
+    assert!(r.stderr.contains("does not exist"), "{}", r.stderr);
+    let r = usage(
+        &["explain", "--service", "api", "--deployment-id", "ecs-svc/1", "--record", missing.to_str().unwrap()],
+        &[],
+    );
+    assert!(r.stderr.contains("does not exist"), "{}", r.stderr);
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -282,4 +291,19 @@ fn hub_template_prints_the_template_whose_ingestion_the_emulator_runs() {
     for part in ["AWS::DynamoDB::Table", "AWS::Events::Rule", "AWS::SSM::Parameter", "def items(event, now=None):"] {
         assert!(r.stdout.contains(part), "{part}");
     }
+}
+
+#[test]
+fn history_and_explain_refuse_a_bad_hub_a_bad_since_and_a_region_that_contradicts_the_arn() {
+    let r = usage(&["history", "--service", "api", "--hub", "my/table"], &[]);
+    assert!(r.stderr.contains("is not `auto` or a DynamoDB table"), "{}", r.stderr);
+    let r = usage(&["wait", "--service", "api", "--hub", "x"], &[]);
+    assert!(r.stderr.contains("DynamoDB table"), "wait checks --hub the same way: {}", r.stderr);
+    let r = usage(&["history", "--service", "api", "--since", "7 days"], &[]);
+    assert!(r.stderr.contains("invalid duration"), "{}", r.stderr);
+    let arn = "arn:aws:ecs:eu-west-1:123456789012:service/shop/api";
+    let r = usage(&["explain", "--service", arn, "--deployment-id", "ecs-svc/1", "--region", "us-east-1"], &[]);
+    assert!(r.stderr.contains("--region us-east-1 contradicts the service ARN's region eu-west-1"), "{}", r.stderr);
+    let r = usage(&["explain", "--service", "api"], &[]);
+    assert!(r.stderr.contains("--deployment-id"), "{}", r.stderr);
 }

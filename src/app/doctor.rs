@@ -143,7 +143,7 @@ async fn hub_lines(c: &aws::Clients, spec: &str) -> Vec<(Level, String)> {
         spec.to_string()
     };
     let now = hub::sort_key_at(crate::engine::time::now_millis());
-    match hub::events_since(c, &table, "ecsgate-doctor-probe", &now).await {
+    match hub::events_since(c, &table, "ecsgate-doctor-probe", &now, true).await {
         Ok(_) => lines.push((Level::Ok, format!("dynamodb:Query on the hub's table {table}"))),
         Err(e) if e.kind == aws::Kind::NotFound => {
             lines.push((

@@ -113,8 +113,11 @@ pub fn wait_argv(h: &Handle, flags: &[String]) -> Vec<String> {
     if let [one] = h.services.as_slice() {
         argv.extend(["--deployment-id".into(), one.deployment_id.clone()]);
     }
-    let chooses_source =
-        flags.iter().any(|f| f == "--poll" || f.starts_with("--poll=") || f == "--hub" || f.starts_with("--hub="));
+    // The user's own choice of source wins, on the command line or in the environment.
+    let set = |v: &str| std::env::var(v).is_ok_and(|x| !x.trim().is_empty());
+    let chooses_source = set("ECSGATE_HUB")
+        || set("ECSGATE_POLL")
+        || flags.iter().any(|f| f == "--poll" || f.starts_with("--poll=") || f == "--hub" || f.starts_with("--hub="));
     if let Some(hub) = h.hub.as_ref().filter(|_| !chooses_source) {
         argv.extend(["--hub".into(), hub.clone()]);
     }
@@ -142,7 +145,16 @@ pub fn resume(a: HandleArgs) -> u8 {
         Err(e) => return report_error(&e),
     };
     match parse(&h, &a.flags) {
-        Ok(w) => super::wait::run(w),
+        Ok(w) => {
+            // A gate that detached on the hub, of one deployment that may have ended (and left the
+            // service's list) between the jobs: the hub's events judge it then.
+            if let ([one], Some(_)) = (h.services.as_slice(), &w.gate.hub)
+                && let Some(code) = super::history::resume_from_hub(&w, &one.deployment_id)
+            {
+                return code;
+            }
+            super::wait::run(w)
+        }
         Err(code) => code,
     }
 }

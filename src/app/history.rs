@@ -5,10 +5,8 @@
 //! the verdict, culprit, exit code and hint a gate would have printed.
 //!
 //! Nothing is created: one SSM read (`--hub auto`), at most one DescribeServices (a name → the service
-//! ARN that keys the table; none when an ARN is given), then the table's Query.
-
-use std::cell::RefCell;
-use std::rc::Rc;
+//! ARN that keys the table; none when an ARN is given), then the table's Query. `resume` of a gate that
+//! detached on the hub comes here too when its deployment ended and left the service's list meanwhile.
 
 use serde::Serialize;
 
@@ -21,13 +19,15 @@ use crate::error::AppError;
 use crate::exit;
 use crate::record::{Record, Recorder, Start};
 use crate::report::text::foreign;
-use crate::report::{GateReport, Reporter, Sink, Who, view};
+use crate::report::{GateReport, Reporter, view};
 
 /// The service's events the hub holds, and where they were read.
 struct HubRead {
     table: String,
     cluster: String,
     service: String,
+    /// How the commands this one suggests name the service (`cluster/name`, or the ARN the user gave).
+    service_arg: String,
     from_ms: i64,
     events: Vec<hub::Stored>,
 }
@@ -65,17 +65,20 @@ fn names(e: &hub::Stored, id: &str) -> bool {
     }
 }
 
-/// The stored events as a recording of one deployment: a start line naming it, then the events as
-/// EventBridge delivered them. `replay` reads it; `explain --record` writes it.
-fn recording(target: &Target, events: &[hub::Stored]) -> (Start, String) {
+/// The stored events as a recording of one deployment: a start line naming it, then each event compacted
+/// to one line as `--record` writes it (a stored body that is not JSON is left out). What is judged and
+/// what `explain --record` writes are this one text.
+fn recording(target: &Target, events: &[hub::Stored]) -> String {
     let start = Start::new(std::slice::from_ref(target));
-    let mut text = serde_json::to_string(&Record::Start(start.clone())).unwrap_or_default();
+    let mut text = serde_json::to_string(&Record::Start(start)).unwrap_or_default();
     for e in events {
-        text.push('\n');
-        text.push_str(&e.body);
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&e.body) {
+            text.push('\n');
+            text.push_str(&v.to_string());
+        }
     }
     text.push('\n');
-    (start, text)
+    text
 }
 
 fn target(cluster: &str, service: &str, deployment_id: &str) -> Target {
@@ -93,90 +96,69 @@ async fn read(a: &HubReadArgs, since: std::time::Duration) -> Result<(Clients, H
     let (mut refs, arn_region) =
         super::settings::parse_services(std::slice::from_ref(&a.service), a.cluster.as_deref().unwrap_or("default"))?;
     let svc = refs.remove(0);
+    // The hub is per region: another region's table holds none of this service's events.
+    if let (Some(flag), Some(arn)) = (a.aws.region.as_deref(), arn_region.as_deref())
+        && flag != arn
+    {
+        return Err(AppError::usage(format!("--region {flag} contradicts the service ARN's region {arn}"))
+            .with_hint("the hub of the service's region holds its events: drop --region"));
+    }
     let clients = aws::load(a.aws.region.clone().or(arn_region), a.aws.profile.clone()).await?;
-    let table = if a.hub.eq_ignore_ascii_case("auto") {
-        match hub::table_from_parameter(&clients).await {
-            Ok(Some(t)) => t,
-            Ok(None) => {
-                return Err(AppError::usage(format!(
-                    "no hub in {}: the SSM parameter {} does not exist",
-                    clients.region,
-                    hub::PARAMETER
-                ))
-                .with_hint("history lives in the hub: install it once (ecsgate hub template), or name its table with --hub TABLE"));
-            }
-            Err(e) => return Err(aws::fatal("GetParameter", "ssm:GetParameter", e)),
-        }
-    } else {
-        a.hub.clone()
-    };
-    let key = if svc.service.starts_with("arn:") {
-        svc.service.clone()
-    } else {
-        match aws::ecs::describe_service(&clients, &svc.cluster, &svc.service).await {
-            Ok((snap, _)) => snap.service_arn,
-            Err(aws::ecs::DescribeError::Aws(e)) => {
-                return Err(aws::fatal("DescribeServices", "ecs:DescribeServices", e));
-            }
-            Err(_) => {
-                return Err(AppError::usage(format!("ECS knows no service {}/{}", svc.cluster, svc.name())).with_hint(
-                    "a deleted service's history is read by its ARN: --service arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/NAME",
-                ));
-            }
-        }
-    };
+    let given_arn = svc.service.starts_with("arn:");
+    let service_arg = if given_arn { svc.service.clone() } else { format!("{}/{}", svc.cluster, svc.name()) };
+    let key = if given_arn { svc.service.clone() } else { service_arn(&clients, &svc.cluster, &svc.service).await? };
     let from_ms = now_millis() - since.as_millis() as i64;
-    let events = hub::events_since(&clients, &table, &key, &hub::sort_key_at(from_ms)).await.map_err(|e| {
-        if e.kind == aws::Kind::NotFound {
-            AppError::usage(format!("the hub's table {table} does not exist in {}: {e}", clients.region))
-                .with_hint("check --hub and --region (ecsgate doctor --hub auto checks the hub)")
-        } else {
-            aws::fatal("Query", "dynamodb:Query", e)
-        }
-    })?;
-    let cluster = aws::arn_parts(&key).map(|_| cluster_of(&key)).unwrap_or(svc.cluster.clone());
-    Ok((clients, HubRead { table, cluster, service: crate::engine::arn_name(&key).to_string(), from_ms, events }))
+    let table = hub_table(&clients, &a.hub).await?;
+    // Eventually consistent: history looks back at what was written long ago, at half the read cost.
+    let events = hub::events_since(&clients, &table, &key, &hub::sort_key_at(from_ms), false)
+        .await
+        .map_err(|e| query_error(&table, &clients.region, e))?;
+    let read =
+        HubRead { table, cluster: svc.cluster.clone(), service: svc.name().to_string(), service_arg, from_ms, events };
+    Ok((clients, read))
 }
 
-/// The cluster of a service ARN (`…:service/CLUSTER/NAME`).
-fn cluster_of(service_arn: &str) -> String {
-    // The old ARN format has no cluster (`…:service/NAME`): the default cluster's.
-    let path: Vec<&str> = service_arn.rsplit(':').next().unwrap_or_default().split('/').collect();
-    if path.len() >= 3 { path[1].to_string() } else { "default".to_string() }
-}
-
-/// Keeps the report a replay concludes, printing nothing.
-struct Keep(Rc<RefCell<Option<GateReport>>>);
-
-impl Sink for Keep {
-    fn note(&mut self, _who: &Who, _n: &crate::engine::Note) {}
-    fn warn(&mut self, _msg: &str) {}
-    fn error(&mut self, _e: &AppError) {}
-    fn report(&mut self, r: &GateReport) {
-        *self.0.borrow_mut() = Some(r.clone());
+/// `--hub auto|TABLE` → the table, or the reason there is none (a usage error: the hub is set up once).
+async fn hub_table(c: &Clients, spec: &str) -> Result<String, AppError> {
+    match hub::resolve_table(c, spec).await {
+        Ok(Some(t)) => Ok(t),
+        Ok(None) => Err(AppError::usage(format!(
+            "no hub in {}: the SSM parameter {} does not exist",
+            c.region,
+            hub::PARAMETER
+        ))
+        .with_hint(
+            "history lives in the hub: install it once (ecsgate hub template), or name its table with --hub TABLE",
+        )),
+        Err(e) => Err(aws::fatal("GetParameter", "ssm:GetParameter", e)),
     }
 }
 
-/// One line of `history --output json`: the deployment's verdict, with when it began.
-#[derive(Serialize)]
-struct Entry<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    started_at: Option<String>,
-    /// The deployment this one rolled back, when another listed verdict names it as its rollback.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rollback_of: Option<&'a str>,
-    verdict: &'a Verdict,
+fn query_error(table: &str, region: &str, e: aws::ErrInfo) -> AppError {
+    if e.kind == aws::Kind::NotFound {
+        AppError::usage(format!("the hub's table {table} does not exist in {region}: {e}"))
+            .with_hint("check --hub and --region (ecsgate doctor --hub auto checks the hub)")
+    } else {
+        aws::fatal("Query", "dynamodb:Query", e)
+    }
 }
 
-pub fn history(a: HistoryArgs) -> u8 {
-    let mut reporter = Reporter::new(a.output, false, false, Some(false));
-    super::block_on(&mut reporter, async |r| {
-        let (_, h) = read(&a.read, a.since).await?;
-        let judged = judge_all(&h, a.read.max_task_failures)?;
-        r.print(&listing(&h, &judged, a.output));
-        Ok(exit::SUCCEEDED)
-    })
+/// The ARN that keys a service's events in the hub, from DescribeServices.
+async fn service_arn(c: &Clients, cluster: &str, service: &str) -> Result<String, AppError> {
+    use aws::ecs::DescribeError;
+    match aws::ecs::describe_service(c, cluster, service).await {
+        Ok((snap, _)) if !snap.service_arn.is_empty() => Ok(snap.service_arn),
+        Ok(_) => Err(AppError::aws(format!("DescribeServices answered service {cluster}/{service} without its ARN"))
+            .with_hint("give the service's ARN: --service arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/NAME")),
+        Err(DescribeError::Aws(e)) => Err(aws::fatal("DescribeServices", "ecs:DescribeServices", e)),
+        Err(DescribeError::ClusterNotFound) => Err(AppError::usage(format!("cluster {cluster} not found"))
+            .with_hint("check --cluster (or the cluster in --service) and --region; a deleted cluster's services are read by their ARN")),
+        Err(DescribeError::ServiceNotFound(_)) => {
+            Err(AppError::usage(format!("ECS knows no service {cluster}/{service}")).with_hint(
+                "a deleted service's history is read by its ARN: --service arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/NAME",
+            ))
+        }
+    }
 }
 
 /// Every deployment the events name, newest first, with its verdict.
@@ -184,23 +166,85 @@ fn judge_all(h: &HubRead, max_task_failures: u32) -> Result<Vec<(Seen, Verdict)>
     let mut judged = Vec::new();
     for seen in deployments_in(&h.events).into_iter().rev() {
         let t = target(&h.cluster, &h.service, &seen.deployment_id);
-        let (_, text) = recording(&t, &h.events);
-        let kept = Rc::new(RefCell::new(None));
-        let mut quiet = Reporter::with_sinks(vec![Box::new(Keep(kept.clone()))]);
-        crate::replay::judge_text("the hub's events", &text, &t, max_task_failures, Outcome::InProgress, &mut quiet)?;
-        let Some(v) = kept.borrow_mut().take().and_then(|g| g.verdicts.into_iter().next()) else { continue };
-        judged.push((seen, v));
+        let text = recording(&t, &h.events);
+        // No sink: only the verdict is wanted.
+        let mut silent = Reporter::with_sinks(Vec::new());
+        let report: GateReport = crate::replay::judge_text(
+            "the hub's events",
+            &text,
+            &t,
+            max_task_failures,
+            Outcome::InProgress,
+            &mut silent,
+        )?;
+        if let Some(v) = report.verdicts.into_iter().next() {
+            judged.push((seen, v));
+        }
     }
     Ok(judged)
 }
 
-/// What `history` prints: a line per deployment (newest first) or a JSON object each.
-fn listing(h: &HubRead, judged: &[(Seen, Verdict)], format: OutputFormat) -> String {
+pub fn history(a: HistoryArgs) -> u8 {
+    let mut reporter = Reporter::new(a.output, false, false, Some(false));
+    super::block_on(&mut reporter, async |r| {
+        let (_, h) = read(&a.read, a.since).await?;
+        let judged = judge_all(&h, a.read.max_task_failures)?;
+        r.print(&listing(&h, &judged, a.output, &suggested_flags(&a.read)));
+        Ok(exit::SUCCEEDED)
+    })
+}
+
+/// The flags a suggested command repeats: the ones the user set away from their defaults.
+fn suggested_flags(a: &HubReadArgs) -> String {
+    let mut out = String::new();
+    if !a.hub.eq_ignore_ascii_case("auto") {
+        out.push_str(&format!(" --hub {}", a.hub));
+    }
+    if let Some(r) = &a.aws.region {
+        out.push_str(&format!(" --region {r}"));
+    }
+    if let Some(p) = &a.aws.profile {
+        out.push_str(&format!(" --profile {p}"));
+    }
+    out
+}
+
+/// One line of `history --output json`: the deployment's verdict, with when it began.
+#[derive(Serialize)]
+struct Entry<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    /// The time of its first event in the window.
+    started_at: Option<String>,
+    /// The deployment this one rolled back, when another listed verdict names it as its rollback.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rollback_of: Option<&'a str>,
+    verdict: &'a Verdict,
+}
+
+/// The last line of `history --output json`, also when no deployment was found.
+#[derive(Serialize)]
+struct Summary<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    cluster: &'a str,
+    service: &'a str,
+    table: &'a str,
+    since: String,
+    deployments: usize,
+}
+
+/// What `history` prints: a line per deployment (newest first) or a JSON object each, then a summary.
+fn listing(h: &HubRead, judged: &[(Seen, Verdict)], format: OutputFormat, flags: &str) -> String {
+    // A rollback deployment is the one another verdict's rollback names as its own.
     let rollback_of = |id: &str| {
-        judged.iter().find(|(_, v)| v.rollback_to.as_deref() == Some(id)).and_then(|(_, v)| v.deployment_id.as_deref())
+        judged
+            .iter()
+            .find(|(_, v)| v.rollback.as_ref().and_then(|r| r.deployment_id.as_deref()) == Some(id))
+            .and_then(|(_, v)| v.deployment_id.as_deref())
     };
     if format == OutputFormat::Json {
-        return judged
+        let mut lines: Vec<String> = judged
             .iter()
             .map(|(s, v)| {
                 let e = Entry {
@@ -211,8 +255,17 @@ fn listing(h: &HubRead, judged: &[(Seen, Verdict)], format: OutputFormat) -> Str
                 };
                 serde_json::to_string(&e).unwrap_or_default()
             })
-            .collect::<Vec<_>>()
-            .join("\n");
+            .collect();
+        let summary = Summary {
+            kind: "history",
+            cluster: &h.cluster,
+            service: &h.service,
+            table: &h.table,
+            since: format_rfc3339_secs(h.from_ms),
+            deployments: judged.len(),
+        };
+        lines.push(serde_json::to_string(&summary).unwrap_or_default());
+        return lines.join("\n");
     }
     let mut out = vec![format!(
         "{}/{}: {} deployment(s) in the hub's table {} since {} (newest first)",
@@ -240,14 +293,14 @@ fn listing(h: &HubRead, judged: &[(Seen, Verdict)], format: OutputFormat) -> Str
             line.push_str("  ");
             line.push_str(&what.join(" · "));
         }
-        out.push(line);
+        out.push(line.trim_end().to_string());
     }
     if let Some((s, _)) = judged.iter().find(|(_, v)| v.outcome != Outcome::Succeeded).or(judged.first()) {
         out.push(format!(
-            "explain one: ecsgate explain --service {}/{} --deployment-id {}",
-            foreign(&h.cluster),
-            foreign(&h.service),
-            foreign(&s.deployment_id)
+            "explain one: ecsgate explain --service {} --deployment-id {}{}",
+            foreign(&h.service_arg),
+            foreign(&s.deployment_id),
+            foreign(flags)
         ));
     }
     out.join("\n")
@@ -262,47 +315,98 @@ pub fn explain(a: ExplainArgs) -> u8 {
             super::settings::check_record_path(p, a.force)?;
         }
         let (_, h) = read(&a.read, a.since).await?;
-        if !h.events.iter().any(|e| names(e, &a.deployment_id)) {
-            return Err(AppError::usage(format!(
-                "the hub's table {} holds no event of deployment {} of {}/{} since {}",
-                foreign(&h.table),
-                foreign(&a.deployment_id),
-                foreign(&h.cluster),
-                foreign(&h.service),
-                format_rfc3339_secs(h.from_ms)
-            ))
-            .with_hint(format!(
-                "ecsgate history --service {}/{} lists the deployments the hub saw (--since reaches further back)",
-                foreign(&h.cluster),
-                foreign(&h.service)
-            )));
-        }
-        let t = target(&h.cluster, &h.service, &a.deployment_id);
-        let (start, text) = recording(&t, &h.events);
-        if let Some(p) = &a.record {
-            write_recording(p, a.force, &start, &h.events)?;
-            let path = p.display();
-            r.info(&format!(
-                "ecsgate: wrote {} event(s) to {path} (ecsgate replay {path} judges them again)",
-                h.events.len()
-            ));
-        }
-        let report =
-            crate::replay::judge_text("the hub's events", &text, &t, a.read.max_task_failures, Outcome::InProgress, r)?;
-        Ok(report.exit_code)
+        let record = a.record.as_deref().map(|p| (p, a.force));
+        judge_one(&h, &a.deployment_id, a.read.max_task_failures, record, &suggested_flags(&a.read), r)
     })
 }
 
-fn write_recording(p: &std::path::Path, force: bool, start: &Start, events: &[hub::Stored]) -> Result<(), AppError> {
+/// One deployment's verdict from the hub's events, printed by `reporter` as `replay` prints it.
+fn judge_one(
+    h: &HubRead,
+    deployment_id: &str,
+    max_task_failures: u32,
+    record: Option<(&std::path::Path, bool)>,
+    flags: &str,
+    r: &mut Reporter,
+) -> Result<u8, AppError> {
+    if !h.events.iter().any(|e| names(e, deployment_id)) {
+        return Err(AppError::usage(format!(
+            "the hub's table {} holds no event of deployment {} of {}/{} since {}",
+            foreign(&h.table),
+            foreign(deployment_id),
+            foreign(&h.cluster),
+            foreign(&h.service),
+            format_rfc3339_secs(h.from_ms)
+        ))
+        .with_hint(format!(
+            "ecsgate history --service {}{} lists the deployments the hub saw (--since reaches further back)",
+            foreign(&h.service_arg),
+            foreign(flags)
+        )));
+    }
+    let t = target(&h.cluster, &h.service, deployment_id);
+    let text = recording(&t, &h.events);
+    if let Some((p, force)) = record {
+        write_recording(p, force, &text)?;
+        let path = p.display();
+        r.info(&format!("ecsgate: wrote the hub's events to {path} (ecsgate replay {path} judges them again)"));
+    }
+    let report = crate::replay::judge_text("the hub's events", &text, &t, max_task_failures, Outcome::InProgress, r)?;
+    Ok(report.exit_code)
+}
+
+/// `resume` of a gate that detached on the hub, when its deployment is no longer among the service's
+/// (ECS drops a deployment once it is replaced — a failure rolled back between the jobs leaves no trace
+/// in DescribeServices): the hub's events judge it, as `explain` does. `None`: the deployment is still
+/// listed, or DescribeServices could not tell, and `wait` takes over (reporting any error itself).
+pub fn resume_from_hub(w: &crate::cli::WaitArgs, deployment_id: &str) -> Option<u8> {
+    let service = w.service.first()?.clone();
+    let spec = w.gate.hub.clone()?;
+    let o = &w.gate.output;
+    let mut reporter = Reporter::new(o.output, o.quiet, false, o.github);
+    let mut judged = None;
+    let code = super::block_on(&mut reporter, async |r| {
+        let a = HubReadArgs {
+            service,
+            cluster: Some(w.gate.cluster.clone()),
+            hub: spec,
+            max_task_failures: w.gate.max_task_failures,
+            aws: w.gate.aws.clone(),
+        };
+        let (mut refs, _) = super::settings::parse_services(std::slice::from_ref(&a.service), &w.gate.cluster)?;
+        let svc = refs.remove(0);
+        let clients = aws::load(a.aws.region.clone(), a.aws.profile.clone()).await?;
+        match aws::ecs::describe_service(&clients, &svc.cluster, &svc.service).await {
+            Ok((snap, _)) if !snap.deployments.iter().any(|d| d.id == deployment_id) => {}
+            _ => return Ok(exit::SUCCEEDED),
+        }
+        r.info(&format!(
+            "ecsgate: deployment {} is no longer among service {}'s deployments: judging it from the hub's events",
+            foreign(deployment_id),
+            foreign(svc.name())
+        ));
+        let (_, h) = read(&a, HUB_LOOKBACK).await?;
+        let code = judge_one(&h, deployment_id, a.max_task_failures, None, &suggested_flags(&a), r)?;
+        judged = Some(code);
+        Ok(code)
+    });
+    judged.map(|_| code).or((code != exit::SUCCEEDED).then_some(code))
+}
+
+/// How far back `resume` reads the hub for a deployment that left the service's list: the hub's
+/// default retention.
+const HUB_LOOKBACK: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
+
+/// Writes the judged text itself; a write that fails part-way leaves no half recording.
+fn write_recording(p: &std::path::Path, force: bool, text: &str) -> Result<(), AppError> {
     let cannot = |e: std::io::Error| {
         AppError::usage(format!("--record {}: {e}", p.display())).with_hint("give a path in a directory you can write")
     };
     let mut rec = Recorder::create(p, force).map_err(cannot)?;
-    rec.write(&Record::Start(start.clone())).map_err(cannot)?;
-    for e in events {
-        rec.event(&e.body).map_err(cannot)?;
-    }
-    Ok(())
+    rec.text(text).map_err(|e| {
+        let _ = std::fs::remove_file(p);
+        cannot(e)
+    })
 }
 
 #[cfg(test)]
@@ -362,13 +466,12 @@ mod tests {
             stored("b", deployment_event("ecs-svc/1", "SERVICE_DEPLOYMENT_FAILED", "2026-12-01T10:05:00Z")),
         ];
         let t = target("shop", "api", "ecs-svc/1");
-        let (_, text) = recording(&t, &events);
+        let text = recording(&t, &events);
         assert!(text.starts_with("{\"type\":\"start\""), "{text}");
-        let kept = Rc::new(RefCell::new(None));
-        let mut quiet = Reporter::with_sinks(vec![Box::new(Keep(kept.clone()))]);
-        let report = crate::replay::judge_text("hub", &text, &t, 3, Outcome::InProgress, &mut quiet).unwrap();
+        let mut silent = Reporter::with_sinks(Vec::new());
+        let report = crate::replay::judge_text("hub", &text, &t, 3, Outcome::InProgress, &mut silent).unwrap();
         assert_eq!(report.exit_code, exit::FAILED);
-        assert_eq!(kept.borrow().as_ref().unwrap().verdicts[0].deployment_id.as_deref(), Some("ecs-svc/1"));
+        assert_eq!(report.verdicts[0].deployment_id.as_deref(), Some("ecs-svc/1"));
     }
 
     #[test]
@@ -390,26 +493,79 @@ mod tests {
             table: "::set-output name=x::y".into(),
             cluster: "shop\n::error::c".into(),
             service: "api".into(),
+            service_arg: "::error::arg".into(),
             from_ms: 0,
             events,
         };
         let judged = judge_all(&h, 3).unwrap();
         assert_eq!(judged.len(), hostile.len());
-        for format in [OutputFormat::Human, OutputFormat::Json] {
-            let text = listing(&h, &judged, format);
-            for line in text.lines() {
-                let line = crate::report::text::guard_line(line);
-                assert!(!line.trim_start().starts_with("::") && !line.contains("##["), "{line:?}");
-                assert!(!line.contains('\x1b') && !line.contains('\r'), "{line:?}");
-            }
-            let lines = text.lines().count();
-            assert_eq!(lines, if format == OutputFormat::Json { 4 } else { 6 }, "{text}");
+        // The human listing is safe as it is; JSON escapes line breaks and control characters, and its
+        // lines pass `Reporter::print`'s guard like every printed line.
+        let human = listing(&h, &judged, OutputFormat::Human, " --hub ::x");
+        assert_eq!(human.lines().count(), 6, "a header, 4 deployments, the suggestion:\n{human}");
+        for line in human.lines() {
+            assert!(!line.trim_start().starts_with("::") && !line.contains("##["), "{line:?}");
+            assert!(!line.contains('\x1b') && !line.contains('\r'), "{line:?}");
+        }
+        let json = listing(&h, &judged, OutputFormat::Json, "");
+        assert_eq!(json.lines().count(), 5, "4 deployments and the summary:\n{json}");
+        for line in json.lines().map(crate::report::text::guard_line) {
+            assert!(!line.trim_start().starts_with("::") && !line.contains("##["), "{line:?}");
+            assert!(!line.contains('\x1b') && !line.contains('\r'), "{line:?}");
+        }
+    }
+
+    /// The bundled breaker rollback, as the hub would hold it.
+    fn bundled(name: &str) -> Vec<hub::Stored> {
+        let path = format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(path).unwrap();
+        text.lines()
+            .filter(|l| l.contains("detail-type"))
+            .map(|l| hub::Stored { at: String::new(), body: l.into() })
+            .collect()
+    }
+
+    fn hub_read(events: Vec<hub::Stored>) -> HubRead {
+        HubRead {
+            table: "ecsgate-hub".into(),
+            cluster: "shop".into(),
+            service: "api".into(),
+            service_arg: "shop/api".into(),
+            from_ms: 0,
+            events,
         }
     }
 
     #[test]
-    fn the_cluster_comes_from_the_service_arn() {
-        assert_eq!(cluster_of("arn:aws:ecs:eu-west-1:1:service/shop/api"), "shop");
-        assert_eq!(cluster_of("arn:aws:ecs:eu-west-1:1:service/api"), "default");
+    fn a_breaker_rollback_is_listed_failed_and_ecs_rollback_deployment_as_its_rollback() {
+        let h = hub_read(bundled("breaker-rollback.jsonl"));
+        let judged = judge_all(&h, 3).unwrap();
+        let failed = judged.iter().find(|(_, v)| v.outcome == Outcome::Failed).expect("the failed deployment");
+        let rollback_id = failed.1.rollback.as_ref().and_then(|r| r.deployment_id.clone()).expect("ECS's rollback");
+        let text = listing(&h, &judged, OutputFormat::Human, "");
+        let line = text.lines().find(|l| l.contains(&format!("  {rollback_id}  "))).unwrap_or_else(|| panic!("{text}"));
+        let of = failed.1.deployment_id.as_deref().unwrap();
+        assert!(line.contains(&format!("rollback of {of}")), "{line}");
+        assert!(
+            !text.lines().any(|l| l.contains(&format!("  {of}  ")) && l.contains("rollback of")),
+            "the failed deployment is not a rollback:\n{text}"
+        );
+        let json = listing(&h, &judged, OutputFormat::Json, "");
+        let entry: serde_json::Value = json
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|v| v["verdict"]["deployment_id"] == rollback_id.as_str())
+            .unwrap();
+        assert_eq!(entry["rollback_of"], of, "{entry}");
+    }
+
+    #[test]
+    fn an_empty_history_still_prints_its_json_summary() {
+        let h = hub_read(Vec::new());
+        let json = listing(&h, &[], OutputFormat::Json, "");
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["type"], "history");
+        assert_eq!(v["deployments"], 0);
+        assert!(listing(&h, &[], OutputFormat::Human, "").starts_with("shop/api: 0 deployment(s)"));
     }
 }

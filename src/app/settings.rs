@@ -417,6 +417,15 @@ impl WaitSettings {
 /// `--record FILE`: never clobbered by surprise — an existing file or a symlink is refused unless
 /// `--force`; its directory must exist.
 pub fn check_record_path(p: &std::path::Path, force: bool) -> Result<(), AppError> {
+    let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    if !dir.is_dir() {
+        return Err(AppError::usage(format!(
+            "--record {}: the directory {} does not exist",
+            p.display(),
+            dir.display()
+        ))
+        .with_hint("create the directory first, or give a path in an existing one"));
+    }
     if let Ok(m) = std::fs::symlink_metadata(p) {
         let what = if m.file_type().is_symlink() {
             "is a symlink"

@@ -158,7 +158,7 @@ fn spawn_hub_reader(c: Clients, table: String, keys: Vec<String>, from_ms: i64) 
             let mut failed = None;
             let mut newest = from;
             for (i, key) in keys.iter().enumerate() {
-                match hub::events_since(&c, &table, key, &hub::sort_key_at(from)).await {
+                match hub::events_since(&c, &table, key, &hub::sort_key_at(from), true).await {
                     Ok(events) => {
                         for e in events {
                             if let Some(t) = e.at.split('#').next().and_then(parse_rfc3339_millis) {

@@ -415,32 +415,28 @@ async fn use_hub(
 ) -> Result<Option<String>, LoopEvent> {
     use crate::aws::hub;
     let clients = g.clients.clone();
-    let table = if spec.eq_ignore_ascii_case("auto") {
-        match race(&mut g.sigs, g.deadline, hub::table_from_parameter(&clients)).await {
-            Raced::Done(Ok(Some(t))) => t,
-            Raced::Done(Ok(None)) => {
-                reporter.info(&format!(
-                    "ecsgate: no hub (SSM parameter {} not found); subscribing with a queue and rule",
-                    hub::PARAMETER
-                ));
-                return Ok(None);
-            }
-            Raced::Done(Err(e)) => {
-                reporter.warn(&format!(
-                    "cannot read the hub's SSM parameter {} ({e}); subscribing with a queue and rule",
-                    hub::PARAMETER
-                ));
-                return Ok(None);
-            }
-            Raced::Signal(sig) => return Err(LoopEvent::Signal(sig)),
-            Raced::OutOfTime => return Err(LoopEvent::Deadline),
+    let table = match race(&mut g.sigs, g.deadline, hub::resolve_table(&clients, spec)).await {
+        Raced::Done(Ok(Some(t))) => t,
+        Raced::Done(Ok(None)) => {
+            reporter.info(&format!(
+                "ecsgate: no hub (SSM parameter {} not found); subscribing with a queue and rule",
+                hub::PARAMETER
+            ));
+            return Ok(None);
         }
-    } else {
-        spec.to_string()
+        Raced::Done(Err(e)) => {
+            reporter.warn(&format!(
+                "cannot read the hub's SSM parameter {} ({e}); subscribing with a queue and rule",
+                hub::PARAMETER
+            ));
+            return Ok(None);
+        }
+        Raced::Signal(sig) => return Err(LoopEvent::Signal(sig)),
+        Raced::OutOfTime => return Err(LoopEvent::Deadline),
     };
     let Some(key) = keys.first() else { return Ok(None) };
     let now = hub::sort_key_at(crate::engine::time::now_millis());
-    let probe = hub::events_since(&clients, &table, key, &now);
+    let probe = hub::events_since(&clients, &table, key, &now, true);
     match race(&mut g.sigs, g.deadline, probe).await {
         Raced::Done(Ok(_)) => Ok(Some(table)),
         Raced::Done(Err(e)) => {

@@ -18,6 +18,12 @@ pub async fn table_from_parameter(c: &Clients) -> Result<Option<String>, ErrInfo
     }
 }
 
+/// The table `--hub` names: `auto` reads the SSM parameter (`None`: there is no hub); anything else is
+/// the table itself.
+pub async fn resolve_table(c: &Clients, spec: &str) -> Result<Option<String>, ErrInfo> {
+    if spec.eq_ignore_ascii_case("auto") { table_from_parameter(c).await } else { Ok(Some(spec.to_string())) }
+}
+
 /// One stored event: its sort key (`<time>#<id>`) and the event as EventBridge delivered it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stored {
@@ -26,7 +32,15 @@ pub struct Stored {
 }
 
 /// The events of one key (a service ARN) with a sort key at or after `from`, oldest first, every page.
-pub async fn events_since(c: &Clients, table: &str, key: &str, from: &str) -> Result<Vec<Stored>, ErrInfo> {
+/// `consistent`: a gate must see an event as soon as it is written; a look back at history need not
+/// (an eventually consistent read costs half).
+pub async fn events_since(
+    c: &Clients,
+    table: &str,
+    key: &str,
+    from: &str,
+    consistent: bool,
+) -> Result<Vec<Stored>, ErrInfo> {
     use aws_sdk_dynamodb::types::AttributeValue;
     let mut out = Vec::new();
     let mut start = None;
@@ -40,8 +54,7 @@ pub async fn events_since(c: &Clients, table: &str, key: &str, from: &str) -> Re
             .expression_attribute_names("#a", "at")
             .expression_attribute_values(":k", AttributeValue::S(key.to_string()))
             .expression_attribute_values(":from", AttributeValue::S(from.to_string()))
-            // A gate must see an event as soon as it is written.
-            .consistent_read(true)
+            .consistent_read(consistent)
             .set_exclusive_start_key(start)
             .send()
             .await

@@ -53,7 +53,8 @@ pub fn clients(status: u16, body: &str) -> Clients {
         }))
         .retry_config(aws_config::retry::RetryConfig::disabled())
         .build();
-    Clients::from_conf(&conf, "us-east-1".into())
+    // EventBridge keeps the canned configuration's "no retries" too (`from_conf` gives it the gate's).
+    Clients { events: aws_sdk_eventbridge::Client::new(&conf), ..Clients::from_conf(&conf, "us-east-1".into()) }
 }
 
 /// Runs a call to its end on a runtime of its own (tests are synchronous).

@@ -218,6 +218,16 @@ async fn history_and_explain_judge_a_crash_loop_after_ecs_forgot_its_tasks() {
     let (code, replayed, err) = ecsgate(&hub, key, &["replay", rec_s]);
     assert_eq!(code, 1, "{replayed}\n{err}");
     assert!(replayed.contains("container app, exit code 1"), "{replayed}");
+    std::fs::remove_file(&rec).ok();
+
+    // By ARN (a deleted service's only name): no ECS call at all.
+    let key = "AKIDHUBHISTORYBYARN";
+    let (code, out, err) =
+        ecsgate(&hub, key, &["explain", "--service", &svc.service_arn, "--deployment-id", &svc.deployment]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(out.contains("container app, exit code 1"), "{out}");
+    let log = hub.log(key);
+    assert!(!log.iter().any(|c| c.starts_with("ecs.")), "{log:?}");
 }
 
 #[tokio::test]
@@ -325,7 +335,9 @@ async fn the_hub_and_the_queue_give_the_same_verdict_on_every_bundled_recording(
         let mut read = Vec::new();
         for k in &keys {
             read.extend(
-                ecsgate::aws::hub::events_since(&clients, &table, k, &ecsgate::aws::hub::sort_key_at(0)).await.unwrap(),
+                ecsgate::aws::hub::events_since(&clients, &table, k, &ecsgate::aws::hub::sort_key_at(0), true)
+                    .await
+                    .unwrap(),
             );
         }
         read.sort_by(|a, b| a.at.cmp(&b.at));
@@ -391,5 +403,42 @@ async fn a_gate_detached_on_the_hub_resumes_on_it_and_judges_what_happened_meanw
     assert!(d.stderr.contains("reading the hub's table ecsgate-hub"), "{}", d.stderr);
     assert!(d.stdout.contains("container app, exit code 1"), "{}", d.stdout);
     created_nothing(&hub, key);
+    std::fs::remove_file(&handle).ok();
+}
+
+#[tokio::test]
+async fn a_deployment_rolled_back_while_detached_is_judged_from_the_hub_on_resume() {
+    let hub = install_hub(&emu!("e2e_hub_resume_gone")).await;
+    let svc = hub.service("e2e-hub-resume-gone").await;
+    let handle = std::env::temp_dir().join(format!("ecsgate-hub-handle-gone-{}.json", std::process::id()));
+    let h = handle.to_str().unwrap();
+    let args = ["--cluster", &svc.cluster, "--service", "api", "--detach-at", "2s", "--handle", h];
+    let d = finish(hub_gate(&hub, "AKIDHUBGONEFIRST", &args), LIMIT).await;
+    assert_eq!(d.code, 6, "{}\n{}", d.stdout, d.stderr);
+
+    // Between the jobs: the tasks crash, the breaker rolls the deployment back, and once the rollback is
+    // done ECS lists the deployment no more and has forgotten its tasks.
+    hub.crash_loop(&svc).await;
+    hub.breaker_failed(&svc).await;
+    hub.ctl(
+        "/_ecsgate/deployment",
+        json!({"region": HUB_REGION, "cluster": svc.cluster, "service": "api", "deployment_id": svc.deployment, "remove": true}),
+    );
+    hub.ctl("/_ecsgate/forget_tasks", json!({"region": HUB_REGION, "cluster": svc.cluster}));
+
+    let key = "AKIDHUBGONESECOND";
+    let d = finish(hub.spawn_as(key, &["resume", h]), LIMIT).await;
+    assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
+    assert!(
+        d.stderr.contains("is no longer among service api's deployments: judging it from the hub's events"),
+        "{}",
+        d.stderr
+    );
+    assert!(d.stdout.contains(&format!("verdict: FAILED  deployment {}", svc.deployment)), "{}", d.stdout);
+    assert!(d.stdout.contains("container app, exit code 1"), "{}", d.stdout);
+    let log = hub.log(key);
+    for op in ["events.PutRule", "sqs.CreateQueue", "ecs.DescribeTasks"] {
+        assert!(!log.iter().any(|c| c == op), "{op}: {log:?}");
+    }
     std::fs::remove_file(&handle).ok();
 }
