@@ -109,10 +109,16 @@ async fn read(a: &HubReadArgs, since: std::time::Duration) -> Result<(Clients, H
     let key = if given_arn { svc.service.clone() } else { service_arn(&clients, &svc.cluster, &svc.service).await? };
     let from_ms = now_millis() - since.as_millis() as i64;
     let table = hub_table(&clients, &a.hub).await?;
-    // Eventually consistent: history looks back at what was written long ago, at half the read cost.
-    let events = hub::events_since(&clients, &table, &key, &hub::sort_key_at(from_ms), false)
-        .await
-        .map_err(|e| query_error(&table, &clients.region, e))?;
+    let mut events = Vec::new();
+    for k in hub::keys_for(&key, &svc.cluster) {
+        // Eventually consistent: history looks back at what was written long ago, at half the read cost.
+        let more = hub::events_since(&clients, &table, &k, &hub::sort_key_at(from_ms), false)
+            .await
+            .map_err(|e| query_error(&table, &clients.region, e))?;
+        events.extend(more);
+    }
+    // One service's events in the hub's order, whichever key they were filed under.
+    events.sort_by(|a, b| a.at.cmp(&b.at));
     let read =
         HubRead { table, cluster: svc.cluster.clone(), service: svc.name().to_string(), service_arg, from_ms, events };
     Ok((clients, read))

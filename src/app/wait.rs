@@ -335,7 +335,8 @@ pub(crate) async fn subscribe(
     reporter: &mut Reporter,
 ) -> Result<Option<LoopEvent>, AppError> {
     if let Some(spec) = g.s.hub.clone() {
-        let keys: Vec<String> = watched.iter().map(|w| w.service_arn.clone()).collect();
+        let keys: Vec<String> =
+            watched.iter().flat_map(|w| crate::aws::hub::keys_for(&w.service_arn, arn_name(&w.cluster_arn))).collect();
         match use_hub(g, &spec, &keys, reporter).await {
             Ok(Some(table)) => {
                 reporter.info(&format!(

@@ -72,6 +72,21 @@ pub async fn events_since(
     }
 }
 
+/// The keys a service's events are filed under. The template files a task event under the service ARN
+/// it builds from the task's cluster ARN and group, which has the new format (`service/CLUSTER/NAME`). A
+/// service whose own ARN has the old format (`service/NAME`, from before ECS's 2018 opt-in) has its
+/// deployment events under that ARN and its tasks under the built one: both are read.
+pub fn keys_for(service_arn: &str, cluster: &str) -> Vec<String> {
+    let mut keys = vec![service_arn.to_string()];
+    if let Some((head, resource)) = service_arn.rsplit_once(':')
+        && let Some(name) = resource.strip_prefix("service/").filter(|n| !n.contains('/'))
+        && !cluster.is_empty()
+    {
+        keys.push(format!("{head}:service/{cluster}/{name}"));
+    }
+    keys
+}
+
 /// The sort key of an instant: the template's `<event time>#<id>`, where event times are
 /// `YYYY-MM-DDTHH:MM:SSZ` — so a bare time sorts before every event of that second.
 pub fn sort_key_at(epoch_ms: i64) -> String {
@@ -81,6 +96,18 @@ pub fn sort_key_at(epoch_ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_old_format_service_arn_is_read_under_the_key_its_tasks_are_filed_under_too() {
+        assert_eq!(
+            keys_for("arn:aws:ecs:eu-west-1:1:service/shop/api", "shop"),
+            ["arn:aws:ecs:eu-west-1:1:service/shop/api"]
+        );
+        assert_eq!(
+            keys_for("arn:aws:ecs:eu-west-1:1:service/api", "shop"),
+            ["arn:aws:ecs:eu-west-1:1:service/api", "arn:aws:ecs:eu-west-1:1:service/shop/api"]
+        );
+    }
 
     #[test]
     fn sort_keys_are_the_event_time_format_and_sort_before_that_seconds_events() {
