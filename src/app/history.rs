@@ -28,6 +28,8 @@ struct HubRead {
     service: String,
     /// How the commands this one suggests name the service (`cluster/name`, or the ARN the user gave).
     service_arg: String,
+    /// The service's ARN: its key in the table.
+    key: String,
     from_ms: i64,
     events: Vec<hub::Stored>,
 }
@@ -119,8 +121,15 @@ async fn read(a: &HubReadArgs, since: std::time::Duration) -> Result<(Clients, H
     }
     // One service's events in the hub's order, whichever key they were filed under.
     events.sort_by(|a, b| a.at.cmp(&b.at));
-    let read =
-        HubRead { table, cluster: svc.cluster.clone(), service: svc.name().to_string(), service_arg, from_ms, events };
+    let read = HubRead {
+        table,
+        cluster: svc.cluster.clone(),
+        service: svc.name().to_string(),
+        service_arg,
+        key,
+        from_ms,
+        events,
+    };
     Ok((clients, read))
 }
 
@@ -320,14 +329,17 @@ pub fn explain(a: ExplainArgs) -> u8 {
         if let Some(p) = &a.record {
             super::settings::check_record_path(p, a.force)?;
         }
-        let (_, h) = read(&a.read, a.since).await?;
+        let (clients, h) = read(&a.read, a.since).await?;
         let record = a.record.as_deref().map(|p| (p, a.force));
-        judge_one(&h, &a.deployment_id, a.read.max_task_failures, record, &suggested_flags(&a.read), r)
+        judge_one(&clients, &h, &a.deployment_id, a.read.max_task_failures, record, &suggested_flags(&a.read), r).await
     })
 }
 
-/// One deployment's verdict from the hub's events, printed by `reporter` as `replay` prints it.
-fn judge_one(
+/// One deployment's verdict from the hub's events, printed by `reporter` as `replay` prints it, with the
+/// diagnosis reads that outlive ECS's memory (the culprit's task definition and log lines, a hook's
+/// log, the alarms), best effort within the gate's diagnosis budget.
+async fn judge_one(
+    clients: &Clients,
     h: &HubRead,
     deployment_id: &str,
     max_task_failures: u32,
@@ -357,8 +369,21 @@ fn judge_one(
         let path = p.display();
         r.info(&format!("ecsgate: wrote the hub's events to {path} (ecsgate replay {path} judges them again)"));
     }
-    let report = crate::replay::judge_text("the hub's events", &text, &t, max_task_failures, Outcome::InProgress, r)?;
-    Ok(report.exit_code)
+    let mut driver =
+        crate::replay::read_text("the hub's events", &text, &t, max_task_failures, Outcome::InProgress, r)?;
+    if driver.any_unsuccessful() {
+        let svcs = [super::wait::Svc {
+            cluster: h.cluster.clone(),
+            describe_as: h.service.clone(),
+            name: h.service.clone(),
+            service_arn: h.key.clone(),
+            cluster_arn: String::new(),
+            deployment_id: deployment_id.to_string(),
+        }];
+        let diagnosis = super::wait::diagnose_with(clients, &svcs, &mut driver, false, r);
+        let _ = tokio::time::timeout(super::lite::DIAGNOSIS_BUDGET, diagnosis).await;
+    }
+    Ok(driver.conclude(r).exit_code)
 }
 
 /// `resume` of a gate that detached on the hub, when its deployment is no longer among the service's
@@ -392,7 +417,7 @@ pub fn resume_from_hub(w: &crate::cli::WaitArgs, deployment_id: &str) -> Option<
             foreign(svc.name())
         ));
         let (_, h) = read(&a, HUB_LOOKBACK).await?;
-        let code = judge_one(&h, deployment_id, a.max_task_failures, None, &suggested_flags(&a), r)?;
+        let code = judge_one(&clients, &h, deployment_id, a.max_task_failures, None, &suggested_flags(&a), r).await?;
         judged = Some(code);
         Ok(code)
     });
@@ -500,6 +525,7 @@ mod tests {
             cluster: "shop\n::error::c".into(),
             service: "api".into(),
             service_arg: "::error::arg".into(),
+            key: "arn:aws:ecs:eu-west-1:1:service/shop/api".into(),
             from_ms: 0,
             events,
         };
@@ -537,6 +563,7 @@ mod tests {
             cluster: "shop".into(),
             service: "api".into(),
             service_arg: "shop/api".into(),
+            key: "arn:aws:ecs:eu-west-1:1:service/shop/api".into(),
             from_ms: 0,
             events,
         }

@@ -769,8 +769,24 @@ pub(crate) async fn bounded_teardown(source: &Source, sigs: &mut mpsc::Unbounded
 /// Executes the diagnosis plan ([`plan::diagnosis`]): stage by stage, the reads of a stage at once,
 /// each answer fed (and recorded) as the stage ends, since the next stage's reads depend on them.
 async fn diagnose(c: &Clients, svcs: &[Svc], driver: &mut Driver, reporter: &mut Reporter) {
+    diagnose_with(c, svcs, driver, true, reporter).await
+}
+
+/// The diagnosis reads, stage by stage. `ecs_remembers: false` (`explain`, days later): ECS has forgotten
+/// the stopped tasks, so they are not listed — the hub's task events are their record — while the task
+/// definitions, logs, target groups and alarms outlive them.
+pub(crate) async fn diagnose_with(
+    c: &Clients,
+    svcs: &[Svc],
+    driver: &mut Driver,
+    ecs_remembers: bool,
+    reporter: &mut Reporter,
+) {
     for stage in 0..plan::DIAGNOSIS_STAGES {
-        let reads = plan::diagnosis(driver, stage);
+        let mut reads = plan::diagnosis(driver, stage);
+        if !ecs_remembers {
+            reads.retain(|r| !matches!(r, plan::Read::StoppedTasks(_)));
+        }
         if reads.is_empty() {
             continue;
         }

@@ -600,7 +600,7 @@ fn replay(args: &ReplayArgs, reporter: &mut Reporter) -> Result<u8, AppError> {
         replay_input_from(&mut open, rereadable, &given, &wanted, max, reporter)
     };
     let undecided = Outcome::TimedOut;
-    Ok(conclude(name, result, undecided, reporter)?.exit_code)
+    Ok(settle(name, result, undecided, reporter)?.conclude(reporter).exit_code)
 }
 
 /// Judges events held in memory (`text`: JSON Lines, a recording's start line first) exactly as
@@ -615,19 +615,33 @@ pub fn judge_text(
     undecided: Outcome,
     reporter: &mut Reporter,
 ) -> Result<crate::report::GateReport, AppError> {
+    Ok(read_text(name, text, given, max_task_failures, undecided, reporter)?.conclude(reporter))
+}
+
+/// [`judge_text`] up to the verdicts, not yet reported: a caller may add a diagnosis (`explain` reads the
+/// culprit's log lines) before `Driver::conclude`.
+pub fn read_text(
+    name: &str,
+    text: &str,
+    given: &Target,
+    max_task_failures: u32,
+    undecided: Outcome,
+    reporter: &mut Reporter,
+) -> Result<Driver, AppError> {
     let mut open = || -> std::io::Result<Box<dyn BufRead + '_>> { Ok(Box::new(text.as_bytes())) };
     let result = replay_input_from(&mut open, true, given, &[], max_task_failures, reporter);
-    conclude(name, result, undecided, reporter)
+    settle(name, result, undecided, reporter)
 }
 
 /// What every replay does once the input is read: a clear error for input that cannot be judged, a
-/// warning for what was skipped, then the verdicts (`undecided` for a deployment without one).
-fn conclude(
+/// warning for what was skipped, then every service decided (`undecided` for a deployment without a
+/// verdict); the caller reports it (`Driver::conclude`).
+fn settle(
     name: &str,
     result: Result<Replayed, ReadError>,
     undecided: Outcome,
     reporter: &mut Reporter,
-) -> Result<crate::report::GateReport, AppError> {
+) -> Result<Driver, AppError> {
     let unreadable = |e: std::io::Error| {
         AppError::usage(format!("cannot read {name}: {e} (check the path; - reads standard input)"))
     };
@@ -689,7 +703,7 @@ fn conclude(
             format!("no deployment found in {name}: pass --deployment-id (and --service)")
         }
     });
-    Ok(driver.conclude(reporter))
+    Ok(driver)
 }
 
 #[cfg(test)]

@@ -179,6 +179,19 @@ async fn history_and_explain_judge_a_crash_loop_after_ecs_forgot_its_tasks() {
     // No gate ran: the hub alone saw the deployment start and its tasks crash.
     hub.deployment_event(&svc, "SERVICE_DEPLOYMENT_IN_PROGRESS", &svc.deployment, "ECS deployment in progress.").await;
     hub.crash_loop(&svc).await;
+    // CloudWatch Logs keeps what the containers said (its retention, not ECS's hour).
+    let stopped = hub
+        .ecs()
+        .list_tasks()
+        .cluster(&svc.cluster)
+        .desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped)
+        .send()
+        .await
+        .unwrap();
+    for arn in stopped.task_arns() {
+        let stream = format!("ecs/app/{}", arn.rsplit('/').next().unwrap());
+        hub.log_lines(&format!("/ecs/{}", svc.cluster), &stream, &["starting", "FATAL: DATABASE_URL is not set"]).await;
+    }
     // An hour later ECS knows none of those tasks.
     let forgot = hub.ctl("/_ecsgate/forget_tasks", json!({"region": HUB_REGION, "cluster": svc.cluster}));
     assert_eq!(forgot["forgotten"], 3, "{forgot}");
@@ -204,7 +217,13 @@ async fn history_and_explain_judge_a_crash_loop_after_ecs_forgot_its_tasks() {
     let (code, out, err) =
         ecsgate(&hub, key, &["explain", "--service", &service, "--deployment-id", &svc.deployment, "--record", rec_s]);
     assert_eq!(code, 1, "{out}\n{err}");
-    for said in ["FAILED", "container app, exit code 1", "Essential container in task exited", "hint"] {
+    for said in [
+        "FAILED",
+        "container app, exit code 1",
+        "Essential container in task exited",
+        "FATAL: DATABASE_URL is not set",
+        "hint",
+    ] {
         assert!(out.contains(said), "explain must say {said:?}:\n{out}");
     }
     // Everything came from the hub: no task read, nothing created.
@@ -220,14 +239,16 @@ async fn history_and_explain_judge_a_crash_loop_after_ecs_forgot_its_tasks() {
     assert!(replayed.contains("container app, exit code 1"), "{replayed}");
     std::fs::remove_file(&rec).ok();
 
-    // By ARN (a deleted service's only name): no ECS call at all.
+    // By ARN (a deleted service's only name): no service or task read, only the task definition that
+    // says where the logs are.
     let key = "AKIDHUBHISTORYBYARN";
     let (code, out, err) =
         ecsgate(&hub, key, &["explain", "--service", &svc.service_arn, "--deployment-id", &svc.deployment]);
     assert_eq!(code, 1, "{out}\n{err}");
     assert!(out.contains("container app, exit code 1"), "{out}");
     let log = hub.log(key);
-    assert!(!log.iter().any(|c| c.starts_with("ecs.")), "{log:?}");
+    let ecs: Vec<&String> = log.iter().filter(|c| c.starts_with("ecs.")).collect();
+    assert!(ecs.iter().all(|c| *c == "ecs.DescribeTaskDefinition"), "{log:?}");
 }
 
 #[tokio::test]
