@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use common::emulator::{Emu, Svc, emulator};
 
 fn smoke() -> bool {
-    std::env::var_os("ECSGATE_BENCH_SMOKE").is_some_and(|v| !v.is_empty() && v != "0")
+    common::bench_smoke()
 }
 
 const CONTROL_PLANE: [&str; 9] = [
@@ -161,14 +161,8 @@ async fn mode(n: usize, window: Duration, hub: bool) -> Figures {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    if std::env::args().any(|a| a == "--list") {
+    if !common::bench_on_emulator("hub_scale") {
         return;
-    }
-    if std::env::var_os("ECSGATE_EMULATOR").is_none() {
-        eprintln!(
-            "error: hub_scale bench: ECSGATE_EMULATOR is not set\nhint: run scripts/bench.sh, which starts the emulator"
-        );
-        std::process::exit(1);
     }
     let n: usize =
         if smoke() { 4 } else { std::env::var("ECSGATE_HUB_GATES").ok().and_then(|v| v.parse().ok()).unwrap_or(200) };

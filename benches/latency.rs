@@ -215,13 +215,8 @@ async fn run_once(bin: &str, i: usize, s: Scenario, with_waiter: bool) -> (Sampl
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    if std::env::args().any(|a| a == "--list") {
+    if !common::bench_on_emulator("latency") {
         return;
-    }
-    if std::env::var_os("ECSGATE_EMULATOR").is_none() {
-        // A bench that cannot run fails: a figure nobody measured must not pass for one.
-        println!("latency bench: no emulator (run scripts/bench.sh)");
-        std::process::exit(1);
     }
     let scenarios = [Scenario::Failed, Scenario::NthTask, Scenario::Completed];
     let ours = env!("CARGO_BIN_EXE_ecsgate");

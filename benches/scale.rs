@@ -28,7 +28,7 @@ use common::emulator::{Emu, Svc, emulator};
 use serde_json::json;
 
 fn smoke() -> bool {
-    std::env::var_os("ECSGATE_BENCH_SMOKE").is_some_and(|v| !v.is_empty() && v != "0")
+    common::bench_smoke()
 }
 
 fn runs() -> usize {
@@ -182,14 +182,8 @@ async fn cost(n: usize, window: Duration) -> [f64; 3] {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    if std::env::args().any(|a| a == "--list") {
+    if !common::bench_on_emulator("scale") {
         return;
-    }
-    if std::env::var_os("ECSGATE_EMULATOR").is_none() {
-        eprintln!(
-            "error: scale bench: ECSGATE_EMULATOR is not set\nhint: run scripts/bench.sh, which starts the emulator"
-        );
-        std::process::exit(1);
     }
     let default_window = if smoke() { 5 } else { 120 };
     let window = Duration::from_secs(

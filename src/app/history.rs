@@ -1,7 +1,7 @@
 //! `ecsgate history` and `ecsgate explain` (issue 18 item 3): what the hub saw of one service, judged
 //! again. The hub's table keeps ECS events for its retention (30 days by default) while ECS forgets a
 //! stopped task after about an hour; the events are judged by `replay`'s own path
-//! ([`crate::replay::judge_text`]) — the same engine and Driver as a live gate — so an old deployment gets
+//! ([`crate::replay::read_text`]) — the same engine and Driver as a live gate — so an old deployment gets
 //! the verdict, culprit, exit code and hint a gate would have printed.
 //!
 //! Nothing is created: one SSM read (`--hub auto`), at most one DescribeServices (a name → the service
@@ -184,14 +184,15 @@ fn judge_all(h: &HubRead, max_task_failures: u32) -> Result<Vec<(Seen, Verdict)>
         let text = recording(&t, &h.events);
         // No sink: only the verdict is wanted.
         let mut silent = Reporter::with_sinks(Vec::new());
-        let report: GateReport = crate::replay::judge_text(
+        let report: GateReport = crate::replay::read_text(
             "the hub's events",
             &text,
             &t,
             max_task_failures,
             Outcome::InProgress,
             &mut silent,
-        )?;
+        )?
+        .conclude(&mut silent);
         if let Some(v) = report.verdicts.into_iter().next() {
             judged.push((seen, v));
         }
@@ -500,7 +501,9 @@ mod tests {
         let text = recording(&t, &events);
         assert!(text.starts_with("{\"type\":\"start\""), "{text}");
         let mut silent = Reporter::with_sinks(Vec::new());
-        let report = crate::replay::judge_text("hub", &text, &t, 3, Outcome::InProgress, &mut silent).unwrap();
+        let report = crate::replay::read_text("hub", &text, &t, 3, Outcome::InProgress, &mut silent)
+            .unwrap()
+            .conclude(&mut silent);
         assert_eq!(report.exit_code, exit::FAILED);
         assert_eq!(report.verdicts[0].deployment_id.as_deref(), Some("ecs-svc/1"));
     }

@@ -604,22 +604,10 @@ fn replay(args: &ReplayArgs, reporter: &mut Reporter) -> Result<u8, AppError> {
 }
 
 /// Judges events held in memory (`text`: JSON Lines, a recording's start line first) exactly as
-/// `ecsgate replay` judges a file: the same reading, errors and verdicts. `undecided` is the outcome of a
-/// deployment the events leave without a verdict. `ecsgate history` and `explain` judge the hub's events
-/// with it.
-pub fn judge_text(
-    name: &str,
-    text: &str,
-    given: &Target,
-    max_task_failures: u32,
-    undecided: Outcome,
-    reporter: &mut Reporter,
-) -> Result<crate::report::GateReport, AppError> {
-    Ok(read_text(name, text, given, max_task_failures, undecided, reporter)?.conclude(reporter))
-}
-
-/// [`judge_text`] up to the verdicts, not yet reported: a caller may add a diagnosis (`explain` reads the
-/// culprit's log lines) before `Driver::conclude`.
+/// `ecsgate replay` judges a file — the same reading, errors and verdicts — up to the verdicts, not yet
+/// reported (`Driver::conclude`), so a caller may add a diagnosis first (`explain` reads the culprit's
+/// log lines). `undecided` is the outcome of a deployment the events leave without a verdict.
+/// `ecsgate history` and `explain` judge the hub's events with it.
 pub fn read_text(
     name: &str,
     text: &str,

@@ -4,6 +4,27 @@
 
 pub mod emulator;
 
+/// `ECSGATE_BENCH_SMOKE=1` (CI, through `scripts/bench.sh --smoke`): the benches at small sizes.
+pub fn bench_smoke() -> bool {
+    std::env::var_os("ECSGATE_BENCH_SMOKE").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// What a bench on the emulator does first: `false` for cargo's `--list` (nothing to run); without the
+/// emulator a clear error and exit 1 — a bench that cannot run fails, a figure nobody measured must not
+/// pass for one.
+pub fn bench_on_emulator(name: &str) -> bool {
+    if std::env::args().any(|a| a == "--list") {
+        return false;
+    }
+    if std::env::var_os("ECSGATE_EMULATOR").is_none() {
+        eprintln!(
+            "error: {name} bench: ECSGATE_EMULATOR is not set\nhint: run scripts/bench.sh, which starts the emulator"
+        );
+        std::process::exit(1);
+    }
+    true
+}
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 
