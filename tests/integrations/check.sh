@@ -57,8 +57,10 @@ print("ok: JUnit report")
 PY
 echo "ok: schemas"
 # The hub's CloudFormation template: lint-clean, and it deploys (two stacks, with and without forwarding)
-# through moto's CloudFormation on the emulator scripts/test.sh started (ECSGATE_EMULATOR).
+# through moto's CloudFormation on the emulator scripts/test.sh started (ECSGATE_EMULATOR); the Terraform
+# module beside it (hub/terraform) mirrors it: the same code, pattern, keys, settings and defaults.
 "$venv/bin/cfn-lint" hub/template.yaml
 echo "ok: cfn-lint"
 "$venv/bin/python" tests/integrations/hub_template.py
+"$venv/bin/python" tests/integrations/hub_terraform.py
 bash tests/integrations/install_test.sh
