@@ -539,7 +539,6 @@ fn boolish() -> clap::builder::BoolishValueParser {
     clap::builder::BoolishValueParser::new()
 }
 
-/// A name, ARN or path that must say something: `--cluster ''` is a usage error, not "cluster  not found".
 /// `--hub`: `auto`, a DynamoDB table name (3–255 of `A-Za-z0-9_.-`) or a table ARN — checked here, so a
 /// typo is a usage error (exit 2) rather than an AWS validation error (exit 5).
 fn parse_hub(s: &str) -> Result<String, String> {
@@ -554,6 +553,7 @@ fn parse_hub(s: &str) -> Result<String, String> {
     }
 }
 
+/// A name, ARN or path that must say something: `--cluster ''` is a usage error, not "cluster  not found".
 fn non_empty(s: &str) -> Result<String, String> {
     if s.trim().is_empty() { Err("must not be empty".into()) } else { Ok(s.trim().to_string()) }
 }
@@ -597,7 +597,7 @@ fn parse_timeout(s: &str) -> Result<TimeoutArg, String> {
     if s.trim().eq_ignore_ascii_case("auto") { Ok(TimeoutArg::Auto) } else { parse_duration(s).map(TimeoutArg::Fixed) }
 }
 
-/// `90`, `90s`, `15m`, `1h`, `1h30m`, `500ms`.
+/// `90`, `90s`, `15m`, `1h`, `1h30m`, `500ms`, `7d` (at most 365 days).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     if s.is_empty() {

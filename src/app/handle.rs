@@ -95,9 +95,14 @@ fn read(path: &Path) -> Result<Handle, AppError> {
 }
 
 /// `wait`'s arguments for a handle: its services, region and profile, and — one service — exactly the
-/// deployment it detached from; the hub it read, unless the user's flags choose another source (`--hub`,
-/// `--poll`); then the user's own flags.
+/// deployment it detached from; the hub it read, unless the user chooses another source (`--hub`,
+/// `--poll`, or their variables); then the user's own flags.
 pub fn wait_argv(h: &Handle, flags: &[String]) -> Vec<String> {
+    wait_argv_with(h, flags, |k| std::env::var(k).ok())
+}
+
+/// [`wait_argv`] with the environment given (tests).
+fn wait_argv_with(h: &Handle, flags: &[String], env: impl Fn(&str) -> Option<String>) -> Vec<String> {
     let services: Vec<String> = h.services.iter().map(|s| format!("{}/{}", s.cluster, s.service)).collect();
     let mut argv = vec![
         "ecsgate".into(),
@@ -113,12 +118,14 @@ pub fn wait_argv(h: &Handle, flags: &[String]) -> Vec<String> {
     if let [one] = h.services.as_slice() {
         argv.extend(["--deployment-id".into(), one.deployment_id.clone()]);
     }
-    // The user's own choice of source wins, on the command line or in the environment.
-    let set = |v: &str| std::env::var(v).is_ok_and(|x| !x.trim().is_empty());
-    let chooses_source = set("ECSGATE_HUB")
-        || set("ECSGATE_POLL")
-        || flags.iter().any(|f| f == "--poll" || f.starts_with("--poll=") || f == "--hub" || f.starts_with("--hub="));
-    if let Some(hub) = h.hub.as_ref().filter(|_| !chooses_source) {
+    // The user's own choice of source wins: `--poll` (or a true ECSGATE_POLL — `false` chooses nothing),
+    // any `--hub`/ECSGATE_HUB.
+    let truthy = |v: &str| matches!(v.trim().to_ascii_lowercase().as_str(), "y" | "yes" | "t" | "true" | "on" | "1");
+    let polls = flags.iter().any(|f| f == "--poll" || f.strip_prefix("--poll=").is_some_and(truthy))
+        || env("ECSGATE_POLL").is_some_and(|v| truthy(&v));
+    let hub_given = flags.iter().any(|f| f == "--hub" || f.starts_with("--hub="))
+        || env("ECSGATE_HUB").is_some_and(|v| !v.trim().is_empty());
+    if let Some(hub) = h.hub.as_ref().filter(|_| !polls && !hub_given) {
         argv.extend(["--hub".into(), hub.clone()]);
     }
     argv.extend(flags.iter().cloned());
@@ -225,12 +232,24 @@ mod tests {
             detached_at: "2026-12-04T00:00:00.000Z".into(),
             hub: Some("auto".into()),
         };
+        let none = |_: &str| None;
+        let argv = |flags: &[&str], env: &dyn Fn(&str) -> Option<String>| {
+            let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
+            wait_argv_with(&h, &flags, env).join(" ")
+        };
         assert_eq!(
-            wait_argv(&h, &[]).join(" "),
+            argv(&[], &none),
             "ecsgate wait --service shop/api --region eu-west-1 --deployment-id ecs-svc/1 --hub auto"
         );
-        assert!(!wait_argv(&h, &["--poll".into()]).contains(&"auto".to_string()), "status reads the API once");
-        assert_eq!(wait_argv(&h, &["--hub=t2".into()]).iter().filter(|a| a.starts_with("--hub")).count(), 1);
+        assert!(!argv(&["--poll"], &none).contains("--hub"), "status reads the API once");
+        assert!(argv(&["--poll=false"], &none).contains("--hub auto"), "--poll=false chooses nothing");
+        assert_eq!(argv(&["--hub=t2"], &none).matches("--hub").count(), 1);
+        let poll_env = |k: &str| (k == "ECSGATE_POLL").then(|| "true".to_string());
+        assert!(!argv(&[], &poll_env).contains("--hub"));
+        let poll_off = |k: &str| (k == "ECSGATE_POLL").then(|| "false".to_string());
+        assert!(argv(&[], &poll_off).contains("--hub auto"));
+        let hub_env = |k: &str| (k == "ECSGATE_HUB").then(|| "other-table".to_string());
+        assert!(!argv(&[], &hub_env).contains("--hub"), "the variable names the hub itself");
         assert!(parse(&h, &[]).is_ok() && parse(&h, &["--poll".into()]).is_ok());
         // A handle written before the hub field still reads.
         let old = r#"{"version":1,"region":"r","services":[{"cluster":"c","service":"s","deployment_id":"d"}],"detached_at":"t"}"#;

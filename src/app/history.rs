@@ -5,7 +5,8 @@
 //! the verdict, culprit, exit code and hint a gate would have printed.
 //!
 //! Nothing is created: one SSM read (`--hub auto`), at most one DescribeServices (a name → the service
-//! ARN that keys the table; none when an ARN is given), then the table's Query. `resume` of a gate that
+//! ARN that keys the table; none when an ARN is given), then a Query per key the service's events are
+//! filed under; `explain` adds the culprit's task definition and log stream. `resume` of a gate that
 //! detached on the hub comes here too when its deployment ended and left the service's list meanwhile.
 
 use serde::Serialize;
@@ -71,15 +72,27 @@ fn names(e: &hub::Stored, id: &str) -> bool {
 /// to one line as `--record` writes it (a stored body that is not JSON is left out). What is judged and
 /// what `explain --record` writes are this one text.
 fn recording(target: &Target, events: &[hub::Stored]) -> String {
-    let start = Start::new(std::slice::from_ref(target));
-    let mut text = serde_json::to_string(&Record::Start(start)).unwrap_or_default();
+    with_start(target, &event_lines(events))
+}
+
+/// The events as recording lines, each compacted to one line (built once for every deployment judged).
+fn event_lines(events: &[hub::Stored]) -> String {
+    let mut lines = String::new();
     for e in events {
         if let Ok(v) = serde_json::from_str::<serde_json::Value>(&e.body) {
-            text.push('\n');
-            text.push_str(&v.to_string());
+            lines.push_str(&v.to_string());
+            lines.push('\n');
         }
     }
+    lines
+}
+
+/// A recording: the start line naming `target`, then `lines`.
+fn with_start(target: &Target, lines: &str) -> String {
+    let start = Start::new(std::slice::from_ref(target));
+    let mut text = serde_json::to_string(&Record::Start(start)).unwrap_or_default();
     text.push('\n');
+    text.push_str(lines);
     text
 }
 
@@ -94,7 +107,11 @@ fn target(cluster: &str, service: &str, deployment_id: &str) -> Target {
 }
 
 /// Finds the table and the service's key, then reads its events from `since` ago.
-async fn read(a: &HubReadArgs, since: std::time::Duration) -> Result<(Clients, HubRead), AppError> {
+async fn read(
+    a: &HubReadArgs,
+    since: std::time::Duration,
+    known_arn: Option<String>,
+) -> Result<(Clients, HubRead), AppError> {
     let (mut refs, arn_region) =
         super::settings::parse_services(std::slice::from_ref(&a.service), a.cluster.as_deref().unwrap_or("default"))?;
     let svc = refs.remove(0);
@@ -108,7 +125,11 @@ async fn read(a: &HubReadArgs, since: std::time::Duration) -> Result<(Clients, H
     let clients = aws::load(a.aws.region.clone().or(arn_region), a.aws.profile.clone()).await?;
     let given_arn = svc.service.starts_with("arn:");
     let service_arg = if given_arn { svc.service.clone() } else { format!("{}/{}", svc.cluster, svc.name()) };
-    let key = if given_arn { svc.service.clone() } else { service_arn(&clients, &svc.cluster, &svc.service).await? };
+    let key = match known_arn {
+        Some(arn) => arn,
+        None if given_arn => svc.service.clone(),
+        None => service_arn(&clients, &svc.cluster, &svc.service).await?,
+    };
     let from_ms = now_millis() - since.as_millis() as i64;
     let table = hub_table(&clients, &a.hub).await?;
     let mut events = Vec::new();
@@ -179,9 +200,10 @@ async fn service_arn(c: &Clients, cluster: &str, service: &str) -> Result<String
 /// Every deployment the events name, newest first, with its verdict.
 fn judge_all(h: &HubRead, max_task_failures: u32) -> Result<Vec<(Seen, Verdict)>, AppError> {
     let mut judged = Vec::new();
+    let lines = event_lines(&h.events);
     for seen in deployments_in(&h.events).into_iter().rev() {
         let t = target(&h.cluster, &h.service, &seen.deployment_id);
-        let text = recording(&t, &h.events);
+        let text = with_start(&t, &lines);
         // No sink: only the verdict is wanted.
         let mut silent = Reporter::with_sinks(Vec::new());
         let report: GateReport = crate::replay::read_text(
@@ -203,7 +225,7 @@ fn judge_all(h: &HubRead, max_task_failures: u32) -> Result<Vec<(Seen, Verdict)>
 pub fn history(a: HistoryArgs) -> u8 {
     let mut reporter = Reporter::new(a.output, false, false, Some(false));
     super::block_on(&mut reporter, async |r| {
-        let (_, h) = read(&a.read, a.since).await?;
+        let (_, h) = read(&a.read, a.since, None).await?;
         let judged = judge_all(&h, a.read.max_task_failures)?;
         r.print(&listing(&h, &judged, a.output, &suggested_flags(&a.read)));
         Ok(exit::SUCCEEDED)
@@ -330,7 +352,7 @@ pub fn explain(a: ExplainArgs) -> u8 {
         if let Some(p) = &a.record {
             super::settings::check_record_path(p, a.force)?;
         }
-        let (clients, h) = read(&a.read, a.since).await?;
+        let (clients, h) = read(&a.read, a.since, None).await?;
         let record = a.record.as_deref().map(|p| (p, a.force));
         judge_one(&clients, &h, &a.deployment_id, a.read.max_task_failures, record, &suggested_flags(&a.read), r).await
     })
@@ -394,9 +416,15 @@ async fn judge_one(
 pub fn resume_from_hub(w: &crate::cli::WaitArgs, deployment_id: &str) -> Option<u8> {
     let service = w.service.first()?.clone();
     let spec = w.gate.hub.clone()?;
+    // The gate's own settings: a bad flag is `wait`'s to report; its sinks (--notify, --junit, --otlp)
+    // get this verdict as they would the gate's.
+    let settings = super::settings::WaitSettings::from_args(w.clone()).ok()?;
     let o = &w.gate.output;
     let mut reporter = Reporter::new(o.output, o.quiet, false, o.github);
-    let mut judged = None;
+    reporter.notify_to(&settings.notify, settings.notify_on);
+    reporter.junit_to(settings.junit.as_deref());
+    reporter.otlp_to(settings.otlp.as_deref());
+    let mut from_hub = false;
     let code = super::block_on(&mut reporter, async |r| {
         let a = HubReadArgs {
             service,
@@ -405,24 +433,32 @@ pub fn resume_from_hub(w: &crate::cli::WaitArgs, deployment_id: &str) -> Option<
             max_task_failures: w.gate.max_task_failures,
             aws: w.gate.aws.clone(),
         };
-        let (mut refs, _) = super::settings::parse_services(std::slice::from_ref(&a.service), &w.gate.cluster)?;
-        let svc = refs.remove(0);
-        let clients = aws::load(a.aws.region.clone(), a.aws.profile.clone()).await?;
-        match aws::ecs::describe_service(&clients, &svc.cluster, &svc.service).await {
-            Ok((snap, _)) if !snap.deployments.iter().any(|d| d.id == deployment_id) => {}
+        let svc = &settings.services[0];
+        let clients = aws::load(w.gate.aws.region.clone(), w.gate.aws.profile.clone()).await?;
+        let arn = match aws::ecs::describe_service(&clients, &svc.cluster, &svc.service).await {
+            Ok((snap, _)) if !snap.deployments.iter().any(|d| d.id == deployment_id) => snap.service_arn,
+            // Still listed, or DescribeServices could not tell: the gate's to judge.
             _ => return Ok(exit::SUCCEEDED),
-        }
+        };
+        from_hub = true;
         r.info(&format!(
             "ecsgate: deployment {} is no longer among service {}'s deployments: judging it from the hub's events",
             foreign(deployment_id),
             foreign(svc.name())
         ));
-        let (_, h) = read(&a, HUB_LOOKBACK).await?;
-        let code = judge_one(&clients, &h, deployment_id, a.max_task_failures, None, &suggested_flags(&a), r).await?;
-        judged = Some(code);
-        Ok(code)
+        let unused = [
+            (settings.record.is_some(), "--record"),
+            (settings.github_deployment.is_some(), "--github-deployment"),
+            (settings.rollback_on_failure, "--rollback-on-failure"),
+        ];
+        for (_, flag) in unused.iter().filter(|(set, _)| *set) {
+            r.warn(&format!("{flag} does not apply: the deployment ended before this job (judged from the hub)"));
+        }
+        let (_, h) = read(&a, HUB_LOOKBACK, Some(arn)).await?;
+        judge_one(&clients, &h, deployment_id, a.max_task_failures, None, &suggested_flags(&a), r).await
     });
-    judged.map(|_| code).or((code != exit::SUCCEEDED).then_some(code))
+    // Judged (or failed trying) here, or an error before the check: that is the answer; otherwise `wait`.
+    (from_hub || code != exit::SUCCEEDED).then_some(code)
 }
 
 /// How far back `resume` reads the hub for a deployment that left the service's list: the hub's

@@ -419,12 +419,9 @@ impl WaitSettings {
 pub fn check_record_path(p: &std::path::Path, force: bool) -> Result<(), AppError> {
     let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
     if !dir.is_dir() {
-        return Err(AppError::usage(format!(
-            "--record {}: the directory {} does not exist",
-            p.display(),
-            dir.display()
-        ))
-        .with_hint("create the directory first, or give a path in an existing one"));
+        let why = if dir.exists() { "is not a directory" } else { "does not exist" };
+        return Err(AppError::usage(format!("--record {}: {} {why}", p.display(), dir.display()))
+            .with_hint("create the directory first, or give a path in an existing one"));
     }
     if let Ok(m) = std::fs::symlink_metadata(p) {
         let what = if m.file_type().is_symlink() {
@@ -631,6 +628,16 @@ pub fn auto_timeout(services: &[AutoInput<'_>], until: crate::engine::Until) -> 
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_record_path_needs_an_existing_directory_and_a_bare_name_is_in_the_current_one() {
+        assert!(check_record_path(std::path::Path::new("ecsgate-no-such-recording.jsonl"), false).is_ok());
+        assert!(check_record_path(std::path::Path::new("./ecsgate-no-such-recording.jsonl"), false).is_ok());
+        let e = check_record_path(std::path::Path::new("/nonexistent-ecsgate-dir/r.jsonl"), false).unwrap_err();
+        assert!(e.message.ends_with("/nonexistent-ecsgate-dir does not exist"), "{}", e.message);
+        let e = check_record_path(std::path::Path::new("Cargo.toml/r.jsonl"), false).unwrap_err();
+        assert!(e.message.ends_with("Cargo.toml is not a directory"), "{}", e.message);
+    }
     use super::*;
 
     #[test]

@@ -772,9 +772,10 @@ async fn diagnose(c: &Clients, svcs: &[Svc], driver: &mut Driver, reporter: &mut
     diagnose_with(c, svcs, driver, true, reporter).await
 }
 
-/// The diagnosis reads, stage by stage. `ecs_remembers: false` (`explain`, days later): ECS has forgotten
-/// the stopped tasks, so they are not listed — the hub's task events are their record — while the task
-/// definitions, logs, target groups and alarms outlive them.
+/// The diagnosis reads, stage by stage. `ecs_remembers: false` (`explain`, days later): only the reads
+/// that still describe the failure — the culprit's task definition and its own log stream. ECS has
+/// forgotten the stopped tasks (the hub's task events are their record), and a hook's newest log, an
+/// alarm's or a target group's state are today's, not the failure's.
 pub(crate) async fn diagnose_with(
     c: &Clients,
     svcs: &[Svc],
@@ -785,7 +786,7 @@ pub(crate) async fn diagnose_with(
     for stage in 0..plan::DIAGNOSIS_STAGES {
         let mut reads = plan::diagnosis(driver, stage);
         if !ecs_remembers {
-            reads.retain(|r| !matches!(r, plan::Read::StoppedTasks(_)));
+            reads.retain(|r| matches!(r, plan::Read::TaskDefinition(_) | plan::Read::LogTail { .. }));
         }
         if reads.is_empty() {
             continue;

@@ -448,8 +448,13 @@ async fn a_deployment_rolled_back_while_detached_is_judged_from_the_hub_on_resum
     hub.ctl("/_ecsgate/forget_tasks", json!({"region": HUB_REGION, "cluster": svc.cluster}));
 
     let key = "AKIDHUBGONESECOND";
-    let d = finish(hub.spawn_as(key, &["resume", h]), LIMIT).await;
+    let junit = std::env::temp_dir().join(format!("ecsgate-hub-gone-{}.xml", std::process::id()));
+    let d = finish(hub.spawn_as(key, &["resume", h, "--junit", junit.to_str().unwrap()]), LIMIT).await;
     assert_eq!(d.code, 1, "{}\n{}", d.stdout, d.stderr);
+    // The gate's own sinks get the verdict judged from the hub.
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("<failure") && xml.contains("exit code 1"), "{xml}");
+    std::fs::remove_file(&junit).ok();
     assert!(
         d.stderr.contains("is no longer among service api's deployments: judging it from the hub's events"),
         "{}",
@@ -461,5 +466,6 @@ async fn a_deployment_rolled_back_while_detached_is_judged_from_the_hub_on_resum
     for op in ["events.PutRule", "sqs.CreateQueue", "ecs.DescribeTasks"] {
         assert!(!log.iter().any(|c| c == op), "{op}: {log:?}");
     }
+    assert_eq!(log.iter().filter(|c| *c == "ecs.DescribeServices").count(), 1, "one look at the service: {log:?}");
     std::fs::remove_file(&handle).ok();
 }
