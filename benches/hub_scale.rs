@@ -20,10 +20,12 @@
 #[allow(unused)]
 mod common;
 
+use common::{ECS_READS, count, pct};
+
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::emulator::{Emu, Svc, emulator};
+use common::emulator::{Svc, emulator};
 
 fn smoke() -> bool {
     common::bench_smoke()
@@ -40,25 +42,7 @@ const CONTROL_PLANE: [&str; 9] = [
     "sqs.DeleteQueue",
     "ssm.GetParameter",
 ];
-const ECS_READS: [&str; 6] = [
-    "ecs.DescribeServices",
-    "ecs.ListTasks",
-    "ecs.DescribeTasks",
-    "ecs.DescribeTaskDefinition",
-    "ecs.DescribeServiceDeployments",
-    "ecs.ListServiceDeployments",
-];
 const HUB_READS: [&str; 1] = ["dynamodb.Query"];
-
-fn count(emu: &Emu, key: &str, which: &[&str]) -> u64 {
-    let calls = emu.get(&format!("/_ecsgate/calls?key={key}"));
-    which.iter().filter_map(|k| calls.get(*k).and_then(|v| v.as_u64())).sum()
-}
-
-fn pct(v: &mut [Duration], p: f64) -> Duration {
-    v.sort();
-    v[((v.len() as f64 - 1.0) * p).round() as usize]
-}
 
 /// The calls that share EventBridge's 50-per-second account quota.
 const RULE_CALLS: [&str; 4] = ["events.PutRule", "events.PutTargets", "events.RemoveTargets", "events.DeleteRule"];

@@ -11,6 +11,8 @@
 #[allow(unused)]
 mod common;
 
+use common::pct;
+
 use std::io::BufRead;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -54,11 +56,6 @@ struct Sample {
     /// The loop's end (the decision) → the end, as ecsgate measured it.
     end_ms: u64,
     calls: u64,
-}
-
-fn pct(v: &mut [Duration], p: f64) -> Duration {
-    v.sort();
-    v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
 
 /// Plays the part of ECS up to the decisive event, and returns when PutEvents for it returned.

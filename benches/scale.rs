@@ -21,6 +21,8 @@
 #[allow(unused)]
 mod common;
 
+use common::{ECS_READS, count, pct};
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -47,19 +49,6 @@ const SETUP_TEARDOWN: [&str; 7] = [
     "events.DeleteRule",
     "sqs.DeleteQueue",
 ];
-const ECS_READS: [&str; 6] = [
-    "ecs.DescribeServices",
-    "ecs.ListTasks",
-    "ecs.DescribeTasks",
-    "ecs.DescribeTaskDefinition",
-    "ecs.DescribeServiceDeployments",
-    "ecs.ListServiceDeployments",
-];
-
-fn pct(v: &mut [Duration], p: f64) -> Duration {
-    v.sort();
-    v[((v.len() as f64 - 1.0) * p).round() as usize]
-}
 
 async fn services(emu: &Emu, cluster: &str, n: usize) -> Vec<Svc> {
     let mut v = Vec::new();
@@ -79,11 +68,6 @@ fn gate(emu: &Emu, key: &str, svcs: &[&Svc]) -> Child {
     emu.env(&mut cmd);
     cmd.env("AWS_ACCESS_KEY_ID", key).stdout(Stdio::null()).stderr(Stdio::null()).stdin(Stdio::null());
     cmd.spawn().unwrap()
-}
-
-fn count(emu: &Emu, key: &str, which: &[&str]) -> u64 {
-    let calls = emu.get(&format!("/_ecsgate/calls?key={key}"));
-    which.iter().filter_map(|k| calls.get(*k).and_then(|v| v.as_u64())).sum()
 }
 
 async fn wait_all(children: Vec<Child>) -> (Instant, Vec<i32>) {

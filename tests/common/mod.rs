@@ -9,6 +9,28 @@ pub fn bench_smoke() -> bool {
     std::env::var_os("ECSGATE_BENCH_SMOKE").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
+/// Every ECS read the gate makes, as the emulator's call counts name them (the benches' cost figures).
+pub const ECS_READS: [&str; 6] = [
+    "ecs.DescribeServices",
+    "ecs.ListTasks",
+    "ecs.DescribeTasks",
+    "ecs.DescribeTaskDefinition",
+    "ecs.DescribeServiceDeployments",
+    "ecs.ListServiceDeployments",
+];
+
+/// The `p` quantile (0–1) of `v`, nearest rank.
+pub fn pct(v: &mut [std::time::Duration], p: f64) -> std::time::Duration {
+    v.sort();
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// The calls `key` made of the kinds in `which` (`service.Action`), as the emulator counted them.
+pub fn count(emu: &emulator::Emu, key: &str, which: &[&str]) -> u64 {
+    let calls = emu.get(&format!("/_ecsgate/calls?key={key}"));
+    which.iter().filter_map(|k| calls.get(*k).and_then(|v| v.as_u64())).sum()
+}
+
 /// What a bench on the emulator does first: `false` for cargo's `--list` (nothing to run); without the
 /// emulator a clear error and exit 1 — a bench that cannot run fails, a figure nobody measured must not
 /// pass for one.
