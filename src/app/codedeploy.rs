@@ -251,8 +251,7 @@ impl Loop<'_> {
                 }
                 Tick::Beat => {
                     let state = crate::report::view::format_state(&self.engine.progress());
-                    let elapsed = format_elapsed(self.started.elapsed());
-                    reporter.heartbeat(&format!("ecsgate: still waiting after {elapsed} — {state}"));
+                    super::lite::still_waiting(reporter, self.started.elapsed(), &state);
                     beat = tokio::time::Instant::now() + s.timing.heartbeat;
                 }
             }

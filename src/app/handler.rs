@@ -234,7 +234,6 @@ impl Handler {
             }
             LoopEvent::Heartbeat => {
                 self.next_heartbeat = now + self.timing.heartbeat;
-                let elapsed = format_elapsed(now.saturating_duration_since(self.started));
                 let several = d.len() > 1;
                 let states: Vec<String> = d
                     .undecided()
@@ -244,7 +243,7 @@ impl Handler {
                         if several { format!("{}: {state}", d.who(i).label()) } else { state }
                     })
                     .collect();
-                r.heartbeat(&format!("ecsgate: still waiting after {elapsed} — {}", states.join("; ")));
+                super::lite::still_waiting(r, now.saturating_duration_since(self.started), &states.join("; "));
                 Action::Continue
             }
             LoopEvent::ReconcileDue => {

@@ -80,6 +80,13 @@ pub(crate) async fn next_tick(
     }
 }
 
+/// The sign of life every gate gives a CI log that a live display does not reach: how long it has
+/// waited, and the state of what it waits for.
+pub(crate) fn still_waiting(reporter: &mut Reporter, elapsed: Duration, state: &str) {
+    let elapsed = crate::report::format_elapsed(elapsed);
+    reporter.heartbeat(&format!("ecsgate: still waiting after {elapsed} — {state}"));
+}
+
 /// A failed call: denied (or no credentials) ends the gate at once; anything else is retried until it
 /// has failed for `budget`. `since` is when the calls began failing (reset by a success).
 pub(crate) fn failing(

@@ -377,10 +377,7 @@ impl Loop<'_> {
                 }
                 Tick::Beat => {
                     let state = crate::report::view::format_state(&self.engine.progress());
-                    reporter.heartbeat(&format!(
-                        "ecsgate: still waiting after {} — {state}",
-                        format_elapsed(started.elapsed())
-                    ));
+                    super::lite::still_waiting(reporter, started.elapsed(), &state);
                     next_beat = tokio::time::Instant::now() + self.s.timing.heartbeat;
                 }
             }

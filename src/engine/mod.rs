@@ -223,6 +223,25 @@ pub struct StopNote {
     pub containers: Vec<String>,
 }
 
+impl StopNote {
+    /// A stopped task's stop, as every subject's timeline tells it: its code and reason, how it counts,
+    /// and the containers that exited abnormally (non-zero, or with a reason of their own).
+    pub(crate) fn of(t: &TaskRecord, class: StopClass, counted: Option<(u32, u32)>) -> StopNote {
+        StopNote {
+            stop_code: t.stop_code.clone(),
+            stopped_reason: t.stopped_reason.clone(),
+            class,
+            counted,
+            containers: t
+                .containers
+                .iter()
+                .filter(|c| c.exit_code.is_some_and(|x| x != 0) || c.reason.is_some())
+                .map(diagnose::describe_container)
+                .collect(),
+        }
+    }
+}
+
 fn ser_ts<S: serde::Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
     match v {
         Some(ms) => s.serialize_str(&format_rfc3339_millis(*ms)),
@@ -391,18 +410,7 @@ pub(crate) fn our_task_note(t: &TaskRecord, class: StopClass, counted: Option<(u
         started_by: t.started_by.clone(),
         role: Role::Ours,
         status: t.last_status.clone().unwrap_or_else(|| "?".into()),
-        stop: (t.last_status.as_deref() == Some("STOPPED")).then(|| StopNote {
-            stop_code: t.stop_code.clone(),
-            stopped_reason: t.stopped_reason.clone(),
-            class,
-            counted,
-            containers: t
-                .containers
-                .iter()
-                .filter(|c| c.exit_code != Some(0))
-                .map(diagnose::describe_container)
-                .collect(),
-        }),
+        stop: (t.last_status.as_deref() == Some("STOPPED")).then(|| StopNote::of(t, class, counted)),
     }
 }
 

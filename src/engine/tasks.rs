@@ -102,18 +102,7 @@ impl Engine {
                 self.tasks.failed.push(t.task_arn.clone());
                 counted = Some((self.tasks.failed.len() as u32, self.max_task_failures));
             }
-            stop = Some(StopNote {
-                stop_code: t.stop_code.clone(),
-                stopped_reason: t.stopped_reason.clone(),
-                class,
-                counted,
-                containers: t
-                    .containers
-                    .iter()
-                    .filter(|c| c.exit_code.is_some_and(|x| x != 0) || c.reason.is_some())
-                    .map(diagnose::describe_container)
-                    .collect(),
-            });
+            stop = Some(StopNote::of(&t, class, counted));
         } else if t.stop_code.as_deref().is_some_and(|c| c == "SpotInterruption" || c == "TerminationNotice")
             && prev.is_none_or(|p| p.record.stop_code != t.stop_code)
         {

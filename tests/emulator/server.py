@@ -773,6 +773,21 @@ def ctl_fault(body):
     return {"ok": True}
 
 
+def read_counted(environ, key, service, action):
+    """The JSON body of a call our layer answers itself, counted and logged as moto's calls are."""
+    size = int(environ.get("CONTENT_LENGTH") or 0)
+    req = json.loads(environ["wsgi.input"].read(size) or b"{}")
+    with LOCK:
+        CALLS[key][f"{service}.{action}"] += 1
+        LOG[key].append(f"{service}.{action}")
+    return req
+
+
+def injected(start_response, f):
+    """The JSON error a test injected with /_ecsgate/fault."""
+    return json_error(start_response, f.get("code", "InternalFailure"), f"injected {f.get('code')}")
+
+
 def match_fault(key, service, action):
     with LOCK:
         for f in FAULTS:
@@ -831,41 +846,25 @@ class Layer:
                 return describe_alarms_cbor(raw, start_response)
             return json_error(start_response, "UnsupportedOperation", action)
         if target.startswith("CodeDeploy_20141006."):
-            size = int(environ.get("CONTENT_LENGTH") or 0)
-            req = json.loads(environ["wsgi.input"].read(size) or b"{}")
-            with LOCK:
-                CALLS[key][f"{service}.{action}"] += 1
-                LOG[key].append(f"{service}.{action}")
+            req = read_counted(environ, key, service, action)
             f = match_fault(key, service, action)
             if f:
-                return json_error(start_response, f.get("code", "InternalFailure"), f"injected {f.get('code')}")
+                return injected(start_response, f)
             return codedeploy(action, req, region, start_response)
         if action in ("DescribeServiceRevisions", "DescribeExpressGatewayService", "UpdateExpressGatewayService"):
-            size = int(environ.get("CONTENT_LENGTH") or 0)
-            req = json.loads(environ["wsgi.input"].read(size) or b"{}")
-            with LOCK:
-                CALLS[key][f"{service}.{action}"] += 1
-                LOG[key].append(f"{service}.{action}")
+            req = read_counted(environ, key, service, action)
             f = match_fault(key, service, action)
             if f:
-                return json_error(start_response, f.get("code", "InternalFailure"), f"injected {f.get('code')}")
+                return injected(start_response, f)
             return {"DescribeServiceRevisions": describe_service_revisions, "DescribeExpressGatewayService": describe_express,
                     "UpdateExpressGatewayService": update_express}[action](req, start_response)
         if action in ("ContinueServiceDeployment", "ListServiceDeployments"):
-            size = int(environ.get("CONTENT_LENGTH") or 0)
-            req = json.loads(environ["wsgi.input"].read(size) or b"{}")
-            with LOCK:
-                CALLS[key][f"{service}.{action}"] += 1
-                LOG[key].append(f"{service}.{action}")
+            req = read_counted(environ, key, service, action)
             if action == "ContinueServiceDeployment":
                 return continue_service_deployment(req, start_response)
             return list_service_deployments(req, start_response)
         if action == "DescribeServiceDeployments":
-            size = int(environ.get("CONTENT_LENGTH") or 0)
-            req = json.loads(environ["wsgi.input"].read(size) or b"{}")
-            with LOCK:
-                CALLS[key][f"{service}.{action}"] += 1
-                LOG[key].append(f"{service}.{action}")
+            req = read_counted(environ, key, service, action)
             arns = req.get("serviceDeploymentArns", [])
             found = [SD_STATE[a] for a in arns if a in SD_STATE]
             failures = [{"arn": a, "reason": "MISSING"} for a in arns if a not in SD_STATE]
