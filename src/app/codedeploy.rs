@@ -7,6 +7,9 @@
 use std::time::{Duration, Instant};
 
 use super::lite::{DIAGNOSIS_BUDGET, Tick, conclude, failing, next_tick};
+
+/// When AWS kept failing: CodeDeploy's deployment is not ours to stop.
+const GOES_ON: &str = "the CodeDeploy deployment goes on; wait for it again with `ecsgate wait`";
 use super::race::{Raced, race};
 use super::source::{Received, Source};
 use super::wait::{Gate, Svc, subscribe_with};
@@ -211,6 +214,7 @@ impl Loop<'_> {
                     return Ok(());
                 }
                 Tick::Rx(Received::Batch(batch)) => {
+                    failing_since = None;
                     let mut handles = Vec::new();
                     for (body, handle) in batch {
                         handles.push(handle);
@@ -234,13 +238,16 @@ impl Loop<'_> {
                         format_elapsed(s.timing.poll_interval)
                     ));
                 }
-                Tick::Rx(Received::Error(e)) => {
-                    failing(&mut failing_since, s.timing.api_error_budget, ("ReceiveMessage", "sqs:ReceiveMessage", e))?
-                }
+                Tick::Rx(Received::Error(e)) => failing(
+                    &mut failing_since,
+                    s.timing.api_error_budget,
+                    ("ReceiveMessage", "sqs:ReceiveMessage", e),
+                    GOES_ON,
+                )?,
                 Tick::Reconcile => {
                     match race(&mut g.sigs, g.deadline, self.reconcile(reporter)).await {
                         Raced::Done(Ok(())) => failing_since = None,
-                        Raced::Done(Err(f)) => failing(&mut failing_since, s.timing.api_error_budget, f)?,
+                        Raced::Done(Err(f)) => failing(&mut failing_since, s.timing.api_error_budget, f, GOES_ON)?,
                         Raced::Signal(sig) => {
                             self.engine.finish(Outcome::Interrupted(sig), format!("interrupted by {}", sig.name()));
                             return Ok(());

@@ -88,15 +88,24 @@ pub(crate) fn still_waiting(reporter: &mut Reporter, elapsed: Duration, state: &
 }
 
 /// A failed call: denied (or no credentials) ends the gate at once; anything else is retried until it
-/// has failed for `budget`. `since` is when the calls began failing (reset by a success).
+/// has failed for `budget`. `since` is when the calls began failing (reset by a success). `goes_on`:
+/// what the user should know of what the gate started, when AWS kept failing (`fatal`'s hint speaks
+/// of `wait`).
 pub(crate) fn failing(
     since: &mut Option<Instant>,
     budget: Duration,
     (op, permission, e): (&'static str, &'static str, aws::ErrInfo),
+    goes_on: &str,
 ) -> Result<(), AppError> {
     let first = *since.get_or_insert_with(Instant::now);
-    if matches!(e.kind, Kind::AccessDenied | Kind::Credentials) || first.elapsed() >= budget {
-        return Err(fatal(op, permission, e));
+    let denied = matches!(e.kind, Kind::AccessDenied | Kind::Credentials);
+    if denied || first.elapsed() >= budget {
+        let err = fatal(op, permission, e);
+        return Err(if denied {
+            err
+        } else {
+            err.with_hint(format!("AWS kept failing for {}; {goes_on}", crate::report::format_elapsed(budget)))
+        });
     }
     Ok(())
 }
@@ -131,5 +140,29 @@ pub(crate) async fn conclude(
         (Ok(()), Some(code)) => Ok(code),
         (Err(e), _) => Err(e),
         (Ok(()), None) => Err(AppError::bug("ending the gate")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(kind: Kind, code: &str) -> aws::ErrInfo {
+        aws::ErrInfo { kind, code: Some(code.into()), message: "m".into(), request_id: None }
+    }
+
+    #[test]
+    fn a_failing_call_past_the_budget_says_what_goes_on_and_a_denied_one_names_the_permission() {
+        let mut since = None;
+        let call = ("DescribeTasks", "ecs:DescribeTasks", err(Kind::Transient, "InternalFailure"));
+        assert!(failing(&mut since, Duration::from_secs(60), call.clone(), "the tasks go on").is_ok(), "within budget");
+        let e = failing(&mut since, Duration::ZERO, call, "the tasks go on").unwrap_err();
+        assert!(
+            e.hint.as_deref().is_some_and(|h| h.contains("the tasks go on") && !h.contains("retry the wait")),
+            "{e:?}"
+        );
+        let denied = ("DescribeTasks", "ecs:DescribeTasks", err(Kind::AccessDenied, "AccessDeniedException"));
+        let e = failing(&mut None, Duration::from_secs(60), denied, "the tasks go on").unwrap_err();
+        assert!(e.hint.as_deref().is_some_and(|h| h.contains("grant ecs:DescribeTasks")), "{e:?}");
     }
 }

@@ -258,6 +258,15 @@ struct Loop<'a> {
 }
 
 impl Loop<'_> {
+    /// What the user should know when AWS kept failing: the tasks run on, and how to see them (running
+    /// the command again would run it twice).
+    fn tasks_go_on(&self) -> String {
+        format!(
+            "the tasks go on — see them before running again: aws ecs list-tasks --cluster {} --started-by {}",
+            self.s.request.cluster, self.s.request.started_by
+        )
+    }
+
     fn feed(&mut self, input: Input, reporter: &mut Reporter) {
         let mut notes = Vec::new();
         self.engine.apply(input, &mut notes);
@@ -327,6 +336,7 @@ impl Loop<'_> {
                     return Ok(());
                 }
                 Tick::Rx(Received::Batch(batch)) => {
+                    failing_since = None;
                     let mut handles = Vec::new();
                     for (body, handle) in batch {
                         handles.push(handle);
@@ -351,9 +361,11 @@ impl Loop<'_> {
                     &mut failing_since,
                     self.s.timing.api_error_budget,
                     ("ReceiveMessage", "sqs:ReceiveMessage", e),
+                    &self.tasks_go_on(),
                 )?,
                 Tick::Reconcile => {
-                    let arns = self.engine.task_arns().to_vec();
+                    // Stopped tasks do not change again: only the others are described.
+                    let arns = self.engine.running_tasks();
                     let call = aws::ecs::describe_tasks(self.clients, &self.s.request.cluster, &arns);
                     match race(self.sigs, self.deadline, call).await {
                         Raced::Done(Ok(tasks)) => {
@@ -366,6 +378,7 @@ impl Loop<'_> {
                             &mut failing_since,
                             self.s.timing.api_error_budget,
                             ("DescribeTasks", "ecs:DescribeTasks", e),
+                            &self.tasks_go_on(),
                         )?,
                         Raced::Signal(sig) => {
                             self.engine.finish(Outcome::Interrupted(sig), format!("interrupted by {}", sig.name()));

@@ -74,7 +74,7 @@ pub fn status(args: WaitArgs, handle: String) -> u8 {
         driver.finish_undecided(crate::engine::Outcome::Detached, |e| {
             format!("still in progress: {}", crate::report::view::format_state(&e.progress()))
         });
-        let _ = tokio::time::timeout(DIAGNOSIS_BUDGET, diagnose(&clients, &svcs, &mut driver, r)).await;
+        let _ = tokio::time::timeout(super::lite::DIAGNOSIS_BUDGET, diagnose(&clients, &svcs, &mut driver, r)).await;
         driver.set_handle(handle);
         Ok(driver.conclude(r).exit_code)
     })
@@ -141,8 +141,6 @@ pub(crate) fn signals() -> mpsc::UnboundedReceiver<Signal> {
 /// How long teardown may take before ecsgate gives up and prints what is left (with the commands that
 /// delete it). A second signal makes it one attempt per resource; a third exits at once.
 const TEARDOWN_BUDGET: Duration = Duration::from_secs(10);
-/// How long the failure diagnosis (task definitions, log lines) may take beside the teardown.
-const DIAGNOSIS_BUDGET: Duration = Duration::from_secs(10);
 
 /// What a gate holds from its start to its end, for `wait` and `deploy` alike.
 pub(crate) struct Gate<'s> {
@@ -509,7 +507,7 @@ pub(crate) async fn run_gate(
             if !ok {
                 return None;
             }
-            let _ = tokio::time::timeout(DIAGNOSIS_BUDGET, diagnose(clients, svcs, driver, rep)).await;
+            let _ = tokio::time::timeout(super::lite::DIAGNOSIS_BUDGET, diagnose(clients, svcs, driver, rep)).await;
             if driver.any_detached() {
                 super::handle::write(s, clients, svcs, driver, rep);
             }
