@@ -292,6 +292,7 @@ async fn start_express(
         Raced::Done(Err(e)) => {
             return Err(change_error(
                 "UpdateExpressGatewayService",
+                "ecs:UpdateExpressGatewayService (and iam:PassRole for the task roles)",
                 e,
                 "nothing was deployed; check the image, the task definition (it needs a container named Main) and the service",
             ));
@@ -369,7 +370,7 @@ async fn deploy_code_deploy(
                 AppError::usage(format!("no CodeDeploy deployment group for service {} ({what})", svc.name))
                     .with_hint("name it with --codedeploy-application and --codedeploy-deployment-group")
             }
-            aws::codedeploy::SetupError::Aws(op, e) => fatal(op, &format!("codedeploy:{op}"), e),
+            aws::codedeploy::SetupError::Aws(op, permission, e) => fatal(op, permission, e),
         })
     };
     let setup = g.before_setup("reading the CodeDeploy deployment group", read).await?;
@@ -417,31 +418,65 @@ async fn deploy_code_deploy(
     };
     let appspec = match super::settings::appspec_with(d.appspec.as_deref(), &td, setup.container.as_ref()) {
         Ok(a) => a,
-        Err(e) => return Err(abandon(&mut g, &mut source, e, reporter).await),
+        Err(e) => {
+            if let Some(arn) = &registered {
+                let undone = undo_registration(&mut g, arn, reporter).await;
+                reporter.info(&format!("ecsgate: no AppSpec; {undone}"));
+            }
+            return Err(abandon(&mut g, &mut source, e, reporter).await);
+        }
     };
     let call = aws::codedeploy::create(&clients, &setup.application, &setup.group, &appspec);
-    let id = match race(&mut g.sigs, g.deadline, call).await {
-        Raced::Done(Ok(id)) => id,
+    tokio::pin!(call);
+    let not_created =
+        "nothing was deployed; check the AppSpec (container name and port), the deployment group and its service role";
+    let answered = match race(&mut g.sigs, g.deadline, &mut call).await {
+        Raced::Done(Ok(id)) => Ok(id),
         Raced::Done(Err(e)) => {
             if let Some(arn) = &registered {
                 let undone = undo_registration(&mut g, arn, reporter).await;
                 reporter.info(&format!("ecsgate: CreateDeployment failed; {undone}"));
             }
-            let e = change_error(
-                "CreateDeployment",
-                e,
-                "nothing was deployed; check the AppSpec (container name and port), the deployment group and its service role",
-            );
+            let e = change_error("CreateDeployment", "codedeploy:CreateDeployment", e, not_created);
             return Err(abandon(&mut g, &mut source, e, reporter).await);
         }
-        Raced::Signal(_) | Raced::OutOfTime => {
-            let e = AppError::aws(
-                "CreateDeployment did not answer before the signal or the deadline: a deployment may have been created",
-            )
-            .with_hint(format!(
-                "check with: aws deploy list-deployments --application-name {} --deployment-group-name {}",
-                setup.application, setup.group
-            ));
+        Raced::Signal(sig) => Err(ErrorKind::Interrupted(sig)),
+        Raced::OutOfTime => Err(ErrorKind::TimedOut),
+    };
+    let id = match answered {
+        Ok(id) => id,
+        Err(kind) => {
+            // CreateDeployment was sent: whether it created the deployment is in its answer, as for UpdateService.
+            let why = cut_short(kind);
+            let e = match race(&mut g.sigs, Instant::now() + SETTLE_BUDGET, &mut call).await {
+                Raced::Done(Ok(id)) => AppError {
+                    kind,
+                    message: format!("{why} while CreateDeployment answered: CodeDeploy deployment {id} goes on"),
+                    hint: Some(format!(
+                        "wait for it with: ecsgate wait --cluster {} --service {} --deployment-id {id}",
+                        svc.cluster, svc.name
+                    )),
+                },
+                Raced::Done(Err(e)) => {
+                    let undone = match &registered {
+                        Some(arn) => format!("; {}", undo_registration(&mut g, arn, reporter).await),
+                        None => String::new(),
+                    };
+                    AppError {
+                        kind,
+                        message: format!("{why}; CreateDeployment failed ({e}): {not_created}{undone}"),
+                        hint: None,
+                    }
+                }
+                _ => AppError {
+                    kind,
+                    message: format!("{why} while CreateDeployment was in flight: a deployment may have been created"),
+                    hint: Some(format!(
+                        "check with: aws deploy list-deployments --application-name {} --deployment-group-name {}",
+                        setup.application, setup.group
+                    )),
+                },
+            };
             return Err(abandon(&mut g, &mut source, e, reporter).await);
         }
     };
@@ -450,6 +485,20 @@ async fn deploy_code_deploy(
     let read = race(&mut g.sigs, Instant::now() + SETTLE_BUDGET, aws::codedeploy::get_deployment(&clients, &id));
     let first = match read.await {
         Raced::Done(Ok(f)) => f,
+        Raced::Signal(sig) => {
+            let e = AppError {
+                kind: ErrorKind::Interrupted(sig),
+                message: format!(
+                    "interrupted by {} after CodeDeploy deployment {id} was created: it goes on",
+                    sig.name()
+                ),
+                hint: Some(format!(
+                    "wait for it with: ecsgate wait --cluster {} --service {} --deployment-id {id}",
+                    svc.cluster, svc.name
+                )),
+            };
+            return Err(abandon(&mut g, &mut source, e, reporter).await);
+        }
         _ => crate::engine::codedeploy::CdDeployment {
             deployment_id: id.clone(),
             status: "Created".into(),
@@ -593,11 +642,9 @@ async fn prepare(
 
 /// A call that changes the service failed: a permission, credentials or an outage is an AWS error
 /// (exit 5); ECS refusing the change itself is bad input (exit 2). Nothing was deployed either way.
-fn change_error(op: &'static str, e: aws::ErrInfo, refused_hint: &str) -> AppError {
+fn change_error(op: &'static str, permission: &str, e: aws::ErrInfo, refused_hint: &str) -> AppError {
     match e.kind {
-        Kind::AccessDenied | Kind::Credentials | Kind::Throttled | Kind::Transient => {
-            fatal(op, &format!("ecs:{op} (and iam:PassRole for the task roles)"), e)
-        }
+        Kind::AccessDenied | Kind::Credentials | Kind::Throttled | Kind::Transient => fatal(op, permission, e),
         _ => AppError::usage(format!("{op} refused the change: {e}")).with_hint(refused_hint),
     }
 }
@@ -605,13 +652,19 @@ fn change_error(op: &'static str, e: aws::ErrInfo, refused_hint: &str) -> AppErr
 fn register_error(e: aws::ErrInfo) -> AppError {
     change_error(
         "RegisterTaskDefinition",
+        "ecs:RegisterTaskDefinition (and iam:PassRole for the task roles)",
         e,
         "fix the task definition (aws ecs register-task-definition --cli-input-json file://FILE shows the same error); nothing was changed",
     )
 }
 
 fn update_error(e: aws::ErrInfo) -> AppError {
-    change_error("UpdateService", e, "nothing was deployed; check the task definition and the service's settings")
+    change_error(
+        "UpdateService",
+        "ecs:UpdateService (and iam:PassRole for the task roles)",
+        e,
+        "nothing was deployed; check the task definition and the service's settings",
+    )
 }
 
 #[cfg(test)]

@@ -129,8 +129,13 @@ pub async fn find(
         .await;
     let ids = match listed {
         Ok(o) => o.deployments().to_vec(),
-        Err(e) if err_info(&e).kind == Kind::NotFound || err_info(&e).kind == Kind::Other => Vec::new(),
-        Err(e) => return Err(err_info(&e)),
+        Err(e) => {
+            // No such application or group (the console's names guessed wrong): no deployment there. Any
+            // other error is the caller's to report, not "none found".
+            let e = err_info(&e);
+            let missing = e.code.as_deref().is_some_and(|c| c.ends_with("DoesNotExistException"));
+            if e.kind == Kind::NotFound || missing { Vec::new() } else { return Err(e) }
+        }
     };
     if !ids.is_empty() {
         // ListDeployments has no documented order: the newest by creation time.
@@ -190,7 +195,8 @@ pub struct CdSetup {
 pub enum SetupError {
     /// The application or deployment group does not exist (named).
     NoGroup(String),
-    Aws(&'static str, ErrInfo),
+    /// A call that failed: the operation, the permission it needs, the error.
+    Aws(&'static str, &'static str, ErrInfo),
 }
 
 pub async fn setup_for(
@@ -207,7 +213,7 @@ pub async fn setup_for(
         .services(service)
         .send()
         .await
-        .map_err(|e| SetupError::Aws("DescribeServices", err_info(&e)))?;
+        .map_err(|e| SetupError::Aws("DescribeServices", "ecs:DescribeServices", err_info(&e)))?;
     let s = out.services().first();
     let name = s.and_then(|s| s.service_name()).unwrap_or(service).to_string();
     let cluster_name = crate::engine::arn_name(cluster).to_string();
@@ -221,7 +227,7 @@ pub async fn setup_for(
             Some("DeploymentGroupDoesNotExistException" | "ApplicationDoesNotExistException") => {
                 Err(SetupError::NoGroup(format!("application {application}, deployment group {group}: {info}")))
             }
-            _ => Err(SetupError::Aws("GetDeploymentGroup", info)),
+            _ => Err(SetupError::Aws("GetDeploymentGroup", "codedeploy:GetDeploymentGroup", info)),
         };
     }
     let lb = s.and_then(|s| s.load_balancers().first());

@@ -52,6 +52,53 @@ async fn code_deploy_service(emu: &Emu, cluster: &str, id: &str) -> Svc {
     }
 }
 
+/// A load-balanced CODE_DEPLOY service `api` in `cluster` (revision app:1), with the console's
+/// application and deployment group, ready for `ecsgate deploy`; and its task definition.
+async fn deployable_code_deploy_service(emu: &Emu, cluster: &str) -> (Svc, String) {
+    use aws_sdk_ecs::types::{ContainerDefinition, DeploymentController, DeploymentControllerType, LoadBalancer};
+    let ecs = emu.ecs();
+    ecs.create_cluster().cluster_name(cluster).send().await.unwrap();
+    let c = ContainerDefinition::builder().name("app").image("app:1").memory(128).essential(true).build();
+    let td = ecs.register_task_definition().family(cluster).container_definitions(c).send().await.unwrap();
+    let td = td.task_definition().unwrap().task_definition_arn().unwrap().to_string();
+    let tg = emu.ctl("/_ecsgate/target_group", json!({"name": &format!("{cluster}-blue"), "port": 8080}))["arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let created = ecs
+        .create_service()
+        .cluster(cluster)
+        .service_name("api")
+        .task_definition(&td)
+        .desired_count(2)
+        .load_balancers(
+            LoadBalancer::builder().target_group_arn(&tg).container_name("app").container_port(8080).build(),
+        )
+        .deployment_controller(
+            DeploymentController::builder().r#type(DeploymentControllerType::CodeDeploy).build().unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let s = created.service().unwrap();
+    let svc = Svc {
+        cluster: cluster.into(),
+        name: "api".into(),
+        service_arn: s.service_arn().unwrap().to_string(),
+        cluster_arn: s.cluster_arn().unwrap().to_string(),
+        deployment: String::new(),
+        old_deployment: String::new(),
+        task_definition: td.clone(),
+    };
+    emu.ctl(
+        "/_ecsgate/codedeploy",
+        json!({"group": {"applicationName": format!("AppECS-{cluster}-api"), "deploymentGroupName": format!("DgpECS-{cluster}-api"),
+               "deployment": {"blueGreenDeploymentConfiguration": {"terminateBlueInstancesOnDeploymentSuccess": {"action": "TERMINATE", "terminationWaitTimeInMinutes": 0}}},
+               "target": target(&["InProgress"])}}),
+    );
+    (svc, td)
+}
+
 /// An ECS target whose lifecycle events, in CodeDeploy's order, have these statuses (the rest Pending).
 fn target(statuses: &[&str]) -> serde_json::Value {
     let names = [
@@ -166,49 +213,10 @@ async fn a_deployment_ready_for_the_reroute_is_announced_and_ecsgate_continue_le
 
 #[tokio::test]
 async fn deploy_on_a_codedeploy_service_registers_the_revision_creates_the_deployment_with_an_appspec_and_judges_it() {
-    use aws_sdk_ecs::types::{ContainerDefinition, DeploymentController, DeploymentControllerType, LoadBalancer};
     let emu = emu!("e2e_cd_deploy");
     let cluster = "e2e-cd-deploy";
     let ecs = emu.ecs();
-    ecs.create_cluster().cluster_name(cluster).send().await.unwrap();
-    let c = ContainerDefinition::builder().name("app").image("app:1").memory(128).essential(true).build();
-    let td = ecs.register_task_definition().family(cluster).container_definitions(c).send().await.unwrap();
-    let td = td.task_definition().unwrap().task_definition_arn().unwrap().to_string();
-    let tg = emu.ctl("/_ecsgate/target_group", json!({"name": "e2e-cd-deploy-blue", "port": 8080}))["arn"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let created = ecs
-        .create_service()
-        .cluster(cluster)
-        .service_name("api")
-        .task_definition(&td)
-        .desired_count(2)
-        .load_balancers(
-            LoadBalancer::builder().target_group_arn(&tg).container_name("app").container_port(8080).build(),
-        )
-        .deployment_controller(
-            DeploymentController::builder().r#type(DeploymentControllerType::CodeDeploy).build().unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let s = created.service().unwrap();
-    let svc = Svc {
-        cluster: cluster.into(),
-        name: "api".into(),
-        service_arn: s.service_arn().unwrap().to_string(),
-        cluster_arn: s.cluster_arn().unwrap().to_string(),
-        deployment: String::new(),
-        old_deployment: String::new(),
-        task_definition: td.clone(),
-    };
-    emu.ctl(
-        "/_ecsgate/codedeploy",
-        json!({"group": {"applicationName": "AppECS-e2e-cd-deploy-api", "deploymentGroupName": "DgpECS-e2e-cd-deploy-api",
-               "deployment": {"blueGreenDeploymentConfiguration": {"terminateBlueInstancesOnDeploymentSuccess": {"action": "TERMINATE", "terminationWaitTimeInMinutes": 0}}},
-               "target": target(&["InProgress"])}}),
-    );
+    let (svc, td) = deployable_code_deploy_service(&emu, cluster).await;
     let args = ["deploy", "--cluster", cluster, "--service", "api", "--image", "app=registry/app:9"];
     let gate = watch(emu.spawn_as("AKIDCODEDEPLOYDEPLOYGATE", &args));
     gate.until("CodeDeploy deployment d-", WITHIN).await;
@@ -235,5 +243,36 @@ async fn deploy_on_a_codedeploy_service_registers_the_revision_creates_the_deplo
     let create = log.iter().position(|c| c == "codedeploy.CreateDeployment").expect("CreateDeployment");
     assert!(put_targets < create, "{log:?}");
     assert!(!log.iter().any(|c| c == "ecs.UpdateService"), "{log:?}");
+    emu.assert_nothing_left(&svc).await;
+}
+
+#[tokio::test]
+async fn sigint_while_create_deployment_is_answering_names_the_created_deployment_and_leaves_nothing() {
+    let emu = emu!("e2e_cd_deploy_int");
+    let cluster = "e2e-cd-deploy-int";
+    let (svc, _) = deployable_code_deploy_service(&emu, cluster).await;
+    let key = "AKIDCODEDEPLOYINTGATE";
+    emu.ctl(
+        "/_ecsgate/fault",
+        json!({"key": key, "service": "codedeploy", "action": "CreateDeployment", "hang": 2, "seconds": 60}),
+    );
+    let child =
+        emu.spawn_as(key, &["deploy", "--cluster", cluster, "--service", "api", "--image", "app=registry/app:9"]);
+    until_call(&emu, key, "codedeploy.CreateDeployment", 0, WITHIN).await;
+    signal(&child, "INT");
+    let d = finish(child, LIMIT).await;
+    assert_eq!(d.code, 130, "{}\n{}", d.stdout, d.stderr);
+    assert!(
+        d.stderr.contains("interrupted by SIGINT while CreateDeployment answered: CodeDeploy deployment d-"),
+        "{}",
+        d.stderr
+    );
+    assert!(
+        d.stderr.contains(&format!("ecsgate wait --cluster {cluster} --service api --deployment-id d-")),
+        "{}",
+        d.stderr
+    );
+    let log = emu.log(key);
+    assert!(!log.iter().any(|c| c == "ecs.DeregisterTaskDefinition"), "the deployed revision stays: {log:?}");
     emu.assert_nothing_left(&svc).await;
 }

@@ -783,6 +783,12 @@ def read_counted(environ, key, service, action):
     return req
 
 
+def hang_or_fail(f):
+    """A stalled endpoint (a fault with `hang`): the answer is held back, then given (or the fault's error)."""
+    if f.get("hang"):
+        time.sleep(f["hang"])
+
+
 def injected(start_response, f):
     """The JSON error a test injected with /_ecsgate/fault."""
     return json_error(start_response, f.get("code", "InternalFailure"), f"injected {f.get('code')}")
@@ -849,13 +855,17 @@ class Layer:
             req = read_counted(environ, key, service, action)
             f = match_fault(key, service, action)
             if f:
-                return injected(start_response, f)
+                hang_or_fail(f)
+                if "code" in f or not f.get("hang"):
+                    return injected(start_response, f)
             return codedeploy(action, req, region, start_response)
         if action in ("DescribeServiceRevisions", "DescribeExpressGatewayService", "UpdateExpressGatewayService"):
             req = read_counted(environ, key, service, action)
             f = match_fault(key, service, action)
             if f:
-                return injected(start_response, f)
+                hang_or_fail(f)
+                if "code" in f or not f.get("hang"):
+                    return injected(start_response, f)
             return {"DescribeServiceRevisions": describe_service_revisions, "DescribeExpressGatewayService": describe_express,
                     "UpdateExpressGatewayService": update_express}[action](req, start_response)
         if action in ("ContinueServiceDeployment", "ListServiceDeployments"):
