@@ -112,35 +112,43 @@ pub(crate) async fn judge(
         format_elapsed(g.timeout)
     ));
     let mut lp = Loop { who, engine, clients: &clients, svc, started: Instant::now() };
-    lp.feed(CdInput::Deployment(first), reporter);
     // The target (and a failure's lifecycle event) before subscribing: raced, as every call that may
-    // stall (a signal or the deadline then ends the gate before anything is created).
-    let mut cut = match race(&mut g.sigs, g.deadline, lp.reconcile(reporter)).await {
-        Raced::Done(_) => None,
-        Raced::Signal(sig) => Some(super::handler::LoopEvent::Signal(sig)),
-        Raced::OutOfTime => Some(super::handler::LoopEvent::Deadline),
-    };
-
-    if let Some((app, group)) = subscribe_to.filter(|_| cut.is_none() && !s.poll && !lp.engine.is_decided()) {
-        let mut w = svc.watched();
-        w.deployment_id = id.clone();
-        let plan = aws::subscription::plan_codedeploy(&w, &app, &group);
-        let periods = (s.timing.wait_seconds, s.timing.poll_interval);
-        cut = subscribe_with(&mut g.sigs, g.deadline, &clients, periods, &mut source, &plan, reporter).await?;
+    // stall (a signal or the deadline then ends the gate before anything is created), and guarded like
+    // the loop — `deploy` comes here already subscribed, and a bug must not skip the teardown.
+    let mut cut = None;
+    let mut result = super::lite::guarded("reading the CodeDeploy deployment", async {
+        lp.feed(CdInput::Deployment(first), reporter);
+        cut = match race(&mut g.sigs, g.deadline, lp.reconcile(reporter)).await {
+            Raced::Done(_) => None,
+            Raced::Signal(sig) => Some(super::handler::LoopEvent::Signal(sig)),
+            Raced::OutOfTime => Some(super::handler::LoopEvent::Deadline),
+        };
+        Ok(())
+    })
+    .await;
+    if result.is_ok() {
+        if let Some((app, group)) = subscribe_to.filter(|_| cut.is_none() && !s.poll && !lp.engine.is_decided()) {
+            let mut w = svc.watched();
+            w.deployment_id = id.clone();
+            let plan = aws::subscription::plan_codedeploy(&w, &app, &group);
+            let periods = (s.timing.wait_seconds, s.timing.poll_interval);
+            cut = subscribe_with(&mut g.sigs, g.deadline, &clients, periods, &mut source, &plan, reporter).await?;
+        }
+        result = match cut {
+            Some(super::handler::LoopEvent::Signal(sig)) => {
+                lp.engine.finish(Outcome::Interrupted(sig), format!("interrupted by {}", sig.name()));
+                Ok(())
+            }
+            Some(_) => {
+                lp.engine.finish(Outcome::TimedOut, format!("timed out after {}", format_elapsed(g.timeout)));
+                Ok(())
+            }
+            None => {
+                super::lite::guarded("waiting for the CodeDeploy deployment", lp.wait(&mut g, &mut source, reporter))
+                    .await
+            }
+        };
     }
-    let result = match cut {
-        Some(super::handler::LoopEvent::Signal(sig)) => {
-            lp.engine.finish(Outcome::Interrupted(sig), format!("interrupted by {}", sig.name()));
-            Ok(())
-        }
-        Some(_) => {
-            lp.engine.finish(Outcome::TimedOut, format!("timed out after {}", format_elapsed(g.timeout)));
-            Ok(())
-        }
-        None => {
-            super::lite::guarded("waiting for the CodeDeploy deployment", lp.wait(&mut g, &mut source, reporter)).await
-        }
-    };
     let verdict = async |r: &mut Reporter| {
         let (tail, hook) = tokio::time::timeout(DIAGNOSIS_BUDGET, lp.diagnose(r)).await.unwrap_or((None, None));
         lp.engine.verdict(tail, hook)
