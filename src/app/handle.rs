@@ -156,7 +156,7 @@ pub fn resume(a: HandleArgs) -> u8 {
             // A gate that detached on the hub, of one deployment that may have ended (and left the
             // service's list) between the jobs: the hub's events judge it then.
             if let ([one], Some(_)) = (h.services.as_slice(), &w.gate.hub)
-                && let Some(code) = super::history::resume_from_hub(&w, &one.deployment_id)
+                && let Some(code) = super::history::resume_from_hub(&w, &one.deployment_id, false)
             {
                 return code;
             }
@@ -172,6 +172,13 @@ pub fn status(a: HandleArgs) -> u8 {
         Ok(h) => h,
         Err(e) => return report_error(&e),
     };
+    // A deployment that ended and left the service's list is judged from the hub, when the gate read one.
+    if let ([one], Ok(w)) = (h.services.as_slice(), parse(&h, &a.flags))
+        && w.gate.hub.is_some()
+        && let Some(code) = super::history::resume_from_hub(&w, &one.deployment_id, true)
+    {
+        return code;
+    }
     let mut flags = a.flags.clone();
     flags.push("--poll".into());
     match parse(&h, &flags) {

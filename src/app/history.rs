@@ -413,14 +413,14 @@ async fn judge_one(
 /// (ECS drops a deployment once it is replaced — a failure rolled back between the jobs leaves no trace
 /// in DescribeServices): the hub's events judge it, as `explain` does. `None`: the deployment is still
 /// listed, or DescribeServices could not tell, and `wait` takes over (reporting any error itself).
-pub fn resume_from_hub(w: &crate::cli::WaitArgs, deployment_id: &str) -> Option<u8> {
+pub fn resume_from_hub(w: &crate::cli::WaitArgs, deployment_id: &str, quiet: bool) -> Option<u8> {
     let service = w.service.first()?.clone();
     let spec = w.gate.hub.clone()?;
     // The gate's own settings: a bad flag is `wait`'s to report; its sinks (--notify, --junit, --otlp)
     // get this verdict as they would the gate's.
     let settings = super::settings::WaitSettings::from_args(w.clone()).ok()?;
     let o = &w.gate.output;
-    let mut reporter = Reporter::new(o.output, o.quiet, false, o.github);
+    let mut reporter = Reporter::new(o.output, o.quiet || quiet, false, o.github);
     reporter.notify_to(&settings.notify, settings.notify_on);
     reporter.junit_to(settings.junit.as_deref());
     reporter.otlp_to(settings.otlp.as_deref());

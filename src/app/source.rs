@@ -155,18 +155,22 @@ fn spawn_hub_reader(c: Clients, table: String, keys: Vec<String>, from_ms: i64) 
         let mut last_new = now_millis();
         loop {
             let mut batch = Vec::new();
+            // What this poll delivers is marked seen only once the loop has it: a Query that fails
+            // half-way drops the poll's batch, and the next poll reads those events again.
+            let mut fresh = Vec::new();
             let mut failed = None;
             let mut newest = from;
+            let since = hub::sort_key_at(from);
             for (i, key) in keys.iter().enumerate() {
-                match hub::events_since(&c, &table, key, &hub::sort_key_at(from), true).await {
+                match hub::events_since(&c, &table, key, &since, true).await {
                     Ok(events) => {
-                        for e in events {
+                        for e in events.into_iter().filter(|e| !seen.contains(&(i, e.at.clone()))) {
+                            // Only a new event can move the window (older ones already did).
                             if let Some(t) = e.at.split('#').next().and_then(parse_rfc3339_millis) {
                                 newest = newest.max(t);
                             }
-                            if seen.insert((i, e.at)) {
-                                batch.push((e.body, String::new()));
-                            }
+                            batch.push((e.body, String::new()));
+                            fresh.push((i, e.at));
                         }
                     }
                     Err(e) => {
@@ -187,6 +191,7 @@ fn spawn_hub_reader(c: Clients, table: String, keys: Vec<String>, from_ms: i64) 
                 if tx.send(Received::Batch(batch)).await.is_err() {
                     return;
                 }
+                seen.extend(fresh);
             }
             // Reach back the overlap from the newest event seen; forget what lies before that.
             from = from.max(newest - HUB_OVERLAP_MS);

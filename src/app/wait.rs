@@ -962,7 +962,7 @@ pub(crate) async fn resolve(
                         known.join(", ")
                     ))
                     .with_hint(
-                        "finished deployments leave the list; omit --deployment-id to wait for the PRIMARY one",
+                        "a deployment that ended (or was rolled back) leaves the list: with the hub, `ecsgate explain --deployment-id` gives its verdict; omit --deployment-id to wait for the PRIMARY one",
                     ));
                 }
                 Err(NotJudgeable::NoPrimary) => {

@@ -13,7 +13,8 @@ pub async fn table_from_parameter(c: &Clients) -> Result<Option<String>, ErrInfo
         Ok(out) => Ok(out.parameter().and_then(|p| p.value()).map(str::to_string).filter(|v| !v.is_empty())),
         Err(e) => {
             let e = err_info(&e);
-            if e.kind == Kind::NotFound || e.code.as_deref() == Some("ParameterNotFound") { Ok(None) } else { Err(e) }
+            // ParameterNotFound is read as NotFound by `err_info`.
+            if e.kind == Kind::NotFound { Ok(None) } else { Err(e) }
         }
     }
 }

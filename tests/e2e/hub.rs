@@ -447,6 +447,11 @@ async fn a_deployment_rolled_back_while_detached_is_judged_from_the_hub_on_resum
     );
     hub.ctl("/_ecsgate/forget_tasks", json!({"region": HUB_REGION, "cluster": svc.cluster}));
 
+    // `status` reads the verdict so far in one go: the hub's, since ECS no longer lists the deployment.
+    let (code, out, err) = ecsgate(&hub, "AKIDHUBGONESTATUS", &["status", h]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(out.contains(&format!("verdict: FAILED  deployment {}", svc.deployment)), "{out}");
+
     let key = "AKIDHUBGONESECOND";
     let junit = std::env::temp_dir().join(format!("ecsgate-hub-gone-{}.xml", std::process::id()));
     let d = finish(hub.spawn_as(key, &["resume", h, "--junit", junit.to_str().unwrap()]), LIMIT).await;
