@@ -121,7 +121,9 @@ pub(crate) async fn conclude(
 ) -> Result<u8, AppError> {
     source.stop_receiving();
     let ok = result.is_ok();
-    let verdict_path = async {
+    // Beside the teardown, and guarded as the loop is: a bug while explaining or reporting must not
+    // unwind through the join and drop the teardown half-way.
+    let verdict_path = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(async {
         if !ok {
             return None;
         }
@@ -130,8 +132,14 @@ pub(crate) async fn conclude(
         reporter.report(&report);
         super::notify::deliver(reporter).await;
         Some(report.exit_code)
-    };
+    }));
     let ((left, hurried), code) = tokio::join!(bounded_teardown(source, sigs), verdict_path);
+    let Ok(code) = code else {
+        report_leftovers(reporter, &left);
+        return Err(AppError::bug("reporting the verdict").with_hint(
+            "the queue and rule it created were deleted (or are named above); the deployment or tasks go on",
+        ));
+    };
     if hurried {
         reporter.info("ecsgate: second signal; teardown hurried");
     }
