@@ -197,7 +197,7 @@ impl Loop<'_> {
             && let Ok((snap, _)) = aws::ecs::describe_service(c, &self.svc.cluster, &self.svc.describe_as).await
             && let Some(t) = snap.task_sets.iter().find(|t| t.external_id.as_deref() == Some(id.as_str()))
         {
-            self.engine.set_green(t.id.clone(), t.task_definition.clone());
+            self.feed(CdInput::Green(t.id.clone(), t.task_definition.clone()), reporter);
         }
         Ok(())
     }

@@ -110,6 +110,9 @@ pub enum CdInput {
     Target(CdTarget),
     Task(TaskRecord),
     TaskDefinition(TaskDefinitionInfo),
+    /// The green task set (id, task definition), once DescribeServices shows it: CodeDeploy creates it at
+    /// Install, possibly after the first task events arrived.
+    Green(String, Option<String>),
 }
 
 pub struct CodeDeployGate {
@@ -125,6 +128,9 @@ pub struct CodeDeployGate {
     target: Option<CdTarget>,
     /// Green tasks by ARN, newest state.
     tasks: Vec<TaskRecord>,
+    /// Tasks of our service that came before the green task set was known (newest state each): which
+    /// are green is decided when it is, so a green task that failed early still counts.
+    early: Vec<TaskRecord>,
     defs: Vec<TaskDefinitionInfo>,
     ready_said: bool,
     last_status: Option<String>,
@@ -146,6 +152,7 @@ impl CodeDeployGate {
             rollback: None,
             target: None,
             tasks: Vec::new(),
+            early: Vec::new(),
             defs: Vec::new(),
             ready_said: false,
             last_status: None,
@@ -158,11 +165,6 @@ impl CodeDeployGate {
     pub fn with_green(mut self, id: String, task_definition: Option<String>) -> Self {
         self.green = Some((id, task_definition));
         self
-    }
-
-    /// The green task set, once DescribeServices shows it (CodeDeploy creates it at Install).
-    pub fn set_green(&mut self, id: String, task_definition: Option<String>) {
-        self.green = Some((id, task_definition));
     }
 
     /// Whether the green task set is known.
@@ -274,6 +276,14 @@ impl CodeDeployGate {
                 self.decide_from_api();
             }
             CdInput::Task(t) => self.on_task(t, out),
+            CdInput::Green(id, task_definition) => {
+                if self.green.is_none() {
+                    self.green = Some((id, task_definition));
+                    for t in std::mem::take(&mut self.early) {
+                        self.on_task(t, out);
+                    }
+                }
+            }
             CdInput::TaskDefinition(d) => {
                 if !self.defs.iter().any(|x| x.arn == d.arn) {
                     self.defs.push(d);
@@ -283,6 +293,15 @@ impl CodeDeployGate {
     }
 
     fn on_task(&mut self, t: TaskRecord, out: &mut Vec<Note>) {
+        if self.green.is_none() {
+            if t.group.as_deref() == Some(&format!("service:{}", self.service))
+                && self.early.iter().find(|x| x.task_arn == t.task_arn).is_none_or(|p| super::replaces(p, &t))
+            {
+                self.early.retain(|x| x.task_arn != t.task_arn);
+                self.early.push(t);
+            }
+            return;
+        }
         if !self.is_green(&t) {
             return;
         }

@@ -170,6 +170,18 @@ fn failing_green_tasks_fail_the_gate_even_when_codedeploy_says_succeeded_and_blu
     assert_eq!(v.outcome, Outcome::Failed);
     assert!(v.reason.unwrap().starts_with("3 tasks of the green task set failed (threshold 3)"));
     assert!(v.culprit.is_some());
+
+    // Tasks that came before the green task set was known count once it is (blue ones still do not).
+    let mut early = CodeDeployGate::new("prod", "web", "d-EXAMPLE01", 3, Until::Completed);
+    let notes = feed(
+        &mut early,
+        [task("b1", "x", blue_td), task("g1", "x", green_td), task("g2", "x", green_td), task("g3", "x", green_td)],
+    );
+    assert!(notes.is_empty() && !early.is_decided(), "nothing told before the green set is known: {notes:?}");
+    let notes = feed(&mut early, [CdInput::Green("ecs-svc/1234567890123456789".into(), Some(green_td.into()))]);
+    assert_eq!(notes.len(), 3, "the three green tasks, told now: {notes:?}");
+    let v = early.verdict(None, None).unwrap();
+    assert_eq!(v.outcome, Outcome::Failed, "{:?}", v.reason);
 }
 
 #[test]
