@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::app::drive::Driver;
 use crate::app::settings::Timing;
+use crate::app::source::Reader;
 use crate::aws::{ErrInfo, Kind, fatal};
 use crate::engine::{Input, Outcome, Pace, ServiceSnapshot, TaskRecord};
 use crate::error::AppError;
@@ -20,9 +21,9 @@ pub enum LoopEvent {
     /// Event bodies off the queue (already acknowledged by the loop).
     Messages(Vec<String>),
     /// ReceiveMessage failed.
-    ReceiveFailed(ErrInfo),
+    ReceiveFailed(ErrInfo, Reader),
     /// The queue is gone (deleted by someone else).
-    QueueGone(ErrInfo),
+    QueueGone(ErrInfo, Reader),
     ReconcileDue,
     /// Time for a sign of life in a log nobody watches live.
     Heartbeat,
@@ -222,10 +223,11 @@ impl Handler {
                 self.keep_pace(d, now);
                 self.end(d, r).unwrap_or(Action::Continue)
             }
-            LoopEvent::ReceiveFailed(e) => self.api_error("sqs:ReceiveMessage", "sqs:ReceiveMessage", e, now, r),
-            LoopEvent::QueueGone(e) => {
+            LoopEvent::ReceiveFailed(e, from) => self.api_error(from.permission, from.permission, e, now, r),
+            LoopEvent::QueueGone(e, from) => {
                 r.warn(&format!(
-                    "the event queue is gone ({e}); falling back to polling the ECS API every {}",
+                    "{} is gone ({e}); falling back to polling the ECS API every {}",
+                    from.what,
                     format_elapsed(self.timing.poll_interval)
                 ));
                 self.polling = true;

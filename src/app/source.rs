@@ -12,6 +12,18 @@ use tokio::sync::mpsc;
 use crate::aws::subscription::{self, Leftovers, Plan, Teardown};
 use crate::aws::{Clients, ErrInfo, queue};
 
+/// What a source's reader calls, so its errors name the right permission and thing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reader {
+    pub permission: &'static str,
+    pub what: &'static str,
+}
+
+impl Reader {
+    pub const QUEUE: Reader = Reader { permission: "sqs:ReceiveMessage", what: "the event queue" };
+    pub const HUB: Reader = Reader { permission: "dynamodb:Query", what: "the hub's table" };
+}
+
 /// What the receiver hands the loop.
 pub enum Received {
     /// (body, receipt handle) pairs.
@@ -57,6 +69,14 @@ impl Source {
 
     pub fn is_queue(&self) -> bool {
         self.queue.is_some()
+    }
+
+    /// What this source reads (the hub's reader has no queue URL).
+    pub fn reader(&self) -> Reader {
+        match &self.queue {
+            Some(q) if q.url.is_empty() => Reader::HUB,
+            _ => Reader::QUEUE,
+        }
     }
 
     /// The next batch or receive error; never returns without a queue (so a `select!` branch on it is

@@ -637,8 +637,8 @@ async fn next_event(io: &mut Io<'_>, handler: &Handler, source: &mut Source, han
             *handles = hs;
             LoopEvent::Messages(bodies)
         }
-        Got::Rx(Received::Error(e)) if e.kind == Kind::NotFound => LoopEvent::QueueGone(e),
-        Got::Rx(Received::Error(e)) => LoopEvent::ReceiveFailed(e),
+        Got::Rx(Received::Error(e)) if e.kind == Kind::NotFound => LoopEvent::QueueGone(e, source.reader()),
+        Got::Rx(Received::Error(e)) => LoopEvent::ReceiveFailed(e, source.reader()),
     }
 }
 

@@ -122,18 +122,18 @@ fn api_errors_are_tolerated_until_they_have_lasted_the_budget() {
         message: "boom".into(),
         request_id: None,
     };
-    assert_eq!(h.handle(LoopEvent::ReceiveFailed(err()), t0, &mut d, &mut r), Action::Continue);
+    assert_eq!(h.handle(LoopEvent::ReceiveFailed(err(), Reader::QUEUE), t0, &mut d, &mut r), Action::Continue);
     assert_eq!(
-        h.handle(LoopEvent::ReceiveFailed(err()), t0 + Duration::from_secs(59), &mut d, &mut r),
+        h.handle(LoopEvent::ReceiveFailed(err(), Reader::QUEUE), t0 + Duration::from_secs(59), &mut d, &mut r),
         Action::Continue
     );
     // A success in between resets the budget.
     h.handle(LoopEvent::Stopped(Ok(Vec::new())), t0 + Duration::from_secs(59), &mut d, &mut r);
     assert_eq!(
-        h.handle(LoopEvent::ReceiveFailed(err()), t0 + Duration::from_secs(100), &mut d, &mut r),
+        h.handle(LoopEvent::ReceiveFailed(err(), Reader::QUEUE), t0 + Duration::from_secs(100), &mut d, &mut r),
         Action::Continue
     );
-    let spent = h.handle(LoopEvent::ReceiveFailed(err()), t0 + Duration::from_secs(160), &mut d, &mut r);
+    let spent = h.handle(LoopEvent::ReceiveFailed(err(), Reader::QUEUE), t0 + Duration::from_secs(160), &mut d, &mut r);
     let Action::Fail(e) = spent else { panic!("{spent:?}") };
     assert_eq!(e.0.exit_code(), exit::AWS_ERROR);
     assert!(e.0.message.starts_with("sqs:ReceiveMessage kept failing for 1m00s"), "{}", e.0.message);
@@ -149,9 +149,12 @@ fn a_missing_permission_on_a_read_ends_the_gate_at_once_naming_it() {
         message: "no".into(),
         request_id: None,
     };
-    let f = ApiFailure { op: "ListTasks", permission: "ecs:ListTasks", err };
+    let f = ApiFailure { op: "ListTasks", permission: "ecs:ListTasks", err: err.clone() };
     let Action::Fail(e) = h.handle(LoopEvent::Stopped(Err(f)), now, &mut d, &mut r) else { panic!() };
     assert!(e.0.message.starts_with("not authorized to call ecs:ListTasks"), "{}", e.0.message);
+    // The hub's reader is denied its Query: that permission is named, not SQS's.
+    let Action::Fail(e) = h.handle(LoopEvent::ReceiveFailed(err, Reader::HUB), now, &mut d, &mut r) else { panic!() };
+    assert!(e.0.message.starts_with("not authorized to call dynamodb:Query"), "{}", e.0.message);
 }
 
 #[test]
@@ -164,7 +167,7 @@ fn a_deleted_queue_falls_back_to_polling_and_reconciles_at_once() {
         message: "gone".into(),
         request_id: None,
     };
-    assert_eq!(h.handle(LoopEvent::QueueGone(gone), now, &mut d, &mut r), Action::FallBackToPolling);
+    assert_eq!(h.handle(LoopEvent::QueueGone(gone, Reader::QUEUE), now, &mut d, &mut r), Action::FallBackToPolling);
     assert!(h.polling());
     assert_eq!(h.next_reconcile(), now);
     assert_eq!(h.handle(LoopEvent::ReconcileDue, now, &mut d, &mut r), Action::Describe(vec![0]));
