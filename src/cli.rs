@@ -539,6 +539,18 @@ fn boolish() -> clap::builder::BoolishValueParser {
     clap::builder::BoolishValueParser::new()
 }
 
+/// Whether a command line (or `ECSGATE_OUTPUT`) asks for JSON output: errors found before the flags are
+/// parsed must speak it too.
+pub fn wants_json(argv: &[String]) -> bool {
+    match argv.iter().position(|a| a == "--output") {
+        Some(i) => argv.get(i + 1).is_some_and(|v| v == "json"),
+        None => {
+            argv.iter().any(|a| a == "--output=json")
+                || std::env::var("ECSGATE_OUTPUT").is_ok_and(|v| v.trim().eq_ignore_ascii_case("json"))
+        }
+    }
+}
+
 /// `--hub`: `auto`, a DynamoDB table name (3–255 of `A-Za-z0-9_.-`) or a table ARN — checked here, so a
 /// typo is a usage error (exit 2) rather than an AWS validation error (exit 5).
 fn parse_hub(s: &str) -> Result<String, String> {

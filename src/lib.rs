@@ -61,13 +61,7 @@ pub fn run() -> ExitCode {
         Err(e) => {
             let argv: Vec<String> = std::env::args().collect();
             // `ECSGATE_OUTPUT=json` is `--output json`, usage errors included.
-            let json = match argv.iter().position(|a| a == "--output") {
-                Some(i) => argv.get(i + 1).is_some_and(|v| v == "json"),
-                None => {
-                    argv.iter().any(|a| a == "--output=json")
-                        || std::env::var("ECSGATE_OUTPUT").is_ok_and(|v| v.trim().eq_ignore_ascii_case("json"))
-                }
-            };
+            let json = cli::wants_json(&argv);
             let text = name_the_variable(&e, &argv).unwrap_or_else(|| e.to_string());
             report::usage_error(&text, json);
             return ExitCode::from(exit::USAGE);

@@ -138,7 +138,7 @@ fn parse(h: &Handle, flags: &[String]) -> Result<crate::cli::WaitArgs, u8> {
         Ok(crate::cli::Cli { command: crate::cli::Command::Wait(w) }) => Ok(w),
         Ok(_) => Err(exit::USAGE),
         Err(e) => {
-            let json = flags.windows(2).any(|w| w[0] == "--output" && w[1] == "json");
+            let json = crate::cli::wants_json(flags);
             crate::report::usage_error(&e.to_string(), json);
             Err(exit::USAGE)
         }

@@ -74,7 +74,13 @@ pub fn status(args: WaitArgs, handle: String) -> u8 {
         driver.finish_undecided(crate::engine::Outcome::Detached, |e| {
             format!("still in progress: {}", crate::report::view::format_state(&e.progress()))
         });
-        let _ = tokio::time::timeout(super::lite::DIAGNOSIS_BUDGET, diagnose(&clients, &svcs, &mut driver, r)).await;
+        // Bounded, and raced like every read: Ctrl-C ends `status` at once (it created nothing).
+        let diagnosis = tokio::time::timeout(super::lite::DIAGNOSIS_BUDGET, diagnose(&clients, &svcs, &mut driver, r));
+        g.before_setup("reading what explains the failure", async {
+            let _ = diagnosis.await;
+            Ok(())
+        })
+        .await?;
         driver.set_handle(handle);
         Ok(driver.conclude(r).exit_code)
     })
